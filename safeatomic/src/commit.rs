@@ -1,0 +1,434 @@
+//! The one write protocol (DESIGN §3). Every writer in the crate —
+//! `write_atomic`, `AtomicWriter`, `create_atomic`, and everything built on
+//! them — goes through [`Pending`]:
+//!
+//! 1. open the parent directory once; every later step is relative to it;
+//! 2. resolve the symlink policy, then the safety gate (before any write);
+//! 3. sweep litter; create `.safeatomic-tmp-<16 hex>.tmp` with
+//!    `O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC` and the final mode; lock it;
+//! 4. write all bytes; 5. `fsync` it; 6. owner and mode;
+//! 7. `renameat` over the target (the visibility point);
+//! 8. `fsync` the directory (the durability point).
+//!
+//! Any failure before step 7 removes the temp file and leaves the target
+//! untouched.
+
+use crate::env::{self, Environment, Guarantee};
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::litter;
+use crate::options::{Safety, SymlinkPolicy, WriteOptions};
+use crate::path;
+use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
+use rustix::fs::FileType;
+use rustix::io::Errno;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Linux's own limit on symlink hops (`MAXSYMLINKS`, path_resolution(7)).
+const MAX_SYMLINK_HOPS: usize = 40;
+
+/// What was found at the target name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Found {
+    Nothing,
+    File(Stat),
+    /// Only with [`SymlinkPolicy::ReplaceLink`] (and for create-if-absent).
+    Symlink,
+}
+
+/// A target resolved to (open directory, name inside it).
+pub(crate) struct Resolved {
+    pub(crate) dir: OwnedFd,
+    /// The target as the user would name it (after following symlinks).
+    pub(crate) path: PathBuf,
+    pub(crate) name: OsString,
+    pub(crate) found: Found,
+    pub(crate) env: Arc<Environment>,
+}
+
+/// Opens the parent of `user_path` and resolves the last component under
+/// `policy`. Performs no write.
+pub(crate) fn resolve(user_path: &Path, policy: SymlinkPolicy, op: Operation) -> Result<Resolved> {
+    let (parent, name) = path::split(user_path).map_err(|e| e.into_error(op, user_path))?;
+    let mut dir = sys::dir::open_dir(rustix::fs::CWD, parent)
+        .map_err(|e| Error::io(op, "open parent directory", user_path, e))?;
+    let mut dir_path = parent.to_owned();
+    let mut name = name.to_owned();
+    let mut shown = user_path.to_owned();
+    for _ in 0..=MAX_SYMLINK_HOPS {
+        let found = match sys::file::lstatat(&dir, Path::new(&name)) {
+            Err(e) if sys::errno(&e) == Some(Errno::NOENT) => Found::Nothing,
+            Err(e) => return Err(Error::io(op, "inspect target", &shown, e)),
+            Ok(st) => {
+                match FileType::from_raw_mode(st.st_mode) {
+                    FileType::RegularFile => Found::File(st),
+                    FileType::Directory => {
+                        return Err(Error::new(
+                            ErrorKind::IsADirectory,
+                            op,
+                            "inspect target",
+                            &shown,
+                        ));
+                    }
+                    FileType::Symlink => {
+                        match policy {
+                            SymlinkPolicy::Refuse => {
+                                return Err(Error::new(ErrorKind::SymlinkRefused, op, "inspect target", &shown)
+                            .with_detail("the target is a symlink and the policy is SymlinkPolicy::Refuse"));
+                            }
+                            SymlinkPolicy::ReplaceLink => Found::Symlink,
+                            SymlinkPolicy::Follow => {
+                                let link = sys::dir::readlinkat(&dir, Path::new(&name))
+                                    .map_err(|e| Error::io(op, "read symlink", &shown, e))?;
+                                let (link_parent, link_name) =
+                                    path::split(&link).map_err(|e| e.into_error(op, &shown))?;
+                                // A relative link is relative to the directory holding it:
+                                // resolve it from that directory's fd, not from a path string.
+                                let base_dir = if link.is_absolute() { None } else { Some(&dir) };
+                                let next = match base_dir {
+                                    Some(d) => sys::dir::open_dir(d, link_parent),
+                                    None => sys::dir::open_dir(rustix::fs::CWD, link_parent),
+                                }
+                                .map_err(|e| {
+                                    Error::io(op, "open symlink's directory", &shown, e)
+                                })?;
+                                dir_path = if link.is_absolute() {
+                                    link_parent.to_owned()
+                                } else {
+                                    dir_path.join(link_parent)
+                                };
+                                dir = next;
+                                name = link_name.to_owned();
+                                shown = dir_path.join(&name);
+                                continue;
+                            }
+                        }
+                    }
+                    _ => {
+                        return Err(Error::new(
+                            ErrorKind::InvalidInput,
+                            op,
+                            "inspect target",
+                            &shown,
+                        )
+                        .with_detail("the target is not a regular file (device, FIFO or socket)"));
+                    }
+                }
+            }
+        };
+        let env = env::of_dir(&dir).map_err(|e| Error::io(op, "detect filesystem", &shown, e))?;
+        return Ok(Resolved {
+            dir,
+            path: shown,
+            name,
+            found,
+            env,
+        });
+    }
+    Err(
+        Error::io(op, "follow symlinks", user_path, Errno::LOOP.into())
+            .with_kind(ErrorKind::SymlinkRefused),
+    )
+}
+
+/// How the temp file is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Publish {
+    /// `renameat`: replace whatever is there.
+    Replace,
+    /// `renameat2(RENAME_NOREPLACE)`, or `linkat` where that is unsupported:
+    /// publish only if nothing is there.
+    NoReplace,
+}
+
+/// A write in progress: a locked temp file beside the target.
+pub(crate) struct Pending {
+    target: Resolved,
+    op: Operation,
+    safety: Safety,
+    temp_name: OsString,
+    temp: Option<OwnedFd>,
+}
+
+impl Pending {
+    /// Steps 1–3 and 6: resolve, gate, sweep litter, create the temp file
+    /// with its final mode and owner.
+    pub(crate) fn begin(
+        path: &Path,
+        opts: &WriteOptions,
+        op: Operation,
+        publish: Publish,
+    ) -> Result<Self> {
+        if let Some(mode) = opts.mode
+            && mode & !0o7777 != 0
+        {
+            return Err(
+                Error::new(ErrorKind::InvalidInput, op, "check options", path)
+                    .with_detail(format!("mode {mode:#o} has bits outside 0o7777")),
+            );
+        }
+        let policy = match publish {
+            // Create-if-absent never follows: anything at the name means "exists".
+            Publish::NoReplace => SymlinkPolicy::ReplaceLink,
+            Publish::Replace => opts.symlinks,
+        };
+        let target = resolve(path, policy, op)?;
+        env::gate(
+            opts.safety,
+            &target.env,
+            &[Guarantee::AtomicVisibility, Guarantee::CrashDurability],
+            op,
+            &target.path,
+        )?;
+        if publish == Publish::NoReplace && !matches!(target.found, Found::Nothing) {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                op,
+                "check target",
+                &target.path,
+            ));
+        }
+        // Litter removal is housekeeping: its failure must not fail the write.
+        if let Err(e) = litter::sweep(&target.dir) {
+            log::debug!(
+                "litter sweep in the directory of {} failed: {e}",
+                target.path.display()
+            );
+        }
+        let existing = match target.found {
+            Found::File(st) => Some(st),
+            _ => None,
+        };
+        let (temp_name, temp) = create_temp(
+            &target,
+            opts.mode.or(existing.map(|st| st.st_mode & 0o7777)),
+            op,
+        )?;
+        let mut pending = Pending {
+            target,
+            op,
+            safety: opts.safety,
+            temp_name,
+            temp: Some(temp),
+        };
+        pending.set_owner_and_mode(opts, existing)?;
+        Ok(pending)
+    }
+
+    /// The target path (after following symlinks).
+    pub(crate) fn path(&self) -> &Path {
+        &self.target.path
+    }
+
+    fn temp(&self) -> &OwnedFd {
+        // Invariant: `temp` is Some until commit or discard consumes self.
+        self.temp
+            .as_ref()
+            .expect("temp file is open until commit or discard")
+    }
+
+    fn fail(&self, step: &'static str, e: std::io::Error) -> Error {
+        Error::io(self.op, step, &self.target.path, e)
+    }
+
+    /// Step 6. Owner first: `fchown` clears set-user-ID bits, so the mode is
+    /// fixed after it.
+    fn set_owner_and_mode(&mut self, opts: &WriteOptions, existing: Option<Stat>) -> Result<()> {
+        let mut chowned = false;
+        if opts.preserve_owner
+            && let Some(st) = existing
+            && (st.st_uid, st.st_gid) != sys::process::effective_ids()
+        {
+            match sys::file::fchown(self.temp(), st.st_uid, st.st_gid) {
+                Ok(()) => chowned = true,
+                // Not permitted (not root, not a member of the group): the
+                // file gets the writer's ids, as a plain write would give it.
+                Err(e) if matches!(sys::errno(&e), Some(Errno::PERM | Errno::ACCESS)) => {
+                    log::debug!(
+                        "cannot preserve owner of {}: {e}",
+                        self.target.path.display()
+                    );
+                }
+                Err(e) => return Err(self.fail("set owner of temp file", e)),
+            }
+        }
+        let wanted = opts.mode.or(existing.map(|st| st.st_mode & 0o7777));
+        if let Some(mode) = wanted {
+            // The kernel applied the umask at creation; fix the mode only when
+            // that changed it (or we cannot know), or fchown cleared bits.
+            let umask_stripped = sys::process::umask().is_none_or(|u| mode & u != 0);
+            if umask_stripped || chowned || mode & 0o7000 != 0 {
+                sys::file::fchmod(self.temp(), Mode::from_raw_mode(mode))
+                    .map_err(|e| self.fail("set mode of temp file", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Step 4: append bytes to the temp file.
+    pub(crate) fn write(&mut self, buf: &[u8]) -> Result<()> {
+        sys::file::write_all(self.temp(), buf).map_err(|e| self.fail("write temp file", e))
+    }
+
+    /// Steps 5, 7, 8: make the temp file durable, publish it, make the
+    /// directory entry durable.
+    pub(crate) fn commit(mut self, publish: Publish) -> Result<()> {
+        // fsync before rename: otherwise a crash can leave the new name
+        // pointing at an inode whose data never reached the disk (the
+        // zero-length-file-after-crash problem of ext4 delalloc, 2009).
+        let temp = self.temp.take().expect("temp file is open until commit");
+        if let Err(e) = sys::file::fsync(&temp) {
+            self.temp = Some(temp);
+            return Err(self.fail("fsync temp file", e));
+        }
+        let dir = &self.target.dir;
+        let (tmp, name) = (Path::new(&self.temp_name), Path::new(&self.target.name));
+        let renamed = match publish {
+            Publish::Replace => sys::dir::renameat(dir, tmp, dir, name)
+                .map_err(|e| self.fail("rename into place", e)),
+            Publish::NoReplace => publish_noreplace(dir, tmp, name, &self.target.env)
+                .map_err(|e| self.fail("publish if absent", e)),
+        };
+        if let Err(e) = renamed {
+            self.temp = Some(temp);
+            return Err(e);
+        }
+        // The name is gone from under the temp file now; closing it drops our
+        // flock (nothing to clean up any more).
+        self.temp_name.clear();
+        drop(temp);
+        // fsync the directory: the rename lives in the directory, and until
+        // it is on disk a power loss can bring back the old file (or no file).
+        if let Err(e) = sys::file::fsync(dir) {
+            return durability_unconfirmed(self.safety, self.op, &self.target.path, e);
+        }
+        Ok(())
+    }
+
+    /// Removes the temp file; the target is untouched.
+    pub(crate) fn discard(mut self) {
+        self.cleanup();
+    }
+
+    fn cleanup(&mut self) {
+        if self.temp_name.is_empty() {
+            return;
+        }
+        if let Err(e) = sys::dir::unlinkat(&self.target.dir, Path::new(&self.temp_name)) {
+            // The file stays as litter; the next write here removes it.
+            log::warn!(
+                "could not remove temp file {:?} beside {}: {e}",
+                self.temp_name,
+                self.target.path.display()
+            );
+        }
+        self.temp_name.clear();
+        self.temp = None;
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// Step 3: create and lock a fresh temp file in the target's directory.
+fn create_temp(target: &Resolved, mode: Option<u32>, op: Operation) -> Result<(OsString, OwnedFd)> {
+    let fail = |step, e| Error::io(op, step, &target.path, e);
+    // Without an explicit or inherited mode, 0o666 lets the kernel apply the
+    // umask, exactly as for a file created by open(2). With one, create with
+    // it (the umask can only make it stricter) and fix it up afterwards.
+    let create_mode = Mode::from_raw_mode(mode.unwrap_or(0o666) & 0o777);
+    for _ in 0..16 {
+        let random = sys::process::random_u64().map_err(|e| fail("generate temp name", e))?;
+        let name = OsString::from(litter::temp_name(random));
+        // O_EXCL: never reuse an existing name (or follow a symlink planted
+        // there); O_NOFOLLOW is belt and braces for the same.
+        let fd = match sys::file::openat(
+            &target.dir,
+            Path::new(&name),
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW,
+            create_mode,
+        ) {
+            Ok(fd) => fd,
+            Err(e) if sys::errno(&e) == Some(Errno::EXIST) => continue,
+            Err(e) => return Err(fail("create temp file", e)),
+        };
+        // Lock it so litter sweeps leave it alone; then make sure no sweep
+        // removed it between our openat and our flock.
+        let locked = sys::flock::lock_exclusive(&fd)
+            .and_then(|()| sys::file::fstat(&fd))
+            .map(|st| st.st_nlink > 0);
+        match locked {
+            Ok(true) => return Ok((name, fd)),
+            Ok(false) => continue,
+            Err(e) => {
+                let _ = sys::dir::unlinkat(&target.dir, Path::new(&name)); // best effort; litter otherwise
+                return Err(fail("lock temp file", e));
+            }
+        }
+    }
+    Err(fail("create temp file", Errno::EXIST.into()))
+}
+
+/// Publishes `tmp` as `name` only if `name` does not exist.
+fn publish_noreplace(
+    dir: &OwnedFd,
+    tmp: &Path,
+    name: &Path,
+    env: &Environment,
+) -> std::io::Result<()> {
+    match env::capability(env, env::Capability::RenameNoreplace) {
+        Some(false) => {}
+        _ => match sys::dir::renameat_noreplace(dir, tmp, dir, name) {
+            Ok(()) => return Ok(()),
+            Err(e) if is_unsupported(&e) => {
+                env::set_capability(env, env::Capability::RenameNoreplace, false)
+            }
+            Err(e) => return Err(e),
+        },
+    }
+    // link(2) fails with EEXIST if the name exists: the no-replace decision
+    // is still atomic. Then drop the temp name.
+    sys::dir::linkat(dir, tmp, dir, name)?;
+    if let Err(e) = sys::dir::unlinkat(dir, tmp) {
+        log::warn!("published {name:?} but could not remove its temp name {tmp:?}: {e}");
+    }
+    Ok(())
+}
+
+/// `EINVAL`, `ENOSYS`, `EOPNOTSUPP`: the filesystem or kernel lacks the flag.
+pub(crate) fn is_unsupported(e: &std::io::Error) -> bool {
+    matches!(
+        sys::errno(e),
+        Some(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP)
+    )
+}
+
+/// The outcome of a failed directory fsync after a successful publish.
+pub(crate) fn durability_unconfirmed(
+    safety: Safety,
+    op: Operation,
+    path: &Path,
+    e: std::io::Error,
+) -> Result<()> {
+    match safety {
+        Safety::Strict => Err(Error::new(
+            ErrorKind::DurabilityUnconfirmed,
+            op,
+            "fsync directory",
+            path,
+        )
+        .with_source(e)),
+        Safety::Warn => {
+            log::warn!(
+                "{}: committed, but the directory fsync failed ({e}); the change may not survive a power loss",
+                path.display()
+            );
+            Ok(())
+        }
+        Safety::BestEffort => Ok(()),
+    }
+}

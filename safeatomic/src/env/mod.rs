@@ -1,0 +1,516 @@
+//! Environment inspection: which filesystem a path lives on, and which
+//! guarantees that filesystem class lets the library keep.
+
+mod detect;
+mod matrix;
+
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::options::Safety;
+use crate::sys::{self, AsFd};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// One of the eight promises the library makes, named as in the docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Guarantee {
+    /// A reader sees the old complete file or the new complete file, never a mix.
+    AtomicVisibility,
+    /// Once a write returned `Ok`, its content survives process death and power loss.
+    CrashDurability,
+    /// Cooperating writers never interleave; read-modify-write loses no update.
+    WriterExclusion,
+    /// Bytes that differ from what was written are detected on read.
+    IntegrityDetection,
+    /// An open reader keeps a stable snapshot while writers replace the file.
+    ReaderConsistency,
+    /// A lock left by a dead holder is recognised and can be recovered.
+    StaleRecovery,
+    /// Replacing a file keeps its permission bits (and owner where allowed).
+    MetadataPreservation,
+    /// A move that cannot be atomic (`EXDEV`) is refused, never emulated.
+    CrossDeviceSafety,
+}
+
+impl Guarantee {
+    /// All eight, in documentation order.
+    pub const ALL: [Guarantee; 8] = [
+        Guarantee::AtomicVisibility,
+        Guarantee::CrashDurability,
+        Guarantee::WriterExclusion,
+        Guarantee::IntegrityDetection,
+        Guarantee::ReaderConsistency,
+        Guarantee::StaleRecovery,
+        Guarantee::MetadataPreservation,
+        Guarantee::CrossDeviceSafety,
+    ];
+
+    /// The name, e.g. `"CrashDurability"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AtomicVisibility => "AtomicVisibility",
+            Self::CrashDurability => "CrashDurability",
+            Self::WriterExclusion => "WriterExclusion",
+            Self::IntegrityDetection => "IntegrityDetection",
+            Self::ReaderConsistency => "ReaderConsistency",
+            Self::StaleRecovery => "StaleRecovery",
+            Self::MetadataPreservation => "MetadataPreservation",
+            Self::CrossDeviceSafety => "CrossDeviceSafety",
+        }
+    }
+}
+
+impl fmt::Display for Guarantee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The error of parsing a [`Guarantee`] from an unknown name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown guarantee `{0}` (expected one of: AtomicVisibility, CrashDurability, WriterExclusion, IntegrityDetection, ReaderConsistency, StaleRecovery, MetadataPreservation, CrossDeviceSafety)"
+)]
+pub struct UnknownGuarantee(pub String);
+
+impl std::str::FromStr for Guarantee {
+    type Err = UnknownGuarantee;
+
+    /// Parses a name, case-insensitively (`crashdurability` works too).
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Guarantee::ALL
+            .into_iter()
+            .find(|g| g.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownGuarantee(s.to_owned()))
+    }
+}
+
+/// How firmly a guarantee holds on a filesystem class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Level {
+    /// Holds, and is tested on this class.
+    Guaranteed,
+    /// The full protocol runs, but part of the promise rests on the
+    /// filesystem class's nature (tmpfs is emptied by a power loss; overlay
+    /// durability is that of its upper layer). Strict lets it proceed.
+    BestEffort,
+    /// A class the library does not target (network, object store, Windows
+    /// family). Strict refuses.
+    NonTarget,
+    /// An unrecognised filesystem: nothing is known. Strict refuses.
+    Unsupported,
+}
+
+impl Level {
+    /// The name, e.g. `"BestEffort"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Guaranteed => "Guaranteed",
+            Self::BestEffort => "BestEffort",
+            Self::NonTarget => "NonTarget",
+            Self::Unsupported => "Unsupported",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The kind of filesystem, as far as guarantees are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FsClass {
+    /// ext2/3/4, xfs, btrfs, f2fs, zfs, bcachefs, jfs, reiserfs.
+    LocalPersistent,
+    /// tmpfs, ramfs.
+    LocalMemory,
+    /// overlayfs (containers).
+    Overlay,
+    /// nfs, cifs/smb, 9p, ceph, afs, lustre, gpfs, FUSE network filesystems.
+    Network,
+    /// FUSE front-ends of object stores (s3fs, gcsfuse, mountpoint-s3 …).
+    ObjectStore,
+    /// ntfs, vfat, exfat (kernel or FUSE drivers).
+    WindowsFamily,
+    /// Anything else, including unrecognised FUSE filesystems.
+    Unknown,
+}
+
+impl FsClass {
+    /// Every class, in documentation order.
+    pub const ALL: [FsClass; 7] = [
+        FsClass::LocalPersistent,
+        FsClass::LocalMemory,
+        FsClass::Overlay,
+        FsClass::Network,
+        FsClass::ObjectStore,
+        FsClass::WindowsFamily,
+        FsClass::Unknown,
+    ];
+
+    /// The snake-case name used in reports, e.g. `"local_persistent"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::LocalPersistent => "local_persistent",
+            Self::LocalMemory => "local_memory",
+            Self::Overlay => "overlay",
+            Self::Network => "network",
+            Self::ObjectStore => "object_store",
+            Self::WindowsFamily => "windows_family",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// The level of `guarantee` on this class (the guarantee matrix).
+    pub fn level(self, guarantee: Guarantee) -> Level {
+        matrix::level(self, guarantee)
+    }
+}
+
+impl fmt::Display for FsClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a path lives: platform, filesystem and its class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Environment {
+    platform: &'static str,
+    filesystem: String,
+    filesystem_class: FsClass,
+    device: u64,
+    statfs_magic: u64,
+    mount_point: Option<String>,
+}
+
+impl Environment {
+    /// The OS, e.g. `"linux"`.
+    pub fn platform(&self) -> &'static str {
+        self.platform
+    }
+
+    /// The filesystem type as the mount table names it (`"ext4"`, `"fuse.sshfs"`).
+    pub fn filesystem(&self) -> &str {
+        &self.filesystem
+    }
+
+    /// The filesystem class, which decides the guarantee levels.
+    pub fn filesystem_class(&self) -> FsClass {
+        self.filesystem_class
+    }
+
+    /// The device id (`st_dev`) of the directory.
+    pub fn device(&self) -> u64 {
+        self.device
+    }
+
+    /// The `statfs(2)` magic number (`f_type`).
+    pub fn statfs_magic(&self) -> u64 {
+        self.statfs_magic
+    }
+
+    /// The mount point, when the mount table could be read and matched.
+    pub fn mount_point(&self) -> Option<&str> {
+        self.mount_point.as_deref()
+    }
+}
+
+/// The normative view of a path: its environment and, for each of the eight
+/// guarantees, the level the matrix promises there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GuaranteeReport {
+    path: PathBuf,
+    environment: Arc<Environment>,
+    guarantees: Vec<(Guarantee, Level)>,
+}
+
+impl GuaranteeReport {
+    /// The path that was inspected, as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The detected environment.
+    pub fn environment(&self) -> &Environment {
+        &self.environment
+    }
+
+    /// The level of one guarantee.
+    pub fn level(&self, guarantee: Guarantee) -> Level {
+        self.environment.filesystem_class.level(guarantee)
+    }
+
+    /// Every guarantee with its level, in documentation order.
+    pub fn guarantees(&self) -> impl Iterator<Item = (Guarantee, Level)> + '_ {
+        self.guarantees.iter().copied()
+    }
+
+    /// The guarantees of `required` that are not [`Level::Guaranteed`].
+    pub fn missing(&self, required: &[Guarantee]) -> Vec<Guarantee> {
+        required
+            .iter()
+            .copied()
+            .filter(|g| self.level(*g) != Level::Guaranteed)
+            .collect()
+    }
+}
+
+impl fmt::Display for GuaranteeReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let env = &self.environment;
+        writeln!(f, "path:        {}", self.path.display())?;
+        writeln!(
+            f,
+            "filesystem:  {} ({}) on {}",
+            env.filesystem,
+            env.filesystem_class,
+            env.mount_point.as_deref().unwrap_or("?")
+        )?;
+        for (g, level) in &self.guarantees {
+            writeln!(f, "  {:<22}{level}", g.name())?;
+        }
+        Ok(())
+    }
+}
+
+/// Reports which guarantees hold for `path`, from the filesystem its
+/// directory is on. Cheap (cached per device) and writes nothing.
+///
+/// `path` may be a file that does not exist yet: its parent directory is
+/// inspected. If `path` is an existing directory, that directory is inspected.
+///
+/// # Errors
+///
+/// [`ErrorKind::NotFound`] if the directory does not exist,
+/// [`ErrorKind::PermissionDenied`] if it cannot be opened, other kinds for
+/// other OS failures. Each error names the path.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Guarantee, Level, inspect_guarantees};
+/// # let dir = tempfile::tempdir()?;
+/// let report = inspect_guarantees(dir.path().join("state.json"))?;
+/// println!("{} is {}", report.environment().filesystem(), report.environment().filesystem_class());
+/// // CrossDeviceSafety is the library's own refusal, so it holds everywhere.
+/// assert_eq!(report.level(Guarantee::CrossDeviceSafety), Level::Guaranteed);
+/// # Ok::<(), safeatomic::Error>(())
+/// ```
+pub fn inspect_guarantees(path: impl AsRef<Path>) -> Result<GuaranteeReport> {
+    let path = path.as_ref();
+    let op = Operation::Inspect;
+    let dir_path = match sys::file::lstatat(rustix::fs::CWD, path) {
+        Ok(st)
+            if rustix::fs::FileType::from_raw_mode(st.st_mode)
+                == rustix::fs::FileType::Directory =>
+        {
+            path
+        }
+        _ => crate::path::parent_of(path).map_err(|e| e.into_error(op, path))?,
+    };
+    let dir = sys::dir::open_dir(rustix::fs::CWD, dir_path)
+        .map_err(|e| Error::io(op, "open directory", dir_path, e))?;
+    let environment = of_dir(&dir).map_err(|e| Error::io(op, "detect filesystem", dir_path, e))?;
+    Ok(report(path, environment))
+}
+
+pub(crate) fn report(path: &Path, environment: Arc<Environment>) -> GuaranteeReport {
+    let class = environment.filesystem_class;
+    GuaranteeReport {
+        path: path.to_owned(),
+        environment,
+        guarantees: Guarantee::ALL
+            .iter()
+            .map(|g| (*g, class.level(*g)))
+            .collect(),
+    }
+}
+
+type Cache = Mutex<HashMap<(u64, u64), Arc<Environment>>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The environment of an open directory, cached by (device, statfs magic).
+///
+/// The magic is part of the key because a device number is reused when a
+/// loop device is detached and attached to another filesystem.
+pub(crate) fn of_dir(dir: impl AsFd) -> std::io::Result<Arc<Environment>> {
+    let dev = sys::file::fstat(dir.as_fd())?.st_dev;
+    let magic = sys::statfs::fs_magic(dir.as_fd())?;
+    if let Some(env) = cache()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&(dev, magic))
+    {
+        return Ok(env.clone());
+    }
+    // No /proc (chroot, minimal container): classify on the magic alone.
+    let mountinfo = sys::statfs::mountinfo().ok();
+    let detected = detect::classify(magic, sys::statfs::major_minor(dev), mountinfo.as_deref());
+    let env = Arc::new(Environment {
+        platform: std::env::consts::OS,
+        filesystem: detected.name,
+        filesystem_class: detected.class,
+        device: dev,
+        statfs_magic: magic,
+        mount_point: detected.mount_point,
+    });
+    cache()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert((dev, magic), env.clone());
+    Ok(env)
+}
+
+/// The safety gate: decides, before any I/O, whether an operation needing
+/// `required` may run on `env` under `safety`.
+pub(crate) fn gate(
+    safety: Safety,
+    env: &Environment,
+    required: &[Guarantee],
+    op: Operation,
+    path: &Path,
+) -> Result<()> {
+    let class = env.filesystem_class;
+    let weak = required
+        .iter()
+        .map(|g| (*g, class.level(*g)))
+        .filter(|(_, l)| *l != Level::Guaranteed);
+    match safety {
+        Safety::Strict => {
+            let refused: Vec<String> = weak
+                .filter(|(_, l)| matches!(l, Level::NonTarget | Level::Unsupported))
+                .map(|(g, l)| format!("{g} is {l}"))
+                .collect();
+            if refused.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::new(ErrorKind::UnsupportedEnvironment, op, "safety check", path).with_detail(format!(
+                    "{} on {} ({}); pass Safety::Warn or Safety::BestEffort to proceed anyway",
+                    refused.join(", "),
+                    env.filesystem,
+                    class
+                )))
+            }
+        }
+        Safety::Warn => {
+            for (g, l) in weak {
+                log::warn!(
+                    "{}: {g} is {l} on {} ({class}); proceeding under Safety::Warn",
+                    path.display(),
+                    env.filesystem
+                );
+            }
+            Ok(())
+        }
+        Safety::BestEffort => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guarantee_names_round_trip_case_insensitively() {
+        for g in Guarantee::ALL {
+            assert_eq!(g.name().parse::<Guarantee>(), Ok(g));
+            assert_eq!(g.name().to_lowercase().parse::<Guarantee>(), Ok(g));
+        }
+        let err = "Durability".parse::<Guarantee>().unwrap_err();
+        assert!(err.to_string().contains("CrashDurability"), "{err}");
+    }
+
+    fn env(class: FsClass) -> Environment {
+        Environment {
+            platform: "linux",
+            filesystem: "x".into(),
+            filesystem_class: class,
+            device: 0,
+            statfs_magic: 0,
+            mount_point: None,
+        }
+    }
+
+    #[test]
+    fn strict_proceeds_on_best_effort_and_refuses_non_target() {
+        let need = [Guarantee::AtomicVisibility, Guarantee::CrashDurability];
+        let p = Path::new("/x");
+        assert!(
+            gate(
+                Safety::Strict,
+                &env(FsClass::LocalMemory),
+                &need,
+                Operation::Write,
+                p
+            )
+            .is_ok()
+        );
+        assert!(
+            gate(
+                Safety::Strict,
+                &env(FsClass::Overlay),
+                &need,
+                Operation::Write,
+                p
+            )
+            .is_ok()
+        );
+        for class in [
+            FsClass::Network,
+            FsClass::ObjectStore,
+            FsClass::WindowsFamily,
+            FsClass::Unknown,
+        ] {
+            let e = gate(Safety::Strict, &env(class), &need, Operation::Write, p).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::UnsupportedEnvironment);
+            assert!(e.to_string().contains("CrashDurability"), "{e}");
+            assert!(gate(Safety::Warn, &env(class), &need, Operation::Write, p).is_ok());
+            assert!(gate(Safety::BestEffort, &env(class), &need, Operation::Write, p).is_ok());
+        }
+    }
+
+    #[test]
+    fn cross_device_safety_holds_on_every_class() {
+        for class in FsClass::ALL {
+            assert_eq!(class.level(Guarantee::CrossDeviceSafety), Level::Guaranteed);
+        }
+    }
+}
+
+/// Optional kernel/filesystem features whose absence is learnt once per
+/// device and remembered (and shown by the doctor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Capability {
+    /// `renameat2(RENAME_NOREPLACE)`.
+    RenameNoreplace,
+}
+
+type Capabilities = Mutex<HashMap<(u64, u64, Capability), bool>>;
+
+fn capabilities() -> &'static Capabilities {
+    static CAPS: std::sync::OnceLock<Capabilities> = std::sync::OnceLock::new();
+    CAPS.get_or_init(Default::default)
+}
+
+/// What is known about `cap` on the filesystem of `env`.
+pub(crate) fn capability(env: &Environment, cap: Capability) -> Option<bool> {
+    let caps = capabilities().lock().unwrap_or_else(|p| p.into_inner());
+    caps.get(&(env.device, env.statfs_magic, cap)).copied()
+}
+
+/// Records what was learnt about `cap` on the filesystem of `env`.
+pub(crate) fn set_capability(env: &Environment, cap: Capability, available: bool) {
+    let mut caps = capabilities().lock().unwrap_or_else(|p| p.into_inner());
+    caps.insert((env.device, env.statfs_magic, cap), available);
+}

@@ -1,0 +1,292 @@
+//! The one error type of the crate.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A specialized `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, in a form a program can act on.
+///
+/// New kinds may be added in minor releases; match with a wildcard arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The path (or its parent directory) does not exist.
+    NotFound,
+    /// The destination already exists (no-replace move, create-if-absent).
+    AlreadyExists,
+    /// The OS refused access (`EACCES`, `EPERM`, or a read-only filesystem).
+    PermissionDenied,
+    /// Source and destination are on different filesystems, so the move
+    /// cannot be atomic; nothing was moved.
+    CrossDevice,
+    /// The filesystem or kernel lacks an operation (for example
+    /// `RENAME_EXCHANGE`); nothing was changed.
+    UnsupportedOperation,
+    /// Under [`Safety::Strict`](crate::Safety::Strict), the filesystem cannot
+    /// provide a guarantee the operation needs; refused before any I/O.
+    UnsupportedEnvironment,
+    /// The new content **is** in place and visible, but the final directory
+    /// fsync failed, so it may not survive a power loss. Not rolled back.
+    DurabilityUnconfirmed,
+    /// The filesystem is full or the quota is exhausted (`ENOSPC`, `EDQUOT`).
+    StorageFull,
+    /// The path names a directory where a file was expected.
+    IsADirectory,
+    /// A component of the path that must be a directory is not one.
+    NotADirectory,
+    /// The path is a symlink and the [`SymlinkPolicy`](crate::SymlinkPolicy)
+    /// refuses it, or a symlink was found where none may be followed.
+    SymlinkRefused,
+    /// The path or an option is not valid (empty path, a name like `..`,
+    /// a mode with bits outside `0o7777`, a special file as target …).
+    InvalidInput,
+    /// Any other I/O failure; [`Error::io_error`] has the OS error.
+    Io,
+}
+
+impl ErrorKind {
+    /// Maps an OS error to a kind. Context-specific errors (`EXDEV`,
+    /// `EINVAL` from `renameat2`) are refined by the caller.
+    pub(crate) fn of_io(e: &io::Error) -> Self {
+        use rustix::io::Errno;
+        match crate::sys::errno(e) {
+            Some(Errno::NOENT) => Self::NotFound,
+            Some(Errno::EXIST) => Self::AlreadyExists,
+            Some(Errno::ACCESS | Errno::PERM | Errno::ROFS) => Self::PermissionDenied,
+            Some(Errno::XDEV) => Self::CrossDevice,
+            Some(Errno::NOSPC | Errno::DQUOT) => Self::StorageFull,
+            Some(Errno::ISDIR) => Self::IsADirectory,
+            Some(Errno::NOTDIR) => Self::NotADirectory,
+            Some(Errno::NAMETOOLONG) => Self::InvalidInput,
+            _ => Self::Io,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::NotFound => "not found",
+            Self::AlreadyExists => "already exists",
+            Self::PermissionDenied => "permission denied",
+            Self::CrossDevice => "source and destination are on different filesystems",
+            Self::UnsupportedOperation => "operation not supported by this filesystem",
+            Self::UnsupportedEnvironment => "environment cannot provide a required guarantee",
+            Self::DurabilityUnconfirmed => "committed, durability unconfirmed",
+            Self::StorageFull => "no space left",
+            Self::IsADirectory => "is a directory",
+            Self::NotADirectory => "not a directory",
+            Self::SymlinkRefused => "symlink refused",
+            Self::InvalidInput => "invalid input",
+            Self::Io => "I/O error",
+        }
+    }
+}
+
+/// The public operation that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// An atomic write ([`write_atomic`](crate::write_atomic), [`AtomicWriter`](crate::AtomicWriter)).
+    Write,
+    /// A create-if-absent ([`create_atomic`](crate::create_atomic)).
+    Create,
+    /// A read ([`read_atomic`](crate::read_atomic), [`AtomicReader`](crate::AtomicReader)).
+    Read,
+    /// A move ([`move_atomic`](crate::move_atomic) and the no-replace variant).
+    Move,
+    /// An exchange ([`exchange_atomic`](crate::exchange_atomic)).
+    Exchange,
+    /// Environment inspection ([`inspect_guarantees`](crate::inspect_guarantees)).
+    Inspect,
+    /// Litter removal ([`cleanup_litter`](crate::cleanup_litter)).
+    Cleanup,
+}
+
+impl Operation {
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Write => "write",
+            Self::Create => "create",
+            Self::Read => "read",
+            Self::Move => "move",
+            Self::Exchange => "exchange",
+            Self::Inspect => "inspect",
+            Self::Cleanup => "clean up",
+        }
+    }
+}
+
+/// An error from a safeatomic operation: what kind, which operation and
+/// step, which path(s), and the underlying OS error if there was one.
+///
+/// `Display` prints one line, e.g.
+/// ``failed to write `/etc/app.toml` (fsync temp file): no space left``;
+/// [`source()`](std::error::Error::source) gives the OS error without
+/// repeating it.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    op: Operation,
+    step: &'static str,
+    path: PathBuf,
+    other_path: Option<PathBuf>,
+    detail: Option<String>,
+    source: Option<io::Error>,
+}
+
+impl Error {
+    pub(crate) fn new(
+        kind: ErrorKind,
+        op: Operation,
+        step: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                op,
+                step,
+                path: path.into(),
+                other_path: None,
+                detail: None,
+                source: None,
+            }),
+        }
+    }
+
+    /// An error caused by an OS call, its kind derived from the errno.
+    pub(crate) fn io(
+        op: Operation,
+        step: &'static str,
+        path: impl Into<PathBuf>,
+        source: io::Error,
+    ) -> Self {
+        Self::new(ErrorKind::of_io(&source), op, step, path).with_source(source)
+    }
+
+    pub(crate) fn with_source(mut self, source: io::Error) -> Self {
+        self.inner.source = Some(source);
+        self
+    }
+
+    pub(crate) fn with_other_path(mut self, other: impl Into<PathBuf>) -> Self {
+        self.inner.other_path = Some(other.into());
+        self
+    }
+
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.inner.detail = Some(detail.into());
+        self
+    }
+
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.inner.kind = kind;
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The public operation that failed.
+    pub fn operation(&self) -> Operation {
+        self.inner.op
+    }
+
+    /// The step of the operation that failed, e.g. `"fsync temp file"`.
+    pub fn step(&self) -> &'static str {
+        self.inner.step
+    }
+
+    /// The path the operation was about (the target, or the source of a move).
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The second path of a two-path operation (move destination, exchange partner).
+    pub fn other_path(&self) -> Option<&Path> {
+        self.inner.other_path.as_deref()
+    }
+
+    /// The underlying OS error, if the failure came from a syscall.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        self.inner.source.as_ref()
+    }
+
+    /// The raw OS error number, if any.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.inner.source.as_ref().and_then(io::Error::raw_os_error)
+    }
+
+    /// Whether the new content was published despite this error
+    /// (only [`ErrorKind::DurabilityUnconfirmed`]).
+    pub fn is_committed(&self) -> bool {
+        self.inner.kind == ErrorKind::DurabilityUnconfirmed
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        write!(f, "failed to {} `{}`", i.op.verb(), i.path.display())?;
+        if let Some(other) = &i.other_path {
+            write!(f, " and `{}`", other.display())?;
+        }
+        write!(f, " ({}): {}", i.step, i.kind.describe())?;
+        if let Some(detail) = &i.detail {
+            write!(f, ": {detail}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Error")
+            .field("kind", &i.kind)
+            .field("operation", &i.op)
+            .field("step", &i.step)
+            .field("path", &i.path)
+            .field("other_path", &i.other_path)
+            .field("detail", &i.detail)
+            .field("source", &i.source)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.source.as_ref().map(|e| e as _)
+    }
+}
+
+impl From<Error> for io::Error {
+    /// Converts to an `io::Error` whose kind matches, keeping the message and
+    /// the original error as the inner error.
+    fn from(e: Error) -> Self {
+        let kind = match e.kind() {
+            ErrorKind::NotFound => io::ErrorKind::NotFound,
+            ErrorKind::AlreadyExists => io::ErrorKind::AlreadyExists,
+            ErrorKind::PermissionDenied => io::ErrorKind::PermissionDenied,
+            ErrorKind::CrossDevice => io::ErrorKind::CrossesDevices,
+            ErrorKind::UnsupportedOperation | ErrorKind::UnsupportedEnvironment => {
+                io::ErrorKind::Unsupported
+            }
+            ErrorKind::StorageFull => io::ErrorKind::StorageFull,
+            ErrorKind::IsADirectory => io::ErrorKind::IsADirectory,
+            ErrorKind::NotADirectory => io::ErrorKind::NotADirectory,
+            ErrorKind::InvalidInput | ErrorKind::SymlinkRefused => io::ErrorKind::InvalidInput,
+            ErrorKind::DurabilityUnconfirmed | ErrorKind::Io => {
+                e.io_error().map_or(io::ErrorKind::Other, io::Error::kind)
+            }
+        };
+        io::Error::new(kind, e)
+    }
+}

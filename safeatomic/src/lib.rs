@@ -1,0 +1,116 @@
+//! Plain files as safe persistent state.
+//!
+//! `safeatomic` writes files so that a crash, a power loss or a concurrent
+//! reader never sees a truncated or half-written file, and tells you at
+//! runtime which of its guarantees your filesystem lets it keep.
+//!
+//! # Which entry point when
+//!
+//! | you want to … | use |
+//! |---|---|
+//! | replace a file's content in one go | [`write_atomic`], [`write_atomic_with`] |
+//! | stream a large file, publish at the end | [`AtomicWriter`] |
+//! | publish only if nothing is there yet | [`create_atomic`] |
+//! | read one consistent version | [`read_atomic`], [`read_atomic_to_string`], [`AtomicReader`] |
+//! | rename / rename-if-absent / swap | [`move_atomic`], [`move_atomic_noreplace`], [`exchange_atomic`] |
+//! | know what this filesystem guarantees | [`inspect_guarantees`] |
+//! | remove temp files left by crashed writers | [`cleanup_litter`] |
+//!
+//! ```
+//! use safeatomic::{Guarantee, inspect_guarantees, read_atomic, write_atomic};
+//! # let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("state.json");
+//! write_atomic(&path, br#"{"runs":1}"#)?;            // temp, fsync, rename, fsync dir
+//! assert_eq!(read_atomic(&path)?, br#"{"runs":1}"#);
+//! let report = inspect_guarantees(&path)?;             // no writes, cached per device
+//! println!("{:?}", report.level(Guarantee::CrashDurability));
+//! # Ok::<(), safeatomic::Error>(())
+//! ```
+//!
+//! # How it works
+//!
+//! A write is this sequence of syscalls (DESIGN §3), every one relative to
+//! the parent directory opened once, so a directory swapped underneath
+//! cannot redirect it:
+//!
+//! 1. `openat(parent, O_DIRECTORY)`; `fstatat(name, AT_SYMLINK_NOFOLLOW)`
+//!    applies the [`SymlinkPolicy`]; `fstat` + `fstatfs` identify the
+//!    filesystem (the result is cached per device) for the [`Safety`] gate;
+//! 2. temp files left by dead writers are removed (see [`cleanup_litter`]);
+//! 3. `openat(".safeatomic-tmp-<16 random hex>.tmp", O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode)`
+//!    with the final permission bits, then `flock(LOCK_EX)` on it so no
+//!    litter sweep can take it;
+//! 4. `write` all bytes; 5. `fsync` the temp file;
+//! 6. `fchown`/`fchmod` where the owner or mode must be preserved;
+//! 7. `renameat(temp, name)` — the moment readers switch to the new file;
+//! 8. `fsync` the directory — the moment the switch survives power loss.
+//!
+//! A failure before step 7 removes the temp file and leaves the target
+//! byte-for-byte untouched. A failure of step 8 is reported as
+//! [`ErrorKind::DurabilityUnconfirmed`]: the new content is visible but
+//! may not survive a power loss.
+//!
+//! # Guarantees and limits
+//!
+//! | guarantee | meaning |
+//! |---|---|
+//! | AtomicVisibility | a reader sees the old complete file or the new complete file, never a mix |
+//! | CrashDurability | once a write returned `Ok`, its content survives process death and power loss |
+//! | WriterExclusion | cooperating writers never interleave; read-modify-write loses no update |
+//! | IntegrityDetection | bytes that differ from what was written are detected on read |
+//! | ReaderConsistency | an open reader keeps a stable snapshot while writers replace the file |
+//! | StaleRecovery | a lock left by a dead holder is recognised and can be recovered |
+//! | MetadataPreservation | replacing a file keeps its permission bits (and owner where allowed) |
+//! | CrossDeviceSafety | a move that cannot be atomic (`EXDEV`) is refused, never emulated |
+//!
+//! The level of each guarantee per filesystem class:
+//!
+//! | class | AV | CD | WE | ID | RC | SR | MP | CDS |
+//! |---|---|---|---|---|---|---|---|---|
+//! | local_persistent (ext4, xfs, btrfs, f2fs, zfs …) | G | G | G | G | G | G | G | G |
+//! | local_memory (tmpfs, ramfs) | G | B | G | G | G | G | G | G |
+//! | overlay | G | B | G | G | G | G | G | G |
+//! | network (nfs, cifs, 9p, ceph, sshfs …) | N | N | N | N | N | N | N | G |
+//! | object_store (s3fs, gcsfuse …) | N | N | N | N | N | N | N | G |
+//! | windows_family (ntfs, vfat, exfat) | N | N | N | N | N | N | N | G |
+//! | unknown | U | U | U | U | U | U | U | G |
+//!
+//! G = [`Level::Guaranteed`], B = [`Level::BestEffort`], N = [`Level::NonTarget`],
+//! U = [`Level::Unsupported`]. Under the default [`Safety::Strict`] an
+//! operation is refused before any I/O when a guarantee it needs is N or U;
+//! B proceeds (tmpfs is emptied by a power loss by design; overlay is as
+//! durable as its upper layer). `docs/guarantees.md` explains each cell.
+//!
+//! Linux is the supported platform. Durability assumes storage that honours
+//! cache flushes (`fsync` reaching stable media).
+//!
+//! # Cargo features
+//!
+//! * `fault-injection` — **tests only**: exposes [`fault`] so tests can fail
+//!   any single OS call. Not part of the stable API.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod commit;
+mod env;
+mod error;
+mod litter;
+mod options;
+mod path;
+mod read;
+mod rename;
+mod sys;
+mod write;
+
+pub use env::{
+    Environment, FsClass, Guarantee, GuaranteeReport, Level, UnknownGuarantee, inspect_guarantees,
+};
+pub use error::{Error, ErrorKind, Operation, Result};
+pub use litter::cleanup_litter;
+pub use options::{Safety, SymlinkPolicy, WriteOptions};
+pub use read::{AtomicReader, ReadOptions, read_atomic, read_atomic_to_string, read_atomic_with};
+pub use rename::{exchange_atomic, move_atomic, move_atomic_noreplace};
+#[cfg(feature = "fault-injection")]
+pub use sys::fault;
+pub use write::{AtomicWriter, create_atomic, create_atomic_with, write_atomic, write_atomic_with};

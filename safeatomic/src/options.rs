@@ -1,0 +1,133 @@
+//! Per-call choices: safety policy, symlink policy and write options.
+
+/// How an operation reacts when the environment cannot provide a guarantee
+/// it needs (see [`inspect_guarantees`](crate::inspect_guarantees)).
+///
+/// The policy is always chosen at the call site; there is no global default
+/// to change behind a caller's back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Safety {
+    /// Refuse before any I/O, with
+    /// [`ErrorKind::UnsupportedEnvironment`](crate::ErrorKind::UnsupportedEnvironment),
+    /// when a guarantee the operation needs is
+    /// [`NonTarget`](crate::Level::NonTarget) or
+    /// [`Unsupported`](crate::Level::Unsupported) on this filesystem.
+    /// [`BestEffort`](crate::Level::BestEffort) levels (tmpfs durability,
+    /// overlay durability) proceed: the full protocol still runs and the
+    /// residual risk is a documented property of the filesystem class.
+    /// A failed directory fsync after the rename is an error
+    /// ([`ErrorKind::DurabilityUnconfirmed`](crate::ErrorKind::DurabilityUnconfirmed)).
+    #[default]
+    Strict,
+    /// Proceed anywhere; log a warning (through the `log` crate) for every
+    /// needed guarantee that is not `Guaranteed`, and for a failed directory
+    /// fsync after the rename (which then returns `Ok`).
+    Warn,
+    /// Proceed anywhere, silently; a failed directory fsync after the rename
+    /// returns `Ok`. The caller takes responsibility.
+    BestEffort,
+}
+
+/// What a write does when its target path is a symbolic link.
+///
+/// The policy governs the **last** component of the path, like `O_NOFOLLOW`;
+/// parent directories are resolved by the kernel as usual, and opened once,
+/// so swapping a directory after that cannot redirect the write. Temp, lock
+/// and sidecar files are never opened through a symlink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum SymlinkPolicy {
+    /// Follow the link (and links it points to, up to 40): the real file is
+    /// replaced atomically in its own directory and the link stays a link.
+    /// What dotfile users expect. A dangling link creates its target.
+    #[default]
+    Follow,
+    /// Fail with [`ErrorKind::SymlinkRefused`](crate::ErrorKind::SymlinkRefused)
+    /// if the target is a symlink; nothing is written.
+    Refuse,
+    /// Replace the link itself with a regular file; the file it pointed to is
+    /// left untouched.
+    ReplaceLink,
+}
+
+/// Options for [`write_atomic_with`](crate::write_atomic_with) and
+/// [`AtomicWriter::create_with`](crate::AtomicWriter::create_with).
+///
+/// A by-value builder; `WriteOptions::new()` (or `default()`) gives the
+/// defaults: [`Safety::Strict`], mode taken from the existing file (or
+/// `0o666` minus the umask for a new one), owner preserved where permitted,
+/// [`SymlinkPolicy::Follow`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Safety, SymlinkPolicy, WriteOptions, write_atomic_with};
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("secret.json");
+/// let opts = WriteOptions::new()
+///     .mode(0o600)
+///     .symlinks(SymlinkPolicy::Refuse)
+///     .safety(Safety::Strict);
+/// write_atomic_with(&path, br#"{"token":"..."}"#, &opts)?;
+/// # Ok::<(), safeatomic::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOptions {
+    pub(crate) safety: Safety,
+    pub(crate) mode: Option<u32>,
+    pub(crate) preserve_owner: bool,
+    pub(crate) symlinks: SymlinkPolicy,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WriteOptions {
+    /// The defaults (see the type documentation).
+    pub fn new() -> Self {
+        Self {
+            safety: Safety::Strict,
+            mode: None,
+            preserve_owner: true,
+            symlinks: SymlinkPolicy::Follow,
+        }
+    }
+
+    /// Sets the safety policy.
+    #[must_use]
+    pub fn safety(mut self, safety: Safety) -> Self {
+        self.safety = safety;
+        self
+    }
+
+    /// Sets the exact permission bits of the written file (`0o7777` at most),
+    /// regardless of the umask or the mode of the file being replaced.
+    /// Without it, an existing file keeps its mode and a new file gets
+    /// `0o666` minus the umask. An invalid mode makes the write fail with
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any I/O.
+    #[must_use]
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// Whether to give the new file the owner and group of the file it
+    /// replaces, where the OS permits it (default `true`). Only attempted
+    /// when they differ from the writer's; refusal (`EPERM`) is not an error.
+    #[must_use]
+    pub fn preserve_owner(mut self, preserve: bool) -> Self {
+        self.preserve_owner = preserve;
+        self
+    }
+
+    /// Sets the symlink policy for the target path.
+    #[must_use]
+    pub fn symlinks(mut self, policy: SymlinkPolicy) -> Self {
+        self.symlinks = policy;
+        self
+    }
+}

@@ -1,0 +1,250 @@
+//! Reading: `read_atomic`, `AtomicReader`.
+
+use crate::env::{self, Guarantee};
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::options::Safety;
+use crate::path;
+use crate::sys::{self, Mode, OFlags, OwnedFd};
+use rustix::fs::FileType;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Options for [`read_atomic_with`] and [`AtomicReader::open_with`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{ReadOptions, Safety};
+/// let opts = ReadOptions::new().safety(Safety::Warn);
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReadOptions {
+    pub(crate) safety: Safety,
+}
+
+impl ReadOptions {
+    /// The defaults: [`Safety::Strict`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the safety policy.
+    #[must_use]
+    pub fn safety(mut self, safety: Safety) -> Self {
+        self.safety = safety;
+        self
+    }
+}
+
+/// Reads the whole file at `path`, as one consistent version of it.
+///
+/// Because writers in this library replace files by rename, the bytes
+/// returned all come from one complete version, even while writers replace
+/// the file concurrently.
+///
+/// # Errors
+///
+/// [`NotFound`](crate::ErrorKind::NotFound),
+/// [`PermissionDenied`](crate::ErrorKind::PermissionDenied),
+/// [`IsADirectory`](crate::ErrorKind::IsADirectory),
+/// [`UnsupportedEnvironment`](crate::ErrorKind::UnsupportedEnvironment)
+/// under the default strict policy on a non-target filesystem, or
+/// [`Io`](crate::ErrorKind::Io); each names the path.
+///
+/// # Examples
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("f");
+/// safeatomic::write_atomic(&path, b"hello")?;
+/// assert_eq!(safeatomic::read_atomic(&path)?, b"hello");
+/// # Ok::<(), safeatomic::Error>(())
+/// ```
+pub fn read_atomic(path: impl AsRef<Path>) -> Result<Vec<u8>> {
+    read_atomic_with(path, &ReadOptions::new())
+}
+
+/// Like [`read_atomic`], with explicit [`ReadOptions`].
+///
+/// # Errors
+///
+/// As [`read_atomic`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{ReadOptions, Safety, read_atomic_with};
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("f");
+/// # safeatomic::write_atomic(&path, b"x")?;
+/// let bytes = read_atomic_with(&path, &ReadOptions::new().safety(Safety::BestEffort))?;
+/// # assert_eq!(bytes, b"x");
+/// # Ok::<(), safeatomic::Error>(())
+/// ```
+pub fn read_atomic_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Vec<u8>> {
+    let mut reader = AtomicReader::open_with(path, options)?;
+    let mut out = Vec::with_capacity(usize::try_from(reader.len).unwrap_or(0));
+    io::Read::read_to_end(&mut reader, &mut out)
+        .map_err(|e| Error::io(Operation::Read, "read", &reader.path, e))?;
+    Ok(out)
+}
+
+/// Reads the whole file at `path` as UTF-8 text.
+///
+/// # Errors
+///
+/// As [`read_atomic`], and [`InvalidInput`](crate::ErrorKind::InvalidInput)
+/// when the content is not valid UTF-8.
+///
+/// # Examples
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("f");
+/// safeatomic::write_atomic(&path, "héllo")?;
+/// assert_eq!(safeatomic::read_atomic_to_string(&path)?, "héllo");
+/// # Ok::<(), safeatomic::Error>(())
+/// ```
+pub fn read_atomic_to_string(path: impl AsRef<Path>) -> Result<String> {
+    let path = path.as_ref();
+    let bytes = read_atomic(path)?;
+    String::from_utf8(bytes).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            Operation::Read,
+            "decode UTF-8",
+            path,
+        )
+        .with_detail(format!(
+            "invalid UTF-8 at byte {}",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// A reader holding one version of a file: it keeps reading that version,
+/// unchanged, while writers replace the file (it holds the open file, and a
+/// replace only moves the name).
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{AtomicReader, write_atomic};
+/// use std::io::Read;
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("f");
+/// write_atomic(&path, b"old")?;
+/// let mut reader = AtomicReader::open(&path)?;
+/// write_atomic(&path, b"new")?;
+/// let mut s = String::new();
+/// reader.read_to_string(&mut s)?;
+/// assert_eq!(s, "old"); // the snapshot is stable
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct AtomicReader {
+    fd: OwnedFd,
+    path: PathBuf,
+    len: u64,
+}
+
+impl AtomicReader {
+    /// Opens the current version of `path`.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_atomic`].
+    ///
+    /// # Examples
+    ///
+    /// See [`AtomicReader`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, &ReadOptions::new())
+    }
+
+    /// Opens the current version of `path` with explicit [`ReadOptions`].
+    ///
+    /// # Errors
+    ///
+    /// As [`read_atomic`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{AtomicReader, ReadOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("f");
+    /// # safeatomic::write_atomic(&path, b"abc")?;
+    /// let r = AtomicReader::open_with(&path, &ReadOptions::new())?;
+    /// assert_eq!(r.len(), 3);
+    /// # Ok::<(), safeatomic::Error>(())
+    /// ```
+    pub fn open_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let op = Operation::Read;
+        let (parent, name) = path::split(path).map_err(|e| e.into_error(op, path))?;
+        let dir = sys::dir::open_dir(rustix::fs::CWD, parent)
+            .map_err(|e| Error::io(op, "open parent directory", path, e))?;
+        let environment =
+            env::of_dir(&dir).map_err(|e| Error::io(op, "detect filesystem", path, e))?;
+        env::gate(
+            options.safety,
+            &environment,
+            &[Guarantee::ReaderConsistency],
+            op,
+            path,
+        )?;
+        // O_NONBLOCK: opening a FIFO planted at the path must not hang.
+        let fd = sys::file::openat(
+            &dir,
+            Path::new(name),
+            OFlags::RDONLY | OFlags::NONBLOCK,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::io(op, "open file", path, e))?;
+        let st = sys::file::fstat(&fd).map_err(|e| Error::io(op, "stat file", path, e))?;
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::RegularFile => {}
+            FileType::Directory => {
+                return Err(Error::new(ErrorKind::IsADirectory, op, "open file", path));
+            }
+            _ => {
+                return Err(Error::new(ErrorKind::InvalidInput, op, "open file", path)
+                    .with_detail("not a regular file (device, FIFO or socket)"));
+            }
+        }
+        Ok(Self {
+            fd,
+            path: path.to_owned(),
+            len: u64::try_from(st.st_size).unwrap_or(0),
+        })
+    }
+
+    /// The size of the snapshot in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the snapshot is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The path this reader was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl io::Read for AtomicReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        sys::file::read(&self.fd, buf)
+    }
+}
+
+impl io::Seek for AtomicReader {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        sys::file::seek(&self.fd, pos)
+    }
+}

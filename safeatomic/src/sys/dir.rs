@@ -1,0 +1,110 @@
+//! Calls on directories: open, rename variants, link, unlink, readlink, list.
+
+use super::{AsFd, Mode, OFlags, OwnedFd, once, retry_intr};
+use rustix::fs::{AtFlags, RenameFlags};
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+
+/// `openat(2)` of a directory with `O_RDONLY|O_DIRECTORY` (readable so it can
+/// be listed and fsynced). `path` is resolved relative to `dir`.
+pub(crate) fn open_dir(dir: impl AsFd, path: &Path) -> io::Result<OwnedFd> {
+    retry_intr("openat", || {
+        rustix::fs::openat(
+            dir.as_fd(),
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+    })
+}
+
+/// `renameat(2)`: atomically replace `to` with `from`.
+pub(crate) fn renameat(
+    from_dir: impl AsFd,
+    from: &Path,
+    to_dir: impl AsFd,
+    to: &Path,
+) -> io::Result<()> {
+    once("renameat", || {
+        rustix::fs::renameat(from_dir.as_fd(), from, to_dir.as_fd(), to)
+    })
+}
+
+/// `renameat2(2)` with `RENAME_NOREPLACE`: fails with `EEXIST` if `to` exists.
+pub(crate) fn renameat_noreplace(
+    from_dir: impl AsFd,
+    from: &Path,
+    to_dir: impl AsFd,
+    to: &Path,
+) -> io::Result<()> {
+    once("renameat2(RENAME_NOREPLACE)", || {
+        rustix::fs::renameat_with(
+            from_dir.as_fd(),
+            from,
+            to_dir.as_fd(),
+            to,
+            RenameFlags::NOREPLACE,
+        )
+    })
+}
+
+/// `renameat2(2)` with `RENAME_EXCHANGE`: atomically swap two names.
+pub(crate) fn renameat_exchange(
+    a_dir: impl AsFd,
+    a: &Path,
+    b_dir: impl AsFd,
+    b: &Path,
+) -> io::Result<()> {
+    once("renameat2(RENAME_EXCHANGE)", || {
+        rustix::fs::renameat_with(a_dir.as_fd(), a, b_dir.as_fd(), b, RenameFlags::EXCHANGE)
+    })
+}
+
+/// `linkat(2)` without following symlinks: fails with `EEXIST` if `to` exists.
+pub(crate) fn linkat(
+    from_dir: impl AsFd,
+    from: &Path,
+    to_dir: impl AsFd,
+    to: &Path,
+) -> io::Result<()> {
+    once("linkat", || {
+        rustix::fs::linkat(from_dir.as_fd(), from, to_dir.as_fd(), to, AtFlags::empty())
+    })
+}
+
+/// `unlinkat(2)` of a non-directory.
+pub(crate) fn unlinkat(dir: impl AsFd, path: &Path) -> io::Result<()> {
+    once("unlinkat", || {
+        rustix::fs::unlinkat(dir.as_fd(), path, AtFlags::empty())
+    })
+}
+
+/// `readlinkat(2)`.
+pub(crate) fn readlinkat(dir: impl AsFd, path: &Path) -> io::Result<PathBuf> {
+    once("readlinkat", || {
+        rustix::fs::readlinkat(dir.as_fd(), path, Vec::new())
+    })
+    .map(|target| PathBuf::from(OsString::from_vec(target.into_bytes())))
+}
+
+/// The names in a directory that start with `prefix` (`openat(".")` then
+/// `getdents64(2)` until the end).
+pub(crate) fn names_with_prefix(dir: impl AsFd, prefix: &[u8]) -> io::Result<Vec<OsString>> {
+    let fd = open_dir(dir, Path::new("."))?;
+    let mut stream = once("fdopendir", || rustix::fs::Dir::new(fd))?;
+    let mut names = Vec::new();
+    loop {
+        let entry = retry_intr("getdents64", || match stream.read() {
+            None => Ok(None),
+            Some(r) => r.map(Some),
+        })?;
+        let Some(entry) = entry else { break };
+        let name = entry.file_name().to_bytes();
+        if name.starts_with(prefix) {
+            names.push(OsString::from_vec(name.to_vec()));
+        }
+    }
+    Ok(names)
+}

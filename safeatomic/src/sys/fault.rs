@@ -1,0 +1,149 @@
+//! Test-only fault injection: make any single OS call fail with a chosen errno.
+//!
+//! Every function in [`crate::sys`] starts with [`point`]. Without the
+//! `fault-injection` feature `point` is an empty inline function. With it,
+//! a thread-local plan counts the calls made on the current thread and fails
+//! the chosen one, so a test can enumerate every failure point of an
+//! operation: run it once clean to count the calls, then once per index.
+//!
+//! The plan is per thread because an operation runs on its caller's thread
+//! from start to end, and test harnesses run tests on parallel threads.
+
+/// One OS call as seen by the fault-injection layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "fault-injection"), allow(dead_code, unreachable_pub))]
+pub struct Call {
+    /// The syscall name, e.g. `"renameat"`.
+    pub name: &'static str,
+    /// Whether the kernel can interrupt this call with `EINTR` (and the
+    /// library therefore retries it).
+    pub interruptible: bool,
+}
+
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub(crate) fn point(_call: Call) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(feature = "fault-injection")]
+pub(crate) use imp::point;
+
+#[cfg(feature = "fault-injection")]
+pub use imp::{Plan, Trace, inject, record};
+
+#[cfg(feature = "fault-injection")]
+mod imp {
+    use super::Call;
+    use std::cell::RefCell;
+
+    /// Which call to fail, and how.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Plan {
+        at: usize,
+        errno: i32,
+        sticky: bool,
+    }
+
+    impl Plan {
+        /// Fail call number `at` (0-based, in the order the calls are made on
+        /// this thread) once with `errno`; later calls run normally.
+        pub fn fail(at: usize, errno: i32) -> Self {
+            Self {
+                at,
+                errno,
+                sticky: false,
+            }
+        }
+
+        /// Simulate a crash after call `at - 1`: call `at` and every later
+        /// call fail with `EIO`, so nothing after that point reaches the
+        /// filesystem (not even cleanup), as if the process had died there.
+        pub fn crash(at: usize) -> Self {
+            Self {
+                at,
+                errno: rustix::io::Errno::IO.raw_os_error(),
+                sticky: true,
+            }
+        }
+    }
+
+    /// The calls an operation made, and which one was failed.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct Trace {
+        /// Every call attempted, in order (a failed call is included).
+        pub calls: Vec<Call>,
+        /// The index into `calls` of the first injected failure, if any.
+        pub injected: Option<usize>,
+    }
+
+    impl Trace {
+        /// The syscall names, in order.
+        pub fn names(&self) -> Vec<&'static str> {
+            self.calls.iter().map(|c| c.name).collect()
+        }
+    }
+
+    struct State {
+        plan: Option<Plan>,
+        trace: Trace,
+    }
+
+    thread_local! {
+        static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+    }
+
+    pub(crate) fn point(call: Call) -> std::io::Result<()> {
+        STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            let Some(state) = s.as_mut() else {
+                return Ok(());
+            };
+            let index = state.trace.calls.len();
+            state.trace.calls.push(call);
+            match state.plan {
+                Some(plan) if index == plan.at || (plan.sticky && index > plan.at) => {
+                    state.trace.injected.get_or_insert(index);
+                    Err(std::io::Error::from_raw_os_error(plan.errno))
+                }
+                _ => Ok(()),
+            }
+        })
+    }
+
+    fn run<R>(plan: Option<Plan>, f: impl FnOnce() -> R) -> (R, Trace) {
+        STATE.with(|s| {
+            let previous = s.borrow_mut().replace(State {
+                plan,
+                trace: Trace::default(),
+            });
+            assert!(previous.is_none(), "fault injection plans do not nest");
+        });
+        // Take the state back even if `f` panics, so one failing test cannot
+        // poison the next one run on this thread.
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                STATE.with(|s| s.borrow_mut().take());
+            }
+        }
+        let reset = Reset;
+        let result = f();
+        let trace = STATE
+            .with(|s| s.borrow_mut().take())
+            .map(|s| s.trace)
+            .unwrap_or_default();
+        drop(reset);
+        (result, trace)
+    }
+
+    /// Runs `f` and returns the OS calls it made on this thread.
+    pub fn record<R>(f: impl FnOnce() -> R) -> (R, Trace) {
+        run(None, f)
+    }
+
+    /// Runs `f` with `plan` armed on this thread.
+    pub fn inject<R>(plan: Plan, f: impl FnOnce() -> R) -> (R, Trace) {
+        run(Some(plan), f)
+    }
+}

@@ -1,0 +1,79 @@
+//! Calls on regular files and on the directory entries that name them.
+
+use super::{AsFd, Mode, OFlags, OwnedFd, Stat, once, retry_intr};
+use rustix::fs::AtFlags;
+use std::io;
+use std::path::Path;
+
+/// `openat(2)`. `O_CLOEXEC` is always added.
+pub(crate) fn openat(
+    dir: impl AsFd,
+    path: &Path,
+    flags: OFlags,
+    mode: Mode,
+) -> io::Result<OwnedFd> {
+    // open(2) can return EINTR while waiting on a FIFO or a slow device.
+    retry_intr("openat", || {
+        rustix::fs::openat(dir.as_fd(), path, flags | OFlags::CLOEXEC, mode)
+    })
+}
+
+/// `write(2)` until all of `buf` is written (short writes and `EINTR` handled).
+pub(crate) fn write_all(fd: impl AsFd, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        let n = retry_intr("write", || rustix::io::write(fd.as_fd(), buf))?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0"));
+        }
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
+/// `read(2)` once (`EINTR` retried). Returns 0 at end of file.
+pub(crate) fn read(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
+    retry_intr("read", || rustix::io::read(fd.as_fd(), &mut *buf))
+}
+
+/// `lseek(2)`.
+pub(crate) fn seek(fd: impl AsFd, pos: io::SeekFrom) -> io::Result<u64> {
+    let pos = match pos {
+        io::SeekFrom::Start(n) => rustix::fs::SeekFrom::Start(n),
+        io::SeekFrom::End(n) => rustix::fs::SeekFrom::End(n),
+        io::SeekFrom::Current(n) => rustix::fs::SeekFrom::Current(n),
+    };
+    once("lseek", || rustix::fs::seek(fd.as_fd(), pos))
+}
+
+/// `fsync(2)`: flush data and metadata of a file or directory to stable storage.
+pub(crate) fn fsync(fd: impl AsFd) -> io::Result<()> {
+    retry_intr("fsync", || rustix::fs::fsync(fd.as_fd()))
+}
+
+/// `fstat(2)`.
+pub(crate) fn fstat(fd: impl AsFd) -> io::Result<Stat> {
+    once("fstat", || rustix::fs::fstat(fd.as_fd()))
+}
+
+/// `fstatat(2)` with `AT_SYMLINK_NOFOLLOW`: a symlink is described, not followed.
+pub(crate) fn lstatat(dir: impl AsFd, path: &Path) -> io::Result<Stat> {
+    once("fstatat", || {
+        rustix::fs::statat(dir.as_fd(), path, AtFlags::SYMLINK_NOFOLLOW)
+    })
+}
+
+/// `fchmod(2)`.
+pub(crate) fn fchmod(fd: impl AsFd, mode: Mode) -> io::Result<()> {
+    once("fchmod", || rustix::fs::fchmod(fd.as_fd(), mode))
+}
+
+/// `fchown(2)`.
+pub(crate) fn fchown(fd: impl AsFd, uid: u32, gid: u32) -> io::Result<()> {
+    once("fchown", || {
+        rustix::fs::fchown(
+            fd.as_fd(),
+            Some(rustix::fs::Uid::from_raw(uid)),
+            Some(rustix::fs::Gid::from_raw(gid)),
+        )
+    })
+}

@@ -1,0 +1,26 @@
+//! `flock(2)`: whole-file advisory locks bound to an open file description.
+
+use super::{AsFd, once, retry_intr};
+use rustix::fs::FlockOperation;
+use std::io;
+
+/// `flock(LOCK_EX)`: block until the exclusive lock is held.
+pub(crate) fn lock_exclusive(fd: impl AsFd) -> io::Result<()> {
+    // A blocking flock sleeps in the kernel and returns EINTR on signals.
+    retry_intr("flock(LOCK_EX)", || {
+        rustix::fs::flock(fd.as_fd(), FlockOperation::LockExclusive)
+    })
+}
+
+/// `flock(LOCK_EX|LOCK_NB)`: `Ok(false)` when another open file description holds it.
+pub(crate) fn try_lock_exclusive(fd: impl AsFd) -> io::Result<bool> {
+    match once("flock(LOCK_EX|LOCK_NB)", || {
+        rustix::fs::flock(fd.as_fd(), FlockOperation::NonBlockingLockExclusive)
+    }) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::WOULDBLOCK.raw_os_error()) => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}

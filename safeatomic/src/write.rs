@@ -1,0 +1,324 @@
+//! Writing: `write_atomic`, `AtomicWriter`, `create_atomic`.
+
+use crate::commit::{Pending, Publish};
+use crate::error::{Error, Operation, Result};
+use crate::options::WriteOptions;
+use std::io;
+use std::path::Path;
+
+/// Replaces the file at `path` with `data`, atomically and durably, with the
+/// default [`WriteOptions`].
+///
+/// A concurrent reader sees the old complete file or the new complete file,
+/// never a mix; once this returns `Ok`, the new content survives process
+/// death and power loss (on a filesystem where
+/// [`CrashDurability`](crate::Guarantee::CrashDurability) is `Guaranteed`).
+/// The existing file's permission bits are kept; a new file gets `0o666`
+/// minus the umask. A symlink at `path` is followed and stays a symlink.
+///
+/// # Errors
+///
+/// Every error names `path` and the failed step. Before the rename the
+/// target is untouched and no temp file remains:
+/// [`NotFound`](crate::ErrorKind::NotFound) (parent directory missing),
+/// [`PermissionDenied`](crate::ErrorKind::PermissionDenied),
+/// [`StorageFull`](crate::ErrorKind::StorageFull),
+/// [`IsADirectory`](crate::ErrorKind::IsADirectory),
+/// [`InvalidInput`](crate::ErrorKind::InvalidInput) (empty path, special file),
+/// [`UnsupportedEnvironment`](crate::ErrorKind::UnsupportedEnvironment) (refused by
+/// [`Safety::Strict`](crate::Safety::Strict) before any I/O).
+/// After the rename, only
+/// [`DurabilityUnconfirmed`](crate::ErrorKind::DurabilityUnconfirmed): the new
+/// content is in place, but the directory fsync failed.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{read_atomic, write_atomic};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("config.json");
+/// write_atomic(&path, br#"{"theme":"dark"}"#)?;
+/// assert_eq!(read_atomic(&path)?, br#"{"theme":"dark"}"#);
+/// # Ok::<(), safeatomic::Error>(())
+/// ```
+pub fn write_atomic(path: impl AsRef<Path>, data: impl AsRef<[u8]>) -> Result<()> {
+    write_atomic_with(path, data, &WriteOptions::new())
+}
+
+/// Like [`write_atomic`], with explicit [`WriteOptions`].
+///
+/// # Errors
+///
+/// As [`write_atomic`]; and [`InvalidInput`](crate::ErrorKind::InvalidInput)
+/// for an invalid mode, [`SymlinkRefused`](crate::ErrorKind::SymlinkRefused)
+/// when the target is a symlink under [`SymlinkPolicy::Refuse`](crate::SymlinkPolicy::Refuse).
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{WriteOptions, write_atomic_with};
+/// use std::os::unix::fs::PermissionsExt;
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("token");
+/// write_atomic_with(&path, b"s3cret", &WriteOptions::new().mode(0o600))?;
+/// assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_atomic_with(
+    path: impl AsRef<Path>,
+    data: impl AsRef<[u8]>,
+    options: &WriteOptions,
+) -> Result<()> {
+    let mut pending = Pending::begin(path.as_ref(), options, Operation::Write, Publish::Replace)?;
+    pending.write(data.as_ref())?;
+    pending.commit(Publish::Replace)
+}
+
+/// Publishes `data` at `path` only if nothing exists there yet, atomically
+/// and durably: the "first writer publishes, everyone else reads" pattern.
+///
+/// Of any number of racing creators (threads or processes) exactly one
+/// succeeds; the others get [`AlreadyExists`](crate::ErrorKind::AlreadyExists)
+/// and, from then on, can read the winner's complete content. The decision
+/// is made by `renameat2(RENAME_NOREPLACE)`, or by `link(2)` on filesystems
+/// without it; both are atomic. Anything at `path`, including a symlink
+/// (even a dangling one), counts as existing.
+///
+/// # Errors
+///
+/// [`AlreadyExists`](crate::ErrorKind::AlreadyExists) when `path` exists;
+/// otherwise as [`write_atomic`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{ErrorKind, create_atomic};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("init.json");
+/// create_atomic(&path, b"first")?;
+/// let err = create_atomic(&path, b"second").unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+/// assert_eq!(std::fs::read(&path)?, b"first");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn create_atomic(path: impl AsRef<Path>, data: impl AsRef<[u8]>) -> Result<()> {
+    create_atomic_with(path, data, &WriteOptions::new())
+}
+
+/// Like [`create_atomic`], with explicit [`WriteOptions`] (the symlink
+/// policy does not apply: anything at the path counts as existing).
+///
+/// # Errors
+///
+/// As [`create_atomic`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{WriteOptions, create_atomic_with};
+/// # let dir = tempfile::tempdir()?;
+/// create_atomic_with(dir.path().join("id"), b"42", &WriteOptions::new().mode(0o640))?;
+/// # Ok::<(), safeatomic::Error>(())
+/// ```
+pub fn create_atomic_with(
+    path: impl AsRef<Path>,
+    data: impl AsRef<[u8]>,
+    options: &WriteOptions,
+) -> Result<()> {
+    let mut pending = Pending::begin(
+        path.as_ref(),
+        options,
+        Operation::Create,
+        Publish::NoReplace,
+    )?;
+    pending.write(data.as_ref())?;
+    pending.commit(Publish::NoReplace)
+}
+
+/// Size of the write buffer: large enough to amortise syscalls, small
+/// enough that memory stays flat for any file size.
+const BUFFER: usize = 64 * 1024;
+
+/// A streaming atomic write: write any amount through [`io::Write`], then
+/// [`commit`](AtomicWriter::commit) to publish it atomically and durably.
+///
+/// Nothing is visible at the target until `commit` returns. Dropping the
+/// writer without committing (including on panic or early `?` return)
+/// discards the temp file and leaves the target untouched, as
+/// [`discard`](AtomicWriter::discard) does. Memory use is constant (a
+/// 64 KiB buffer) whatever the size written.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::AtomicWriter;
+/// use std::io::Write;
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("export.csv");
+/// let mut w = AtomicWriter::create(&path)?;
+/// for i in 0..1000 {
+///     writeln!(w, "{i},{}", i * i)?;
+/// }
+/// w.commit()?;
+/// assert!(std::fs::read_to_string(&path)?.starts_with("0,0\n1,1\n"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct AtomicWriter {
+    pending: Option<Pending>,
+    buf: Vec<u8>,
+}
+
+impl AtomicWriter {
+    /// Starts an atomic write of `path` with the default [`WriteOptions`].
+    /// The temp file is created now, in the target's directory.
+    ///
+    /// # Errors
+    ///
+    /// As [`write_atomic`] for the steps before writing: missing parent,
+    /// permissions, safety refusal, a directory or special file at `path`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let w = safeatomic::AtomicWriter::create(dir.path().join("a.bin"))?;
+    /// w.discard(); // nothing published
+    /// # Ok::<(), safeatomic::Error>(())
+    /// ```
+    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        Self::create_with(path, &WriteOptions::new())
+    }
+
+    /// Starts an atomic write of `path` with explicit [`WriteOptions`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AtomicWriter::create`], plus invalid options.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{AtomicWriter, WriteOptions};
+    /// use std::io::Write;
+    /// # let dir = tempfile::tempdir()?;
+    /// let mut w = AtomicWriter::create_with(dir.path().join("k"), &WriteOptions::new().mode(0o600))?;
+    /// w.write_all(b"key")?;
+    /// w.commit()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_with(path: impl AsRef<Path>, options: &WriteOptions) -> Result<Self> {
+        Ok(Self {
+            pending: Some(Pending::begin(
+                path.as_ref(),
+                options,
+                Operation::Write,
+                Publish::Replace,
+            )?),
+            buf: Vec::new(),
+        })
+    }
+
+    /// The path that `commit` will replace (after following symlinks).
+    pub fn path(&self) -> &Path {
+        self.pending().path()
+    }
+
+    fn pending(&self) -> &Pending {
+        // Invariant: Some until commit/discard, which consume self.
+        self.pending
+            .as_ref()
+            .expect("pending until commit or discard")
+    }
+
+    fn pending_mut(&mut self) -> &mut Pending {
+        self.pending
+            .as_mut()
+            .expect("pending until commit or discard")
+    }
+
+    fn flush_buffer(&mut self) -> Result<()> {
+        if !self.buf.is_empty() {
+            let buf = std::mem::take(&mut self.buf);
+            let r = self.pending_mut().write(&buf);
+            self.buf = buf;
+            self.buf.clear();
+            r?;
+        }
+        Ok(())
+    }
+
+    /// Makes everything written durable and publishes it atomically at the
+    /// target, then makes the directory entry durable.
+    ///
+    /// # Errors
+    ///
+    /// As [`write_atomic`]: before the rename the target is untouched and
+    /// the temp file removed; after it, only
+    /// [`DurabilityUnconfirmed`](crate::ErrorKind::DurabilityUnconfirmed).
+    ///
+    /// # Examples
+    ///
+    /// See [`AtomicWriter`].
+    pub fn commit(mut self) -> Result<()> {
+        self.flush_buffer()?;
+        let pending = self
+            .pending
+            .take()
+            .expect("pending until commit or discard");
+        pending.commit(Publish::Replace)
+    }
+
+    /// Abandons the write: the temp file is removed, the target untouched.
+    /// Dropping the writer does the same.
+    ///
+    /// # Examples
+    ///
+    /// See [`AtomicWriter::create`].
+    pub fn discard(mut self) {
+        if let Some(p) = self.pending.take() {
+            p.discard();
+        }
+    }
+}
+
+impl io::Write for AtomicWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.buf.len() + data.len() > BUFFER {
+            self.flush_buffer()?;
+        }
+        if data.len() >= BUFFER {
+            self.pending_mut().write(data)?;
+        } else {
+            if self.buf.capacity() == 0 {
+                self.buf.reserve_exact(BUFFER);
+            }
+            self.buf.extend_from_slice(data);
+        }
+        Ok(data.len())
+    }
+
+    /// Writes buffered bytes to the temp file. This publishes nothing: only
+    /// [`AtomicWriter::commit`] does.
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_buffer().map_err(io::Error::from)
+    }
+}
+
+impl std::fmt::Debug for AtomicWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtomicWriter")
+            .field("path", &self.pending.as_ref().map(Pending::path))
+            .field("buffered", &self.buf.len())
+            .finish()
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send(w: AtomicWriter) -> impl Send {
+    w
+}
+
+#[allow(dead_code)]
+fn _error_is_send_sync(e: Error) -> impl Send + Sync {
+    e
+}

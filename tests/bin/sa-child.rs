@@ -1,0 +1,2 @@
+//! Child-process driver for the crash, kill and race tests.
+fn main() {}
