@@ -1,1 +1,2 @@
+//! The quickstart: write, read back, inspect the environment.
 fn main() {}

@@ -24,7 +24,7 @@
 //! assert_eq!(read_atomic(&path)?, br#"{"runs":1}"#);
 //! let report = inspect_guarantees(&path)?;             // no writes, cached per device
 //! println!("{:?}", report.level(Guarantee::CrashDurability));
-//! # Ok::<(), safeatomic::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # How it works

@@ -93,7 +93,7 @@ pub(crate) fn sweep(dir: impl AsFd) -> std::io::Result<usize> {
 /// # let dir = tempfile::tempdir()?;
 /// let removed = safeatomic::cleanup_litter(dir.path())?;
 /// assert_eq!(removed, 0);
-/// # Ok::<(), safeatomic::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn cleanup_litter(dir: impl AsRef<Path>) -> Result<usize> {
     let path = dir.as_ref();

@@ -70,7 +70,7 @@ pub enum SymlinkPolicy {
 ///     .symlinks(SymlinkPolicy::Refuse)
 ///     .safety(Safety::Strict);
 /// write_atomic_with(&path, br#"{"token":"..."}"#, &opts)?;
-/// # Ok::<(), safeatomic::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteOptions {

@@ -59,7 +59,7 @@ impl ReadOptions {
 /// # let path = dir.path().join("f");
 /// safeatomic::write_atomic(&path, b"hello")?;
 /// assert_eq!(safeatomic::read_atomic(&path)?, b"hello");
-/// # Ok::<(), safeatomic::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_atomic(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     read_atomic_with(path, &ReadOptions::new())
@@ -80,7 +80,7 @@ pub fn read_atomic(path: impl AsRef<Path>) -> Result<Vec<u8>> {
 /// # safeatomic::write_atomic(&path, b"x")?;
 /// let bytes = read_atomic_with(&path, &ReadOptions::new().safety(Safety::BestEffort))?;
 /// # assert_eq!(bytes, b"x");
-/// # Ok::<(), safeatomic::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_atomic_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Vec<u8>> {
     let mut reader = AtomicReader::open_with(path, options)?;
@@ -104,7 +104,7 @@ pub fn read_atomic_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result
 /// # let path = dir.path().join("f");
 /// safeatomic::write_atomic(&path, "héllo")?;
 /// assert_eq!(safeatomic::read_atomic_to_string(&path)?, "héllo");
-/// # Ok::<(), safeatomic::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_atomic_to_string(path: impl AsRef<Path>) -> Result<String> {
     let path = path.as_ref();
@@ -178,7 +178,7 @@ impl AtomicReader {
     /// # safeatomic::write_atomic(&path, b"abc")?;
     /// let r = AtomicReader::open_with(&path, &ReadOptions::new())?;
     /// assert_eq!(r.len(), 3);
-    /// # Ok::<(), safeatomic::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Self> {
         let path = path.as_ref();

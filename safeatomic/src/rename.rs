@@ -156,7 +156,7 @@ pub fn move_atomic(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Result<()> {
 /// write_atomic(&a, b"new")?;
 /// write_atomic(&b, b"old")?;
 /// assert_eq!(move_atomic_noreplace(&a, &b).unwrap_err().kind(), ErrorKind::AlreadyExists);
-/// # Ok::<(), safeatomic::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn move_atomic_noreplace(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Result<()> {
     let (src, dst) = (src.as_ref(), dst.as_ref());

@@ -39,7 +39,7 @@ use std::path::Path;
 /// let path = dir.path().join("config.json");
 /// write_atomic(&path, br#"{"theme":"dark"}"#)?;
 /// assert_eq!(read_atomic(&path)?, br#"{"theme":"dark"}"#);
-/// # Ok::<(), safeatomic::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write_atomic(path: impl AsRef<Path>, data: impl AsRef<[u8]>) -> Result<()> {
     write_atomic_with(path, data, &WriteOptions::new())
@@ -118,7 +118,7 @@ pub fn create_atomic(path: impl AsRef<Path>, data: impl AsRef<[u8]>) -> Result<(
 /// use safeatomic::{WriteOptions, create_atomic_with};
 /// # let dir = tempfile::tempdir()?;
 /// create_atomic_with(dir.path().join("id"), b"42", &WriteOptions::new().mode(0o640))?;
-/// # Ok::<(), safeatomic::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn create_atomic_with(
     path: impl AsRef<Path>,
@@ -183,7 +183,7 @@ impl AtomicWriter {
     /// # let dir = tempfile::tempdir()?;
     /// let w = safeatomic::AtomicWriter::create(dir.path().join("a.bin"))?;
     /// w.discard(); // nothing published
-    /// # Ok::<(), safeatomic::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn create(path: impl AsRef<Path>) -> Result<Self> {
         Self::create_with(path, &WriteOptions::new())

@@ -301,7 +301,7 @@ impl fmt::Display for GuaranteeReport {
 /// println!("{} is {}", report.environment().filesystem(), report.environment().filesystem_class());
 /// // CrossDeviceSafety is the library's own refusal, so it holds everywhere.
 /// assert_eq!(report.level(Guarantee::CrossDeviceSafety), Level::Guaranteed);
-/// # Ok::<(), safeatomic::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn inspect_guarantees(path: impl AsRef<Path>) -> Result<GuaranteeReport> {
     let path = path.as_ref();
