@@ -33,3 +33,6 @@ pub fn no_leftovers(dir: &Path) {
     let left = leftovers(dir);
     assert!(left.is_empty(), "left in {}: {left:?}", dir.display());
 }
+
+pub mod child;
+pub mod mounts;

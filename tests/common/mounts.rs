@@ -1,0 +1,1 @@
+//! Loop-mounted real filesystems for the root-only tests.

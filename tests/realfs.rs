@@ -1,0 +1,1 @@
+//! realfs tests (being written).
