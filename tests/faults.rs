@@ -1,1 +1,410 @@
-//! faults tests (being written).
+//! Every failure point: each OS call an operation makes is failed in turn
+//! (EIO, ENOSPC, EINTR where the call can be interrupted, EXDEV at the
+//! publishing rename), and a crash is simulated after every call. After each
+//! run the invariants are checked: typed error or correct success, target
+//! byte-identical to before (or, only after the publish, the new content with
+//! `DurabilityUnconfirmed`), no temp file, and the next operation succeeds.
+//!
+//! The enumeration counts the calls of a clean run and asserts it tried
+//! every one, so a point cannot be skipped silently.
+
+use common::{leftovers, tempdir};
+use rustix::io::Errno;
+use safeatomic::fault::{self, Plan, Trace};
+use safeatomic::{
+    AtomicWriter, ErrorKind, Safety, WriteOptions, create_atomic, exchange_atomic, move_atomic,
+    move_atomic_noreplace, write_atomic, write_atomic_with,
+};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+type State = BTreeMap<String, Option<Vec<u8>>>;
+
+struct Scenario {
+    name: &'static str,
+    /// Files whose content is compared (relative to the test dir).
+    files: &'static [&'static str],
+    setup: fn(&Path),
+    op: fn(&Path) -> safeatomic::Result<()>,
+}
+
+fn state(dir: &Path, files: &[&str]) -> State {
+    files
+        .iter()
+        .map(|f| (f.to_string(), fs::read(dir.join(f)).ok()))
+        .collect()
+}
+
+fn all_leftovers(dir: &Path) -> Vec<String> {
+    let mut left = leftovers(dir);
+    for sub in ["s1", "s2"] {
+        if dir.join(sub).is_dir() {
+            left.extend(leftovers(&dir.join(sub)));
+        }
+    }
+    left
+}
+
+/// A fresh directory prepared by the scenario's setup.
+fn prepared(s: &Scenario) -> tempfile::TempDir {
+    let d = tempdir();
+    fs::create_dir(d.path().join("s1")).unwrap();
+    fs::create_dir(d.path().join("s2")).unwrap();
+    (s.setup)(d.path());
+    d
+}
+
+/// The index of the call that publishes (renameat or renameat2), if any.
+fn publish_index(trace: &Trace) -> Option<usize> {
+    trace
+        .calls
+        .iter()
+        .position(|c| c.name.starts_with("renameat") || c.name == "linkat")
+}
+
+/// Indices of the litter sweep (housekeeping whose failure must not fail
+/// the operation): from the directory listing to the temp-name generation.
+fn sweep_range(trace: &Trace) -> std::ops::Range<usize> {
+    let names = trace.names();
+    match (
+        names.iter().position(|n| *n == "fdopendir"),
+        names.iter().position(|n| *n == "getrandom"),
+    ) {
+        // The sweep's openat(".") comes right before fdopendir.
+        (Some(start), Some(end)) => start - 1..end,
+        _ => 0..0,
+    }
+}
+
+/// Runs every failure point of a scenario; returns the number of points.
+fn enumerate(s: &Scenario) -> usize {
+    // Warm the per-device caches so the clean run and the injected runs make
+    // the same calls.
+    let warm = prepared(s);
+    (s.op)(warm.path()).unwrap_or_else(|e| panic!("{}: warm-up failed: {e}", s.name));
+
+    let clean_dir = prepared(s);
+    let before = state(clean_dir.path(), s.files);
+    let (result, clean) = fault::record(|| (s.op)(clean_dir.path()));
+    result.unwrap_or_else(|e| panic!("{}: clean run failed: {e}", s.name));
+    let after = state(clean_dir.path(), s.files);
+    assert_ne!(before, after, "{}: the operation changed nothing", s.name);
+    let publish = publish_index(&clean)
+        .unwrap_or_else(|| panic!("{}: no publishing call in {:?}", s.name, clean.names()));
+    let sweep = sweep_range(&clean);
+
+    let mut tried = std::collections::BTreeSet::new();
+    for (i, call) in clean.calls.iter().enumerate() {
+        let mut errnos = vec![Errno::IO, Errno::NOSPC];
+        if call.interruptible {
+            errnos.push(Errno::INTR);
+        }
+        if i == publish {
+            errnos.push(Errno::XDEV);
+        }
+        for errno in errnos {
+            let ctx = format!("{}: call #{i} {} failing with {errno:?}", s.name, call.name);
+            let d = prepared(s);
+            let (result, trace) =
+                fault::inject(Plan::fail(i, errno.raw_os_error()), || (s.op)(d.path()));
+            assert_eq!(
+                trace.injected,
+                Some(i),
+                "{ctx}: the point was not reached; calls {:?}",
+                trace.names()
+            );
+            assert_eq!(
+                &trace.calls[..i],
+                &clean.calls[..i],
+                "{ctx}: calls diverged before the point"
+            );
+            let now = state(d.path(), s.files);
+            match result {
+                Ok(()) => {
+                    assert!(
+                        errno == Errno::INTR || sweep.contains(&i),
+                        "{ctx}: succeeded although a non-housekeeping call failed"
+                    );
+                    assert_eq!(now, after, "{ctx}: succeeded with the wrong content");
+                }
+                Err(e) => {
+                    assert_ne!(errno, Errno::INTR, "{ctx}: EINTR must be retried, got {e}");
+                    if i > publish {
+                        assert_eq!(e.kind(), ErrorKind::DurabilityUnconfirmed, "{ctx}: {e}");
+                        assert!(e.is_committed());
+                        assert_eq!(now, after, "{ctx}: committed content expected");
+                    } else {
+                        assert_ne!(e.kind(), ErrorKind::DurabilityUnconfirmed, "{ctx}: {e}");
+                        assert_eq!(
+                            now, before,
+                            "{ctx}: target changed by a failed operation ({e})"
+                        );
+                        let expected_kind = match errno {
+                            Errno::XDEV => Some(ErrorKind::CrossDevice),
+                            Errno::NOSPC => Some(ErrorKind::StorageFull),
+                            _ => None,
+                        };
+                        if let Some(k) = expected_kind {
+                            assert_eq!(e.kind(), k, "{ctx}: {e}");
+                        }
+                        assert!(
+                            !e.step().is_empty() && !e.path().as_os_str().is_empty(),
+                            "{ctx}: {e:?}"
+                        );
+                    }
+                }
+            }
+            // Our own temp file is always gone; a crashed writer's litter may
+            // stay only when the failure hit the sweep that removes it.
+            let left: Vec<_> = all_leftovers(d.path())
+                .into_iter()
+                .filter(|n| !(n == PLANTED_LITTER && i < sweep.end))
+                .collect();
+            assert!(left.is_empty(), "{ctx}: temp files left: {left:?}");
+            // The next operation succeeds (from wherever the failure left us)
+            // and leaves nothing behind.
+            if now == before {
+                (s.op)(d.path()).unwrap_or_else(|e| panic!("{ctx}: next operation failed: {e}"));
+                assert_eq!(state(d.path(), s.files), after, "{ctx}: next operation");
+            } else {
+                write_atomic(d.path().join("next"), b"next")
+                    .unwrap_or_else(|e| panic!("{ctx}: next write failed: {e}"));
+            }
+            assert!(
+                all_leftovers(d.path()).is_empty(),
+                "{ctx}: leftovers after the next operation"
+            );
+        }
+        tried.insert(i);
+    }
+    assert_eq!(
+        tried.len(),
+        clean.calls.len(),
+        "{}: not every point was tried",
+        s.name
+    );
+    eprintln!(
+        "{}: {} failure points: {:?}",
+        s.name,
+        clean.calls.len(),
+        clean.names()
+    );
+    clean.calls.len()
+}
+
+/// Simulates a crash after every call: from call N on, nothing reaches the
+/// filesystem. The target must be exactly before or after, and the next
+/// write must succeed and leave no litter.
+fn crash_everywhere(s: &Scenario) -> usize {
+    let warm = prepared(s);
+    (s.op)(warm.path()).unwrap();
+    let clean_dir = prepared(s);
+    let before = state(clean_dir.path(), s.files);
+    let (_, clean) = fault::record(|| (s.op)(clean_dir.path()));
+    let after = state(clean_dir.path(), s.files);
+    for i in 0..=clean.calls.len() {
+        let d = prepared(s);
+        let (_result, _) = fault::inject(Plan::crash(i), || (s.op)(d.path()));
+        let now = state(d.path(), s.files);
+        assert!(
+            now == before || now == after,
+            "{}: crash after call {i} left {now:?}",
+            s.name
+        );
+        if i <= publish_index(&clean).unwrap() {
+            assert_eq!(
+                now, before,
+                "{}: crash before the publish changed the target",
+                s.name
+            );
+        }
+        // Recovery: the next write in that directory removes the litter.
+        write_atomic(d.path().join("next"), b"recovery").unwrap();
+        let left = all_leftovers(d.path());
+        assert!(
+            leftovers(d.path()).is_empty(),
+            "{}: crash at {i}: litter {left:?}",
+            s.name
+        );
+    }
+    clean.calls.len() + 1
+}
+
+/// `Write` returns `io::Error`; ours is inside it and can be taken back out.
+fn ours(e: std::io::Error) -> safeatomic::Error {
+    *e.into_inner()
+        .expect("an error from AtomicWriter carries the safeatomic error")
+        .downcast::<safeatomic::Error>()
+        .expect("the inner error is a safeatomic::Error")
+}
+
+fn setup_nothing(_: &Path) {}
+
+fn setup_old(d: &Path) {
+    fs::write(d.join("t"), b"old content").unwrap();
+    fs::set_permissions(d.join("t"), fs::Permissions::from_mode(0o640)).unwrap();
+}
+
+fn setup_old_and_litter(d: &Path) {
+    setup_old(d);
+    // A crashed writer's temp file: nobody holds its lock.
+    fs::write(d.join(PLANTED_LITTER), b"half a write").unwrap();
+}
+
+fn setup_ab(d: &Path) {
+    fs::write(d.join("a"), b"AAAA").unwrap();
+    fs::write(d.join("b"), b"BB").unwrap();
+}
+
+fn setup_ab_dirs(d: &Path) {
+    fs::write(d.join("s1/a"), b"AAAA").unwrap();
+    fs::write(d.join("s2/b"), b"BB").unwrap();
+}
+
+const PLANTED_LITTER: &str = ".safeatomic-tmp-00000000000000aa.tmp";
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "write_atomic (new file)",
+        files: &["t"],
+        setup: setup_nothing,
+        op: |d| write_atomic(d.join("t"), b"new content"),
+    },
+    Scenario {
+        name: "write_atomic (replace, mode kept)",
+        files: &["t"],
+        setup: setup_old,
+        op: |d| write_atomic(d.join("t"), b"new content"),
+    },
+    Scenario {
+        name: "write_atomic (replace, litter present)",
+        files: &["t"],
+        setup: setup_old_and_litter,
+        op: |d| write_atomic(d.join("t"), b"new content"),
+    },
+    Scenario {
+        name: "write_atomic_with (explicit mode)",
+        files: &["t"],
+        setup: setup_old,
+        op: |d| {
+            write_atomic_with(
+                d.join("t"),
+                b"new content",
+                &WriteOptions::new().mode(0o600),
+            )
+        },
+    },
+    Scenario {
+        name: "AtomicWriter commit",
+        files: &["t"],
+        setup: setup_old,
+        op: |d| {
+            let mut w = AtomicWriter::create(d.join("t"))?;
+            for i in 0..4u8 {
+                w.write_all(&vec![i; 70_000]).map_err(ours)?;
+            }
+            w.commit()
+        },
+    },
+    Scenario {
+        name: "create_atomic",
+        files: &["t"],
+        setup: setup_nothing,
+        op: |d| create_atomic(d.join("t"), b"created"),
+    },
+    Scenario {
+        name: "move_atomic (same directory)",
+        files: &["a", "b"],
+        setup: setup_ab,
+        op: |d| move_atomic(d.join("a"), d.join("b")),
+    },
+    Scenario {
+        name: "move_atomic (two directories)",
+        files: &["s1/a", "s2/b"],
+        setup: setup_ab_dirs,
+        op: |d| move_atomic(d.join("s1/a"), d.join("s2/b")),
+    },
+    Scenario {
+        name: "move_atomic_noreplace",
+        files: &["a", "c"],
+        setup: setup_ab,
+        op: |d| move_atomic_noreplace(d.join("a"), d.join("c")),
+    },
+    Scenario {
+        name: "exchange_atomic",
+        files: &["s1/a", "s2/b"],
+        setup: setup_ab_dirs,
+        op: |d| exchange_atomic(d.join("s1/a"), d.join("s2/b")),
+    },
+];
+
+#[test]
+fn every_failure_point_of_every_operation_keeps_the_invariants() {
+    let mut total = 0;
+    for s in SCENARIOS {
+        total += enumerate(s);
+    }
+    eprintln!("{total} failure points in all");
+    assert!(total > 100, "suspiciously few failure points: {total}");
+}
+
+#[test]
+fn a_crash_after_any_call_leaves_old_or_new_and_no_litter_after_the_next_write() {
+    for s in SCENARIOS {
+        crash_everywhere(s);
+    }
+}
+
+#[test]
+fn a_failed_directory_fsync_is_durability_unconfirmed_only_under_strict() {
+    let d = tempdir();
+    let p = d.path().join("t");
+    write_atomic(&p, b"old").unwrap();
+    write_atomic(&p, b"warm-up").unwrap(); // the first write reads the umask once
+    let (_, clean) = fault::record(|| write_atomic(&p, b"probe"));
+    let last = clean.calls.len() - 1;
+    assert_eq!(
+        clean.calls[last].name, "fsync",
+        "the directory fsync is the last call"
+    );
+    for (safety, ok) in [
+        (Safety::Strict, false),
+        (Safety::Warn, true),
+        (Safety::BestEffort, true),
+    ] {
+        let opts = WriteOptions::new().safety(safety);
+        let (result, _) = fault::inject(Plan::fail(last, Errno::IO.raw_os_error()), || {
+            write_atomic_with(&p, format!("{safety:?}"), &opts)
+        });
+        assert_eq!(result.is_ok(), ok, "{safety:?}: {result:?}");
+        if let Err(e) = result {
+            assert_eq!(e.kind(), ErrorKind::DurabilityUnconfirmed);
+            assert_eq!(e.raw_os_error(), Some(Errno::IO.raw_os_error()));
+            assert!(e.to_string().contains("durability unconfirmed"), "{e}");
+        }
+        assert_eq!(
+            fs::read_to_string(&p).unwrap(),
+            format!("{safety:?}"),
+            "committed either way"
+        );
+    }
+}
+
+#[test]
+fn exdev_at_the_rename_is_normalised_to_cross_device_for_moves() {
+    let d = tempdir();
+    setup_ab(d.path());
+    let (_, clean) = fault::record(|| move_atomic(d.path().join("a"), d.path().join("c")));
+    let i = publish_index(&clean).unwrap();
+    setup_ab(d.path());
+    let (result, _) = fault::inject(Plan::fail(i, Errno::XDEV.raw_os_error()), || {
+        move_atomic(d.path().join("a"), d.path().join("b"))
+    });
+    let e = result.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::CrossDevice);
+    assert_eq!(e.other_path(), Some(d.path().join("b").as_path()));
+    assert_eq!(fs::read(d.path().join("a")).unwrap(), b"AAAA");
+}

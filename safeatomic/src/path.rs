@@ -40,7 +40,10 @@ pub(crate) fn split(path: &Path) -> Result<(&Path, &OsStr), BadPath> {
     // so the last component is checked on the raw bytes first.
     let last = bytes.rsplit(|b| *b == b'/').next().unwrap_or(bytes);
     if last == b"." || last == b".." {
-        return bad(ErrorKind::InvalidInput, "the path ends in `.` or `..`, which cannot name a file");
+        return bad(
+            ErrorKind::InvalidInput,
+            "the path ends in `.` or `..`, which cannot name a file",
+        );
     }
     match path.components().next_back() {
         Some(Component::Normal(name)) => {

@@ -11,6 +11,8 @@ use std::path::Path;
 
 /// Both sides of a two-path operation, with their directories open.
 struct Pair<'a> {
+    /// The destination's environment (the same device as the source's).
+    env: std::sync::Arc<env::Environment>,
     src_dir: OwnedFd,
     src_name: &'a Path,
     dst_dir: OwnedFd,
@@ -36,8 +38,10 @@ fn open_pair<'a>(op: Operation, src: &'a Path, dst: &'a Path) -> Result<Pair<'a>
     };
     let src_dir = open(sp, src)?;
     let dst_dir = open(dp, dst)?;
-    let se = env::of_dir(&src_dir).map_err(|e| Error::io(op, "detect filesystem", src, e))?;
-    let de = env::of_dir(&dst_dir).map_err(|e| Error::io(op, "detect filesystem", dst, e))?;
+    let (se, src_st) =
+        env::of_dir_with_stat(&src_dir).map_err(|e| Error::io(op, "detect filesystem", src, e))?;
+    let (de, dst_st) =
+        env::of_dir_with_stat(&dst_dir).map_err(|e| Error::io(op, "detect filesystem", dst, e))?;
     // Checked before any change: a move between devices cannot be a rename,
     // and we never emulate it with copy + delete.
     if se.device() != de.device() {
@@ -57,9 +61,9 @@ fn open_pair<'a>(op: Operation, src: &'a Path, dst: &'a Path) -> Result<Pair<'a>
         Guarantee::CrossDeviceSafety,
     ];
     env::gate(Safety::Strict, &se, &need, op, src)?;
-    let (s, d) = (sys::file::fstat(&src_dir), sys::file::fstat(&dst_dir));
-    let same_dir = matches!((s, d), (Ok(s), Ok(d)) if s.st_dev == d.st_dev && s.st_ino == d.st_ino);
+    let same_dir = (src_st.st_dev, src_st.st_ino) == (dst_st.st_dev, dst_st.st_ino);
     Ok(Pair {
+        env: de,
         src_dir,
         src_name: Path::new(sn),
         dst_dir,
@@ -162,13 +166,13 @@ pub fn move_atomic_noreplace(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Re
     let (src, dst) = (src.as_ref(), dst.as_ref());
     let op = Operation::Move;
     let p = open_pair(op, src, dst)?;
-    let env = env::of_dir(&p.dst_dir).map_err(|e| Error::io(op, "detect filesystem", dst, e))?;
-    let mut fallback = env::capability(&env, Capability::RenameNoreplace) == Some(false);
+    let env = &p.env;
+    let mut fallback = env::capability(env, Capability::RenameNoreplace) == Some(false);
     if !fallback {
         match sys::dir::renameat_noreplace(&p.src_dir, p.src_name, &p.dst_dir, p.dst_name) {
             Ok(()) => return p.sync(op, src, dst),
             Err(e) if is_unsupported(&e) => {
-                env::set_capability(&env, Capability::RenameNoreplace, false);
+                env::set_capability(env, Capability::RenameNoreplace, false);
                 fallback = true;
             }
             Err(e) => return Err(rename_error(op, "rename without replace", src, dst, e)),

@@ -345,14 +345,20 @@ fn cache() -> &'static Cache {
 /// The magic is part of the key because a device number is reused when a
 /// loop device is detached and attached to another filesystem.
 pub(crate) fn of_dir(dir: impl AsFd) -> std::io::Result<Arc<Environment>> {
-    let dev = sys::file::fstat(dir.as_fd())?.st_dev;
+    of_dir_with_stat(dir).map(|(env, _)| env)
+}
+
+/// [`of_dir`], also returning the directory's `fstat` (which it makes anyway).
+pub(crate) fn of_dir_with_stat(dir: impl AsFd) -> std::io::Result<(Arc<Environment>, sys::Stat)> {
+    let st = sys::file::fstat(dir.as_fd())?;
+    let dev = st.st_dev;
     let magic = sys::statfs::fs_magic(dir.as_fd())?;
     if let Some(env) = cache()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .get(&(dev, magic))
     {
-        return Ok(env.clone());
+        return Ok((env.clone(), st));
     }
     // No /proc (chroot, minimal container): classify on the magic alone.
     let mountinfo = sys::statfs::mountinfo().ok();
@@ -369,7 +375,7 @@ pub(crate) fn of_dir(dir: impl AsFd) -> std::io::Result<Arc<Environment>> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert((dev, magic), env.clone());
-    Ok(env)
+    Ok((env, st))
 }
 
 /// The safety gate: decides, before any I/O, whether an operation needing

@@ -90,13 +90,15 @@ pub(crate) fn readlinkat(dir: impl AsFd, path: &Path) -> io::Result<PathBuf> {
 }
 
 /// The names in a directory that start with `prefix` (`openat(".")` then
-/// `getdents64(2)` until the end).
+/// `getdents64(2)` until the end). The `readdir` fault point fires once per
+/// entry (rustix reads entries in batches, so that is where a failure of
+/// `getdents64` can surface).
 pub(crate) fn names_with_prefix(dir: impl AsFd, prefix: &[u8]) -> io::Result<Vec<OsString>> {
     let fd = open_dir(dir, Path::new("."))?;
     let mut stream = once("fdopendir", || rustix::fs::Dir::new(fd))?;
     let mut names = Vec::new();
     loop {
-        let entry = retry_intr("getdents64", || match stream.read() {
+        let entry = retry_intr("readdir", || match stream.read() {
             None => Ok(None),
             Some(r) => r.map(Some),
         })?;

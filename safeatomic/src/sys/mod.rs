@@ -29,13 +29,14 @@ fn retry_intr<T>(
     mut f: impl FnMut() -> rustix::io::Result<T>,
 ) -> io::Result<T> {
     loop {
-        fault::point(Call {
+        let result = fault::point(Call {
             name,
             interruptible: true,
-        })?;
-        match f() {
-            Err(rustix::io::Errno::INTR) => continue,
-            other => return other.map_err(io::Error::from),
+        })
+        .and_then(|()| f().map_err(io::Error::from));
+        match result {
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INTR.raw_os_error()) => continue,
+            other => return other,
         }
     }
 }
