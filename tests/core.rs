@@ -658,3 +658,25 @@ fn exchange_swaps_and_needs_both_sides() {
     assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(fs::read(&a).unwrap(), b"B");
 }
+
+// ---------------------------------------------------------------- docs
+
+#[test]
+fn docs_matrix_agrees_with_the_code() {
+    use safeatomic::{FsClass, Guarantee};
+    let doc = include_str!("../docs/guarantees.md");
+    let table = doc
+        .split("<!-- matrix:begin -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- matrix:end -->").next())
+        .expect("matrix markers in docs/guarantees.md");
+    let mut rows = table.lines().filter(|l| l.starts_with('|')).skip(2);
+    for class in FsClass::ALL {
+        let row = rows.next().unwrap_or_else(|| panic!("no row for {class}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[1], class.name(), "row order");
+        let levels: Vec<String> = Guarantee::ALL.iter().map(|g| class.level(*g).to_string()).collect();
+        assert_eq!(&cells[3..11], levels.as_slice(), "docs row for {class} differs from the code");
+    }
+    assert!(rows.next().is_none(), "the docs have more rows than the code has classes");
+}
