@@ -114,3 +114,8 @@ pub use rename::{exchange_atomic, move_atomic, move_atomic_noreplace};
 #[cfg(feature = "fault-injection")]
 pub use sys::fault;
 pub use write::{AtomicWriter, create_atomic, create_atomic_with, write_atomic, write_atomic_with};
+
+/// The README's examples, compiled and run as doctests so they cannot rot.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
