@@ -49,7 +49,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     create_atomic(&init, b"first")?;
     match create_atomic(&init, b"second") {
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            println!("create    {} kept the first writer's content", init.display());
+            println!(
+                "create    {} kept the first writer's content",
+                init.display()
+            );
         }
         other => return Err(format!("expected AlreadyExists, got {other:?}").into()),
     }

@@ -675,8 +675,18 @@ fn docs_matrix_agrees_with_the_code() {
         let row = rows.next().unwrap_or_else(|| panic!("no row for {class}"));
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         assert_eq!(cells[1], class.name(), "row order");
-        let levels: Vec<String> = Guarantee::ALL.iter().map(|g| class.level(*g).to_string()).collect();
-        assert_eq!(&cells[3..11], levels.as_slice(), "docs row for {class} differs from the code");
+        let levels: Vec<String> = Guarantee::ALL
+            .iter()
+            .map(|g| class.level(*g).to_string())
+            .collect();
+        assert_eq!(
+            &cells[3..11],
+            levels.as_slice(),
+            "docs row for {class} differs from the code"
+        );
     }
-    assert!(rows.next().is_none(), "the docs have more rows than the code has classes");
+    assert!(
+        rows.next().is_none(),
+        "the docs have more rows than the code has classes"
+    );
 }

@@ -12,8 +12,8 @@ use common::{leftovers, tempdir};
 use rustix::io::Errno;
 use safeatomic::fault::{self, Plan, Trace};
 use safeatomic::{
-    AtomicWriter, ErrorKind, Safety, WriteOptions, create_atomic, exchange_atomic, move_atomic,
-    move_atomic_noreplace, write_atomic, write_atomic_with,
+    AtomicWriter, ErrorKind, Safety, WriteOptions, create_atomic, exchange_atomic, is_locked,
+    move_atomic, move_atomic_noreplace, write_atomic, write_atomic_with,
 };
 use std::collections::BTreeMap;
 use std::fs;
@@ -95,6 +95,9 @@ fn enumerate(s: &Scenario) -> usize {
     let publish = publish_index(&clean)
         .unwrap_or_else(|| panic!("{}: no publishing call in {:?}", s.name, clean.names()));
     let sweep = sweep_range(&clean);
+    // The durability point: the last fsync (of a directory). Calls after it
+    // only release the lock; their failure cannot undo a durable commit.
+    let durable = clean.calls.iter().rposition(|c| c.name == "fsync").unwrap();
 
     let mut tried = std::collections::BTreeSet::new();
     for (i, call) in clean.calls.iter().enumerate() {
@@ -125,13 +128,17 @@ fn enumerate(s: &Scenario) -> usize {
             match result {
                 Ok(()) => {
                     assert!(
-                        errno == Errno::INTR || sweep.contains(&i),
+                        errno == Errno::INTR || sweep.contains(&i) || i > durable,
                         "{ctx}: succeeded although a non-housekeeping call failed"
                     );
                     assert_eq!(now, after, "{ctx}: succeeded with the wrong content");
                 }
                 Err(e) => {
                     assert_ne!(errno, Errno::INTR, "{ctx}: EINTR must be retried, got {e}");
+                    assert!(
+                        i <= durable,
+                        "{ctx}: a failure after the commit was durable surfaced: {e}"
+                    );
                     if i > publish {
                         assert_eq!(e.kind(), ErrorKind::DurabilityUnconfirmed, "{ctx}: {e}");
                         assert!(e.is_committed());
@@ -159,6 +166,12 @@ fn enumerate(s: &Scenario) -> usize {
             }
             // Our own temp file is always gone; a crashed writer's litter may
             // stay only when the failure hit the sweep that removes it.
+            for f in s.files {
+                assert!(
+                    !is_locked(d.path().join(f)).unwrap(),
+                    "{ctx}: {f} is still locked"
+                );
+            }
             let left: Vec<_> = all_leftovers(d.path())
                 .into_iter()
                 .filter(|n| !(n == PLANTED_LITTER && i < sweep.end))
@@ -223,6 +236,13 @@ fn crash_everywhere(s: &Scenario) -> usize {
         }
         // Recovery: the next write in that directory removes the litter.
         write_atomic(d.path().join("next"), b"recovery").unwrap();
+        for f in s.files {
+            assert!(
+                !is_locked(d.path().join(f)).unwrap(),
+                "{}: crash at {i}: {f} is still locked",
+                s.name
+            );
+        }
         let left = all_leftovers(d.path());
         assert!(
             leftovers(d.path()).is_empty(),
@@ -365,10 +385,13 @@ fn a_failed_directory_fsync_is_durability_unconfirmed_only_under_strict() {
     write_atomic(&p, b"old").unwrap();
     write_atomic(&p, b"warm-up").unwrap(); // the first write reads the umask once
     let (_, clean) = fault::record(|| write_atomic(&p, b"probe"));
-    let last = clean.calls.len() - 1;
+    // The directory fsync is the last fsync (the lock is released after it).
+    let last = clean.calls.iter().rposition(|c| c.name == "fsync").unwrap();
     assert_eq!(
-        clean.calls[last].name, "fsync",
-        "the directory fsync is the last call"
+        clean.calls[last - 1].name,
+        "renameat",
+        "{:?}",
+        clean.names()
     );
     for (safety, ok) in [
         (Safety::Strict, false),

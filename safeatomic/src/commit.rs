@@ -16,6 +16,7 @@
 use crate::env::{self, Environment, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::litter;
+use crate::lock::{self, LockGuard, Wait};
 use crate::options::{Safety, SymlinkPolicy, WriteOptions};
 use crate::path;
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
@@ -149,6 +150,19 @@ pub(crate) struct Pending {
     safety: Safety,
     temp_name: OsString,
     temp: Option<OwnedFd>,
+    /// The cooperative lock, when the write takes it itself. Declared last:
+    /// fields drop in order, so it is released after the temp file is gone.
+    _lock: Option<LockGuard>,
+}
+
+/// Whether a write takes the target's cooperative lock itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Locking {
+    /// As [`WriteOptions::lock`] says.
+    ByOptions,
+    /// Not here: the caller holds a [`LockGuard`] for the target already, or
+    /// the operation needs none (create-if-absent decides by `RENAME_NOREPLACE`).
+    Skip,
 }
 
 impl Pending {
@@ -159,6 +173,7 @@ impl Pending {
         opts: &WriteOptions,
         op: Operation,
         publish: Publish,
+        locking: Locking,
     ) -> Result<Self> {
         if let Some(mode) = opts.mode
             && mode & !0o7777 != 0
@@ -174,13 +189,25 @@ impl Pending {
             Publish::Replace => opts.symlinks,
         };
         let target = resolve(path, policy, op)?;
-        env::gate(
-            opts.safety,
-            &target.env,
-            &[Guarantee::AtomicVisibility, Guarantee::CrashDurability],
-            op,
-            &target.path,
-        )?;
+        let take_lock = opts.lock && locking == Locking::ByOptions;
+        let needed: &[Guarantee] = if take_lock {
+            &[
+                Guarantee::AtomicVisibility,
+                Guarantee::CrashDurability,
+                Guarantee::WriterExclusion,
+            ]
+        } else {
+            &[Guarantee::AtomicVisibility, Guarantee::CrashDurability]
+        };
+        env::gate(opts.safety, &target.env, needed, op, &target.path)?;
+        // The lock comes before the temp file exists and is released after
+        // the directory fsync: writers of one target never overlap.
+        let lock = if take_lock {
+            let wait = Wait::Block(opts.lock_timeout);
+            lock::acquire_in(op, &target.dir, &target.name, &target.path, wait, None)?
+        } else {
+            None
+        };
         if publish == Publish::NoReplace && !matches!(target.found, Found::Nothing) {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
@@ -211,6 +238,7 @@ impl Pending {
             safety: opts.safety,
             temp_name,
             temp: Some(temp),
+            _lock: lock,
         };
         pending.set_owner_and_mode(opts, existing)?;
         Ok(pending)

@@ -43,6 +43,9 @@ pub enum ErrorKind {
     /// The path or an option is not valid (empty path, a name like `..`,
     /// a mode with bits outside `0o7777`, a special file as target …).
     InvalidInput,
+    /// A blocking lock acquisition gave up after its timeout; nothing was
+    /// written.
+    LockTimeout,
     /// Any other I/O failure; [`Error::io_error`] has the OS error.
     Io,
 }
@@ -79,6 +82,7 @@ impl ErrorKind {
             Self::NotADirectory => "not a directory",
             Self::SymlinkRefused => "symlink refused",
             Self::InvalidInput => "invalid input",
+            Self::LockTimeout => "timed out waiting for the lock",
             Self::Io => "I/O error",
         }
     }
@@ -102,6 +106,8 @@ pub enum Operation {
     Inspect,
     /// Litter removal ([`cleanup_litter`](crate::cleanup_litter)).
     Cleanup,
+    /// A lock operation ([`acquire_lock`](crate::acquire_lock) and friends).
+    Lock,
 }
 
 impl Operation {
@@ -114,6 +120,7 @@ impl Operation {
             Self::Exchange => "exchange",
             Self::Inspect => "inspect",
             Self::Cleanup => "clean up",
+            Self::Lock => "lock",
         }
     }
 }
@@ -283,6 +290,7 @@ impl From<Error> for io::Error {
             ErrorKind::IsADirectory => io::ErrorKind::IsADirectory,
             ErrorKind::NotADirectory => io::ErrorKind::NotADirectory,
             ErrorKind::InvalidInput | ErrorKind::SymlinkRefused => io::ErrorKind::InvalidInput,
+            ErrorKind::LockTimeout => io::ErrorKind::TimedOut,
             ErrorKind::DurabilityUnconfirmed | ErrorKind::Io => {
                 e.io_error().map_or(io::ErrorKind::Other, io::Error::kind)
             }

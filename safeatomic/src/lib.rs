@@ -13,6 +13,8 @@
 //! | publish only if nothing is there yet | [`create_atomic`] |
 //! | read one consistent version | [`read_atomic`], [`read_atomic_to_string`], [`AtomicReader`] |
 //! | rename / rename-if-absent / swap | [`move_atomic`], [`move_atomic_noreplace`], [`exchange_atomic`] |
+//! | exclude other writers, read-modify-write | [`acquire_lock`], [`try_acquire_lock`], [`write_atomic_locked`] |
+//! | see who holds a lock, recover a dead holder's | [`inspect_lock`], [`is_stale_lock`], [`release_stale_lock`] |
 //! | know what this filesystem guarantees | [`inspect_guarantees`] |
 //! | remove temp files left by crashed writers | [`cleanup_litter`] |
 //!
@@ -96,11 +98,13 @@ mod commit;
 mod env;
 mod error;
 mod litter;
+mod lock;
 mod options;
 mod path;
 mod read;
 mod rename;
 mod sys;
+mod timefmt;
 mod write;
 
 pub use env::{
@@ -108,12 +112,20 @@ pub use env::{
 };
 pub use error::{Error, ErrorKind, Operation, Result};
 pub use litter::cleanup_litter;
+pub use lock::{
+    LockGuard, LockInfo, LockOptions, acquire_lock, acquire_lock_with, force_release_lock,
+    inspect_lock, is_locked, is_stale_lock, lock_age, lock_file_path, release_stale_lock,
+    try_acquire_lock, try_acquire_lock_with,
+};
 pub use options::{Safety, SymlinkPolicy, WriteOptions};
 pub use read::{AtomicReader, ReadOptions, read_atomic, read_atomic_to_string, read_atomic_with};
 pub use rename::{exchange_atomic, move_atomic, move_atomic_noreplace};
 #[cfg(feature = "fault-injection")]
 pub use sys::fault;
-pub use write::{AtomicWriter, create_atomic, create_atomic_with, write_atomic, write_atomic_with};
+pub use write::{
+    AtomicWriter, create_atomic, create_atomic_with, write_atomic, write_atomic_locked,
+    write_atomic_locked_with, write_atomic_with,
+};
 
 /// The README's examples, compiled and run as doctests so they cannot rot.
 #[doc = include_str!("../../README.md")]

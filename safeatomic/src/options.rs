@@ -57,7 +57,8 @@ pub enum SymlinkPolicy {
 /// A by-value builder; `WriteOptions::new()` (or `default()`) gives the
 /// defaults: [`Safety::Strict`], mode taken from the existing file (or
 /// `0o666` minus the umask for a new one), owner preserved where permitted,
-/// [`SymlinkPolicy::Follow`].
+/// [`SymlinkPolicy::Follow`], the cooperative lock taken (waiting
+/// indefinitely).
 ///
 /// # Examples
 ///
@@ -78,6 +79,8 @@ pub struct WriteOptions {
     pub(crate) mode: Option<u32>,
     pub(crate) preserve_owner: bool,
     pub(crate) symlinks: SymlinkPolicy,
+    pub(crate) lock: bool,
+    pub(crate) lock_timeout: Option<std::time::Duration>,
 }
 
 impl Default for WriteOptions {
@@ -94,6 +97,8 @@ impl WriteOptions {
             mode: None,
             preserve_owner: true,
             symlinks: SymlinkPolicy::Follow,
+            lock: true,
+            lock_timeout: None,
         }
     }
 
@@ -121,6 +126,25 @@ impl WriteOptions {
     #[must_use]
     pub fn preserve_owner(mut self, preserve: bool) -> Self {
         self.preserve_owner = preserve;
+        self
+    }
+
+    /// Whether the write holds the cooperative lock `<target>.lock` from
+    /// before the temp file exists until after the directory fsync (default
+    /// `true`, as in the reference library), so concurrent writers never
+    /// interleave. Turn it off only for files with a single writer.
+    #[must_use]
+    pub fn lock(mut self, lock: bool) -> Self {
+        self.lock = lock;
+        self
+    }
+
+    /// How long a locked write waits for the lock before failing with
+    /// [`ErrorKind::LockTimeout`](crate::ErrorKind::LockTimeout); `None`
+    /// (the default) waits indefinitely.
+    #[must_use]
+    pub fn lock_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
+        self.lock_timeout = timeout;
         self
     }
 

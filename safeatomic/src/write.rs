@@ -1,7 +1,8 @@
 //! Writing: `write_atomic`, `AtomicWriter`, `create_atomic`.
 
-use crate::commit::{Pending, Publish};
+use crate::commit::{Locking, Pending, Publish};
 use crate::error::{Error, Operation, Result};
+use crate::lock::LockGuard;
 use crate::options::WriteOptions;
 use std::io;
 use std::path::Path;
@@ -69,7 +70,72 @@ pub fn write_atomic_with(
     data: impl AsRef<[u8]>,
     options: &WriteOptions,
 ) -> Result<()> {
-    let mut pending = Pending::begin(path.as_ref(), options, Operation::Write, Publish::Replace)?;
+    let mut pending = Pending::begin(
+        path.as_ref(),
+        options,
+        Operation::Write,
+        Publish::Replace,
+        Locking::ByOptions,
+    )?;
+    pending.write(data.as_ref())?;
+    pending.commit(Publish::Replace)
+}
+
+/// Replaces the file protected by `guard` with `data`, under the lock the
+/// caller already holds: the building block of read-modify-write without
+/// lost updates.
+///
+/// # Errors
+///
+/// As [`write_atomic`] (never [`LockTimeout`](crate::ErrorKind::LockTimeout):
+/// the lock is already held).
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{acquire_lock, read_atomic_to_string, write_atomic, write_atomic_locked};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("counter");
+/// write_atomic(&path, "0")?;
+/// let guard = acquire_lock(&path, None)?;          // no other writer from here
+/// let n: u64 = read_atomic_to_string(&path)?.parse()?;
+/// write_atomic_locked(&guard, (n + 1).to_string())?;
+/// guard.release()?;
+/// assert_eq!(read_atomic_to_string(&path)?, "1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_atomic_locked(guard: &LockGuard, data: impl AsRef<[u8]>) -> Result<()> {
+    write_atomic_locked_with(guard, data, &WriteOptions::new())
+}
+
+/// [`write_atomic_locked`] with explicit [`WriteOptions`] (their lock
+/// settings do not apply: the guard is the lock).
+///
+/// # Errors
+///
+/// As [`write_atomic_locked`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{WriteOptions, acquire_lock, write_atomic_locked_with};
+/// # let dir = tempfile::tempdir()?;
+/// let guard = acquire_lock(dir.path().join("f"), None)?;
+/// write_atomic_locked_with(&guard, b"x", &WriteOptions::new().mode(0o600))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_atomic_locked_with(
+    guard: &LockGuard,
+    data: impl AsRef<[u8]>,
+    options: &WriteOptions,
+) -> Result<()> {
+    let mut pending = Pending::begin(
+        guard.path(),
+        options,
+        Operation::Write,
+        Publish::Replace,
+        Locking::Skip,
+    )?;
     pending.write(data.as_ref())?;
     pending.commit(Publish::Replace)
 }
@@ -130,6 +196,7 @@ pub fn create_atomic_with(
         options,
         Operation::Create,
         Publish::NoReplace,
+        Locking::Skip,
     )?;
     pending.write(data.as_ref())?;
     pending.commit(Publish::NoReplace)
@@ -213,6 +280,7 @@ impl AtomicWriter {
                 options,
                 Operation::Write,
                 Publish::Replace,
+                Locking::ByOptions,
             )?),
             buf: Vec::new(),
         })

@@ -77,3 +77,24 @@ pub(crate) fn fchown(fd: impl AsFd, uid: u32, gid: u32) -> io::Result<()> {
         )
     })
 }
+
+/// `ftruncate(2)`.
+pub(crate) fn ftruncate(fd: impl AsFd, len: u64) -> io::Result<()> {
+    retry_intr("ftruncate", || rustix::fs::ftruncate(fd.as_fd(), len))
+}
+
+/// `pwrite(2)` of all of `buf` at `offset` (short writes and `EINTR` handled).
+pub(crate) fn pwrite_all(fd: impl AsFd, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        let n = retry_intr("pwrite", || rustix::io::pwrite(fd.as_fd(), buf, offset))?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "pwrite returned 0",
+            ));
+        }
+        buf = &buf[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}

@@ -24,3 +24,24 @@ pub(crate) fn try_lock_exclusive(fd: impl AsFd) -> io::Result<bool> {
         Err(e) => Err(e),
     }
 }
+
+/// `flock(LOCK_SH|LOCK_NB)`: `Ok(false)` when an exclusive lock is held elsewhere.
+pub(crate) fn try_lock_shared(fd: impl AsFd) -> io::Result<bool> {
+    match once("flock(LOCK_SH|LOCK_NB)", || {
+        rustix::fs::flock(fd.as_fd(), FlockOperation::NonBlockingLockShared)
+    }) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::WOULDBLOCK.raw_os_error()) => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `flock(LOCK_UN)`. Explicit rather than left to `close(2)`: a child forked
+/// meanwhile shares the open file description and would keep the lock.
+pub(crate) fn unlock(fd: impl AsFd) -> io::Result<()> {
+    once("flock(LOCK_UN)", || {
+        rustix::fs::flock(fd.as_fd(), FlockOperation::Unlock)
+    })
+}

@@ -50,3 +50,24 @@ pub(crate) fn read_small_file(path: &Path) -> io::Result<Vec<u8>> {
         out.extend_from_slice(&buf[..n]);
     }
 }
+
+/// `getpid(2)`; cannot fail.
+pub(crate) fn pid() -> u32 {
+    rustix::process::getpid()
+        .as_raw_nonzero()
+        .get()
+        .unsigned_abs()
+}
+
+/// The host name from `uname(2)`; cannot fail.
+pub(crate) fn hostname() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The current time (`clock_gettime(CLOCK_REALTIME)` through std; never fails).
+pub(crate) fn now() -> std::time::SystemTime {
+    std::time::SystemTime::now()
+}

@@ -1,0 +1,894 @@
+//! Cooperative locks: kernel `flock(2)` on a persistent `<target>.lock` file
+//! (DESIGN §4).
+//!
+//! # Why the lock file is never removed
+//!
+//! `flock` locks an *inode*. If a releasing holder unlinked the lock file, a
+//! waiter still blocked on the old inode would acquire it while a newcomer
+//! creates and locks a new file under the same name: two holders at once.
+//! Python's `filelock` shipped exactly that and went back to keeping the file
+//! (its issue 574). So the file is created on first use and kept; only
+//! [`force_release_lock`] removes it, as an explicit operator override.
+//!
+//! # Why the file is opened without `O_TRUNC`, with `O_NOFOLLOW`
+//!
+//! A symlink planted at the lock name must not make us truncate or write
+//! whatever it points to (CVE-2025-68146 in `filelock`). The file is opened
+//! `O_RDWR|O_CREAT|O_NOFOLLOW|O_CLOEXEC`, and the diagnostic payload is
+//! truncated and written only once the lock is held.
+//!
+//! # Not compatible with `O_EXCL` lock files
+//!
+//! The Python reference library locks by creating a file with `O_EXCL`
+//! (the file's *existence* is the lock). We lock with `flock` on a file
+//! that always exists. The two protocols do not see each other: never let
+//! users of both share one `<target>.lock`. `flock(1)`, Python
+//! `filelock.UnixFileLock` and `portalocker` use `flock` and do interoperate.
+
+use crate::commit;
+use crate::env::{self, Guarantee};
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::options::{Safety, SymlinkPolicy};
+use crate::sys::{self, Mode, OFlags, OwnedFd};
+use crate::timefmt;
+use rustix::fs::FileType;
+use rustix::io::Errno;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The suffix of lock files: `<target>.lock`.
+const LOCK_SUFFIX: &str = ".lock";
+
+/// Payloads larger than this are not ours: reported as corrupt, not parsed.
+const MAX_PAYLOAD: usize = 64 * 1024;
+
+/// The longest sleep between attempts of a blocking acquire with a timeout.
+/// Without a timeout the wait happens in the kernel (no polling at all).
+const MAX_BACKOFF: Duration = Duration::from_millis(20);
+
+/// Options for [`acquire_lock_with`] and [`try_acquire_lock_with`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{LockOptions, acquire_lock_with};
+/// use std::time::Duration;
+/// # let dir = tempfile::tempdir()?;
+/// let opts = LockOptions::new()
+///     .timeout(Some(Duration::from_secs(5)))
+///     .session("deploy-42"); // only its SHA-256 reaches the disk
+/// let guard = acquire_lock_with(dir.path().join("state.json"), &opts)?;
+/// guard.release()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LockOptions {
+    timeout: Option<Duration>,
+    session: Option<String>,
+    safety: Safety,
+}
+
+impl LockOptions {
+    /// Defaults: wait indefinitely, no session, [`Safety::Strict`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long a blocking acquire waits before failing with
+    /// [`ErrorKind::LockTimeout`]; `None` waits indefinitely.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// A caller session string. Its hex SHA-256 is written to the lock
+    /// payload (the string itself never reaches the disk), so operators can
+    /// tell which job holds a lock without exposing the identifier.
+    #[must_use]
+    pub fn session(mut self, session: impl Into<String>) -> Self {
+        self.session = Some(session.into());
+        self
+    }
+
+    /// Sets the safety policy (WriterExclusion and StaleRecovery are needed).
+    #[must_use]
+    pub fn safety(mut self, safety: Safety) -> Self {
+        self.safety = safety;
+        self
+    }
+}
+
+/// A held lock. Released on drop, or explicitly (with errors reported) by
+/// [`release`](LockGuard::release).
+///
+/// The lock belongs to this guard's own open file description, so it
+/// excludes other threads of the same process as well as other processes.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct LockGuard {
+    fd: Option<OwnedFd>,
+    writable: bool,
+    target: PathBuf,
+    lock_path: PathBuf,
+    op: Operation,
+}
+
+impl LockGuard {
+    /// The path the lock protects (after following symlinks).
+    pub fn path(&self) -> &Path {
+        &self.target
+    }
+
+    /// The lock file, `<target>.lock`.
+    pub fn lock_path(&self) -> &Path {
+        &self.lock_path
+    }
+
+    /// Clears the payload and releases the lock.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] if clearing the payload or unlocking fails; the
+    /// lock is released anyway when the file is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let guard = safeatomic::acquire_lock(dir.path().join("f"), None)?;
+    /// guard.release()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn release(mut self) -> Result<()> {
+        self.release_inner()
+    }
+
+    fn release_inner(&mut self) -> Result<()> {
+        let Some(fd) = self.fd.take() else {
+            return Ok(());
+        };
+        let fail = |step, e| lock_error(self.op, step, &self.target, &self.lock_path, e);
+        let cleared = if self.writable {
+            sys::file::ftruncate(&fd, 0).map_err(|e| fail("clear lock payload", e))
+        } else {
+            Ok(())
+        };
+        let unlocked = sys::flock::unlock(&fd).map_err(|e| fail("unlock", e));
+        drop(fd); // close(2) releases the lock in any case
+        cleared.and(unlocked)
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if let Err(e) = self.release_inner() {
+            log::warn!("{e}");
+        }
+    }
+}
+
+/// The diagnostic payload of a lock file (DESIGN §4): one line of JSON.
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct Payload {
+    version: u32,
+    pid: u32,
+    hostname: String,
+    session_hash: Option<String>,
+    timestamp: String,
+    #[serde(default)]
+    kernel_lock: Option<String>,
+}
+
+impl Payload {
+    fn current(session: Option<&str>) -> Self {
+        Payload {
+            version: 1,
+            pid: sys::process::pid(),
+            hostname: sys::process::hostname(),
+            session_hash: session.map(session_hash),
+            timestamp: timefmt::format(sys::process::now()),
+            kernel_lock: Some("flock".to_owned()),
+        }
+    }
+
+    fn to_line(&self) -> String {
+        // Serializing plain strings and integers cannot fail.
+        let mut line = serde_json::to_string(self).expect("payload serializes");
+        line.push('\n');
+        line
+    }
+}
+
+/// The hex SHA-256 of a session string.
+fn session_hash(session: &str) -> String {
+    Sha256::digest(session.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The lock file name for a target name.
+fn lock_name(target_name: &std::ffi::OsStr) -> OsString {
+    let mut name = target_name.to_owned();
+    name.push(LOCK_SUFFIX);
+    name
+}
+
+/// `<target>.lock` for a target path (no symlinks followed, nothing touched).
+///
+/// # Examples
+///
+/// ```
+/// use std::path::Path;
+/// assert_eq!(safeatomic::lock_file_path("/srv/state.json"), Path::new("/srv/state.json.lock"));
+/// ```
+pub fn lock_file_path(target: impl AsRef<Path>) -> PathBuf {
+    let mut p = target.as_ref().as_os_str().to_owned();
+    p.push(LOCK_SUFFIX);
+    PathBuf::from(p)
+}
+
+/// A lock error: named after the target the caller gave, with the lock
+/// file in the detail, under the caller's operation (a locked write reports
+/// `Operation::Write`).
+fn lock_error(
+    op: Operation,
+    step: &'static str,
+    target: &Path,
+    lock_path: &Path,
+    e: std::io::Error,
+) -> Error {
+    Error::io(op, step, target, e).with_detail(format!("lock file `{}`", lock_path.display()))
+}
+
+/// The lock file of an open directory, opened for locking.
+struct Opened {
+    fd: OwnedFd,
+    writable: bool,
+}
+
+/// Opens (creating if needed) the lock file `name` in `dir`.
+fn open_lock_file(
+    op: Operation,
+    dir: &OwnedFd,
+    name: &Path,
+    target: &Path,
+    lock_path: &Path,
+) -> Result<Opened> {
+    let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK;
+    let (fd, writable) = match sys::file::openat(dir, name, flags, Mode::from_raw_mode(0o644)) {
+        Ok(fd) => (fd, true),
+        // Someone else's lock file that we may not write: flock works on a
+        // read-only descriptor too; we just cannot leave a payload.
+        Err(e) if sys::errno(&e) == Some(Errno::ACCESS) => {
+            let ro = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK;
+            match sys::file::openat(dir, name, ro, Mode::empty()) {
+                Ok(fd) => (fd, false),
+                Err(_) => return Err(lock_error(op, "open lock file", target, lock_path, e)),
+            }
+        }
+        Err(e) => return Err(open_error(op, target, lock_path, e)),
+    };
+    check_regular(op, &fd, target, lock_path)?;
+    Ok(Opened { fd, writable })
+}
+
+fn open_error(op: Operation, target: &Path, lock_path: &Path, e: std::io::Error) -> Error {
+    let err = lock_error(op, "open lock file", target, lock_path, e);
+    if err.raw_os_error() == Some(Errno::LOOP.raw_os_error()) {
+        err.with_kind(ErrorKind::SymlinkRefused)
+            .with_detail(format!(
+                "lock file `{}` is a symlink; lock files are never opened through one",
+                lock_path.display()
+            ))
+    } else {
+        err
+    }
+}
+
+fn check_regular(op: Operation, fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result<()> {
+    let st =
+        sys::file::fstat(fd).map_err(|e| lock_error(op, "stat lock file", target, lock_path, e))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(
+            Error::new(ErrorKind::InvalidInput, op, "open lock file", target).with_detail(format!(
+                "lock file `{}` is not a regular file",
+                lock_path.display()
+            )),
+        );
+    }
+    Ok(())
+}
+
+/// How to wait for the lock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Wait {
+    /// `LOCK_NB`: return `None` at once when held elsewhere.
+    Try,
+    /// Block; with a timeout, poll with bounded back-off.
+    Block(Option<Duration>),
+}
+
+/// Acquires the lock of the target `name` inside the open directory `dir`.
+/// Used by the public functions and by every locked write.
+pub(crate) fn acquire_in(
+    op: Operation,
+    dir: &OwnedFd,
+    name: &std::ffi::OsStr,
+    target: &Path,
+    wait: Wait,
+    session: Option<&str>,
+) -> Result<Option<LockGuard>> {
+    let lname = lock_name(name);
+    let lock_path = lock_file_path(target);
+    let opened = open_lock_file(op, dir, Path::new(&lname), target, &lock_path)?;
+    let fail = |step, e| lock_error(op, step, target, &lock_path, e);
+    let held = match wait {
+        Wait::Try => sys::flock::try_lock_exclusive(&opened.fd).map_err(|e| fail("lock", e))?,
+        // Blocks in the kernel: no CPU while waiting, wakes on release.
+        Wait::Block(None) => {
+            sys::flock::lock_exclusive(&opened.fd).map_err(|e| fail("lock", e))?;
+            true
+        }
+        Wait::Block(Some(timeout)) => {
+            let deadline = Instant::now() + timeout;
+            let mut backoff = Duration::from_millis(1);
+            loop {
+                if sys::flock::try_lock_exclusive(&opened.fd).map_err(|e| fail("lock", e))? {
+                    break true;
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(Error::new(ErrorKind::LockTimeout, op, "lock", target)
+                        .with_detail(format!(
+                            "lock file `{}` still held by another holder after {timeout:?}",
+                            lock_path.display()
+                        )));
+                }
+                std::thread::sleep(backoff.min(deadline - now));
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    };
+    if !held {
+        return Ok(None);
+    }
+    let guard = LockGuard {
+        fd: Some(opened.fd),
+        writable: opened.writable,
+        target: target.to_owned(),
+        lock_path,
+        op,
+    };
+    if guard.writable {
+        // Held now: only the holder ever writes the payload.
+        let fd = guard.fd.as_ref().expect("just acquired");
+        let line = Payload::current(session).to_line();
+        sys::file::ftruncate(fd, 0)
+            .and_then(|()| sys::file::pwrite_all(fd, line.as_bytes(), 0))
+            .map_err(|e| lock_error(op, "write lock payload", target, &guard.lock_path, e))?;
+    }
+    Ok(Some(guard))
+}
+
+fn acquire(path: &Path, wait: Wait, options: &LockOptions) -> Result<Option<LockGuard>> {
+    let op = Operation::Lock;
+    let target = commit::resolve(path, SymlinkPolicy::Follow, op)?;
+    env::gate(
+        options.safety,
+        &target.env,
+        &[Guarantee::WriterExclusion, Guarantee::StaleRecovery],
+        op,
+        &target.path,
+    )?;
+    acquire_in(
+        op,
+        &target.dir,
+        &target.name,
+        &target.path,
+        wait,
+        options.session.as_deref(),
+    )
+}
+
+/// Takes the lock of `path` if it is free right now.
+///
+/// Returns `Ok(None)` when another holder has it: contention is not an
+/// error. The lock file `<path>.lock` is created if needed (and kept).
+///
+/// # Errors
+///
+/// [`NotFound`](ErrorKind::NotFound) (parent directory missing),
+/// [`PermissionDenied`](ErrorKind::PermissionDenied) (cannot create the lock
+/// file), [`SymlinkRefused`](ErrorKind::SymlinkRefused) (a symlink at the lock
+/// name), [`InvalidInput`](ErrorKind::InvalidInput) (the lock name is not a
+/// regular file), [`UnsupportedEnvironment`](ErrorKind::UnsupportedEnvironment)
+/// (e.g. NFS under `Safety::Strict`).
+///
+/// # Platform-specific behavior
+///
+/// Advisory: it excludes only code that takes the same lock (this library,
+/// `flock(1)`, Python `filelock`/`portalocker`). `flock` locks belong to an
+/// open file description; each acquisition opens its own, so threads of one
+/// process exclude each other. NFS is a non-target (its `flock` emulation
+/// differs by version and mount options).
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::try_acquire_lock;
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("state.json");
+/// let first = try_acquire_lock(&path)?.expect("free");
+/// assert!(try_acquire_lock(&path)?.is_none()); // held by `first`
+/// drop(first);
+/// assert!(try_acquire_lock(&path)?.is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn try_acquire_lock(path: impl AsRef<Path>) -> Result<Option<LockGuard>> {
+    try_acquire_lock_with(path, &LockOptions::new())
+}
+
+/// [`try_acquire_lock`] with [`LockOptions`] (the timeout is ignored).
+///
+/// # Errors
+///
+/// As [`try_acquire_lock`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{LockOptions, try_acquire_lock_with};
+/// # let dir = tempfile::tempdir()?;
+/// let g = try_acquire_lock_with(dir.path().join("f"), &LockOptions::new().session("job-7"))?;
+/// assert!(g.is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn try_acquire_lock_with(
+    path: impl AsRef<Path>,
+    options: &LockOptions,
+) -> Result<Option<LockGuard>> {
+    acquire(path.as_ref(), Wait::Try, options)
+}
+
+/// Waits for the lock of `path` and takes it. `timeout: None` waits
+/// indefinitely, asleep in the kernel; with a timeout the wait polls with a
+/// back-off of at most 20 ms (near-zero CPU either way).
+///
+/// # Errors
+///
+/// [`LockTimeout`](ErrorKind::LockTimeout) when the timeout expires;
+/// otherwise as [`try_acquire_lock`].
+///
+/// # Platform-specific behavior
+///
+/// As [`try_acquire_lock`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{ErrorKind, acquire_lock};
+/// use std::time::Duration;
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("counter");
+/// let held = acquire_lock(&path, None)?;
+/// let err = acquire_lock(&path, Some(Duration::from_millis(10))).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::LockTimeout);
+/// # drop(held);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn acquire_lock(path: impl AsRef<Path>, timeout: Option<Duration>) -> Result<LockGuard> {
+    acquire_lock_with(path, &LockOptions::new().timeout(timeout))
+}
+
+/// [`acquire_lock`] with [`LockOptions`].
+///
+/// # Errors
+///
+/// As [`acquire_lock`].
+///
+/// # Examples
+///
+/// See [`LockOptions`].
+pub fn acquire_lock_with(path: impl AsRef<Path>, options: &LockOptions) -> Result<LockGuard> {
+    let guard = acquire(path.as_ref(), Wait::Block(options.timeout), options)?;
+    Ok(guard.expect("a blocking acquire returns a guard or an error"))
+}
+
+/// Everything known about the lock of a path. Creating this creates no file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct LockInfo {
+    /// The lock file, `<target>.lock`.
+    pub lock_path: PathBuf,
+    /// Whether the lock file exists.
+    pub exists: bool,
+    /// Whether some process holds the lock right now (kernel `flock` state).
+    pub held: bool,
+    /// The holder's pid, from the payload.
+    pub pid: Option<u32>,
+    /// The holder's host name, from the payload.
+    pub hostname: Option<String>,
+    /// The hex SHA-256 of the holder's session string, if it gave one.
+    pub session_hash: Option<String>,
+    /// When the holder took the lock (ISO-8601, as written).
+    pub timestamp: Option<String>,
+    /// How long ago that was.
+    pub age: Option<Duration>,
+    /// Why the payload could not be trusted, if it could not.
+    pub corrupt: Option<String>,
+    /// The payload as found (lossily decoded, at most 4 KiB), when corrupt.
+    pub raw_payload: Option<String>,
+}
+
+impl LockInfo {
+    /// A payload is present (valid or corrupt) but nobody holds the lock:
+    /// a holder died without clearing it. Diagnostic only — the kernel has
+    /// already released the lock, so it blocks no one.
+    pub fn is_stale(&self) -> bool {
+        self.exists && !self.held && (self.pid.is_some() || self.corrupt.is_some())
+    }
+}
+
+/// Parses a payload; `Err(reason)` when it is not a valid version-1 payload.
+fn parse_payload(bytes: &[u8]) -> std::result::Result<Payload, String> {
+    if bytes.len() > MAX_PAYLOAD {
+        return Err(format!("payload larger than {MAX_PAYLOAD} bytes"));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| "payload is not UTF-8".to_owned())?;
+    let payload: Payload = serde_json::from_str(text.trim_end_matches('\n'))
+        .map_err(|e| format!("payload is not a valid lock payload: {e}"))?;
+    if payload.version != 1 {
+        return Err(format!("unknown payload version {}", payload.version));
+    }
+    if timefmt::parse(&payload.timestamp).is_none() {
+        return Err(format!("invalid timestamp {:?}", payload.timestamp));
+    }
+    if let Some(h) = &payload.session_hash
+        && !(h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err("session_hash is not a hex SHA-256".to_owned());
+    }
+    Ok(payload)
+}
+
+/// Reads at most `MAX_PAYLOAD + 1` bytes of the lock file.
+fn read_payload(fd: &OwnedFd) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    while out.len() <= MAX_PAYLOAD {
+        let n = sys::file::read(fd, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    Ok(out)
+}
+
+/// Opens an existing lock file read-only for inspection (never creates).
+fn open_existing(path: &Path) -> Result<(Option<OwnedFd>, PathBuf, commit::Resolved)> {
+    let op = Operation::Lock;
+    let target = commit::resolve(path, SymlinkPolicy::Follow, op)?;
+    let lock_path = lock_file_path(&target.path);
+    let lname = lock_name(&target.name);
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK;
+    match sys::file::openat(&target.dir, Path::new(&lname), flags, Mode::empty()) {
+        Ok(fd) => {
+            check_regular(op, &fd, path, &lock_path)?;
+            Ok((Some(fd), lock_path, target))
+        }
+        Err(e) if sys::errno(&e) == Some(Errno::NOENT) => Ok((None, lock_path, target)),
+        Err(e) => Err(open_error(op, path, &lock_path, e)),
+    }
+}
+
+/// Whether the lock file is held now, tested with `flock(LOCK_SH|LOCK_NB)`
+/// on a fresh descriptor (released at once).
+fn held(fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result<bool> {
+    let fail = |e| lock_error(Operation::Lock, "test lock", target, lock_path, e);
+    let free = sys::flock::try_lock_shared(fd).map_err(fail)?;
+    if free {
+        sys::flock::unlock(fd).map_err(fail)?;
+    }
+    Ok(!free)
+}
+
+/// Whether some process holds the lock of `path` right now. Creates nothing.
+///
+/// The test takes a shared lock for an instant; a concurrent
+/// [`try_acquire_lock`] in that instant may see the lock as busy.
+///
+/// # Errors
+///
+/// [`NotFound`](ErrorKind::NotFound) (parent missing),
+/// [`SymlinkRefused`](ErrorKind::SymlinkRefused) (symlink at the lock name),
+/// [`PermissionDenied`](ErrorKind::PermissionDenied).
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{acquire_lock, is_locked};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("f");
+/// assert!(!is_locked(&path)?);
+/// let g = acquire_lock(&path, None)?;
+/// assert!(is_locked(&path)?);
+/// # drop(g);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn is_locked(path: impl AsRef<Path>) -> Result<bool> {
+    let path = path.as_ref();
+    let (fd, lock_path, _) = open_existing(path)?;
+    fd.map_or(Ok(false), |fd| held(&fd, path, &lock_path))
+}
+
+/// Everything known about the lock of `path`: whether the file exists, is
+/// held, and what its payload says. Creates nothing. A corrupt, truncated,
+/// non-UTF-8, unknown-version or oversized payload is reported in
+/// [`LockInfo::corrupt`], never trusted.
+///
+/// # Errors
+///
+/// As [`is_locked`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{acquire_lock, inspect_lock};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("f");
+/// let g = acquire_lock(&path, None)?;
+/// let info = inspect_lock(&path)?;
+/// assert!(info.held);
+/// assert_eq!(info.pid, Some(std::process::id()));
+/// # drop(g);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn inspect_lock(path: impl AsRef<Path>) -> Result<LockInfo> {
+    let path = path.as_ref();
+    let (fd, lock_path, _) = open_existing(path)?;
+    let mut info = LockInfo {
+        lock_path,
+        exists: fd.is_some(),
+        held: false,
+        pid: None,
+        hostname: None,
+        session_hash: None,
+        timestamp: None,
+        age: None,
+        corrupt: None,
+        raw_payload: None,
+    };
+    let Some(fd) = fd else { return Ok(info) };
+    info.held = held(&fd, path, &info.lock_path)?;
+    let bytes = read_payload(&fd).map_err(|e| {
+        lock_error(
+            Operation::Lock,
+            "read lock payload",
+            path,
+            &info.lock_path,
+            e,
+        )
+    })?;
+    if bytes.is_empty() {
+        return Ok(info);
+    }
+    match parse_payload(&bytes) {
+        Ok(p) => {
+            info.age =
+                timefmt::parse(&p.timestamp).and_then(|t| SystemTime::now().duration_since(t).ok());
+            info.pid = Some(p.pid);
+            info.hostname = Some(p.hostname);
+            info.session_hash = p.session_hash;
+            info.timestamp = Some(p.timestamp);
+        }
+        Err(reason) => {
+            info.corrupt = Some(reason);
+            let shown = &bytes[..bytes.len().min(4096)];
+            info.raw_payload = Some(String::from_utf8_lossy(shown).into_owned());
+        }
+    }
+    Ok(info)
+}
+
+/// How long ago the current (or last, if stale) holder took the lock of
+/// `path`, from its payload; `None` without a valid payload.
+///
+/// # Errors
+///
+/// As [`inspect_lock`].
+///
+/// # Examples
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("f");
+/// let g = safeatomic::acquire_lock(&path, None)?;
+/// assert!(safeatomic::lock_age(&path)?.is_some());
+/// # drop(g);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn lock_age(path: impl AsRef<Path>) -> Result<Option<Duration>> {
+    inspect_lock(path).map(|i| i.age)
+}
+
+/// Whether the lock of `path` has a payload left by a holder that is gone
+/// (see [`LockInfo::is_stale`]). Diagnostic only: a dead holder's `flock`
+/// is released by the kernel at once, so a stale lock never blocks anyone.
+///
+/// # Errors
+///
+/// As [`inspect_lock`].
+///
+/// # Examples
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// assert!(!safeatomic::is_stale_lock(dir.path().join("f"))?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn is_stale_lock(path: impl AsRef<Path>) -> Result<bool> {
+    inspect_lock(path).map(|i| i.is_stale())
+}
+
+/// Clears a stale payload: takes the lock if free, empties the payload,
+/// releases. Returns whether there was a payload to clear. A held lock is
+/// left alone (`Ok(false)`).
+///
+/// # Errors
+///
+/// As [`try_acquire_lock`].
+///
+/// # Examples
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// assert!(!safeatomic::release_stale_lock(dir.path().join("f"))?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn release_stale_lock(path: impl AsRef<Path>) -> Result<bool> {
+    let path = path.as_ref();
+    let op = Operation::Lock;
+    let (fd, lock_path, target) = open_existing(path)?;
+    if fd.is_none() {
+        return Ok(false);
+    }
+    let lname = lock_name(&target.name);
+    let opened = open_lock_file(op, &target.dir, Path::new(&lname), path, &lock_path)?;
+    let fail = |step, e| lock_error(op, step, path, &lock_path, e);
+    if !sys::flock::try_lock_exclusive(&opened.fd).map_err(|e| fail("lock", e))? {
+        return Ok(false);
+    }
+    let had_payload = sys::file::fstat(&opened.fd)
+        .map_err(|e| fail("stat lock file", e))?
+        .st_size
+        > 0;
+    if had_payload {
+        if !opened.writable {
+            return Err(
+                Error::new(ErrorKind::PermissionDenied, op, "clear lock payload", path)
+                    .with_detail(format!(
+                        "lock file `{}` is not writable",
+                        lock_path.display()
+                    )),
+            );
+        }
+        sys::file::ftruncate(&opened.fd, 0).map_err(|e| fail("clear lock payload", e))?;
+    }
+    sys::flock::unlock(&opened.fd).map_err(|e| fail("unlock", e))?;
+    Ok(had_payload)
+}
+
+/// Operator override: removes the lock file of `path`, whoever holds it.
+/// Returns whether there was a file to remove.
+///
+/// **This breaks exclusion**: a current holder keeps its lock on the removed
+/// inode while the next acquirer locks a new file, so two holders run at
+/// once. Use it only to repair a lock file that is not a lock file any more
+/// (wrong owner or permissions, a directory or symlink at its name) or when
+/// every holder is known to be gone.
+///
+/// # Errors
+///
+/// [`NotFound`](ErrorKind::NotFound) (parent missing),
+/// [`PermissionDenied`](ErrorKind::PermissionDenied).
+///
+/// # Examples
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("f");
+/// drop(safeatomic::acquire_lock(&path, None)?);
+/// assert!(safeatomic::force_release_lock(&path)?);
+/// assert!(!safeatomic::lock_file_path(&path).exists());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn force_release_lock(path: impl AsRef<Path>) -> Result<bool> {
+    let op = Operation::Lock;
+    let target = commit::resolve(path.as_ref(), SymlinkPolicy::Follow, op)?;
+    let lname = lock_name(&target.name);
+    let lock_path = lock_file_path(&target.path);
+    match sys::dir::unlinkat(&target.dir, Path::new(&lname)) {
+        Ok(()) => {
+            log::warn!(
+                "force-released {}: exclusion is broken for any current holder",
+                lock_path.display()
+            );
+            Ok(true)
+        }
+        Err(e) if sys::errno(&e) == Some(Errno::NOENT) => Ok(false),
+        Err(e) => Err(lock_error(
+            op,
+            "remove lock file",
+            path.as_ref(),
+            &lock_path,
+            e,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_matches_the_documented_shape() {
+        let p = Payload::current(Some("s"));
+        let line = p.to_line();
+        assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+        assert!(line.starts_with(r#"{"version":1,"pid":"#), "{line}");
+        assert!(line.contains(r#""kernel_lock":"flock"}"#), "{line}");
+        assert!(
+            !line.contains("\"s\""),
+            "the raw session string must not reach disk"
+        );
+        assert!(parse_payload(line.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn bad_payloads_are_corrupt_with_a_reason() {
+        let good = Payload::current(None).to_line();
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (b"{".to_vec(), "not a valid"),
+            (good.as_bytes()[..good.len() / 2].to_vec(), "not a valid"),
+            (vec![0xff, 0xfe, b'{'], "UTF-8"),
+            (
+                good.replace("\"version\":1", "\"version\":2").into_bytes(),
+                "version 2",
+            ),
+            (
+                good.replace("\"pid\":", "\"pid\":-").into_bytes(),
+                "not a valid",
+            ),
+            (vec![b' '; MAX_PAYLOAD + 1], "larger"),
+            (
+                good.replace(&Payload::current(None).timestamp[..10], "yesterday!")
+                    .into_bytes(),
+                "timestamp",
+            ),
+            (good.replace("null", "\"abc\"").into_bytes(), "session_hash"),
+        ];
+        for (bytes, reason) in cases {
+            let err = parse_payload(&bytes).unwrap_err();
+            assert!(err.contains(reason), "{err:?} should mention {reason:?}");
+        }
+        let extra = good.replace("\"version\":1", "\"version\":1,\"future\":[1,2]");
+        assert!(
+            parse_payload(extra.as_bytes()).is_ok(),
+            "unknown keys are ignored"
+        );
+    }
+
+    #[test]
+    fn session_hash_is_hex_sha256() {
+        assert_eq!(
+            session_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
