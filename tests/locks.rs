@@ -1,0 +1,403 @@
+//! Cooperative locks: exclusion between threads and with `flock(1)`, the
+//! payload, inspection, stale recovery and bad input.
+
+use common::{no_leftovers, tempdir};
+use safeatomic::{
+    ErrorKind, LockOptions, WriteOptions, acquire_lock, acquire_lock_with, force_release_lock,
+    inspect_lock, is_locked, is_stale_lock, lock_age, lock_file_path, read_atomic_to_string,
+    release_stale_lock, try_acquire_lock, try_acquire_lock_with, write_atomic, write_atomic_locked,
+    write_atomic_with,
+};
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Increments the counter at `path` under the lock (read, +1, locked write).
+fn increment(path: &Path) {
+    let guard = acquire_lock(path, None).unwrap();
+    let n: u64 = read_atomic_to_string(path).unwrap().trim().parse().unwrap();
+    write_atomic_locked(&guard, (n + 1).to_string()).unwrap();
+    guard.release().unwrap();
+}
+
+#[test]
+fn eight_threads_times_250_increments_lose_no_update() {
+    let d = tempdir();
+    let path = d.path().join("counter");
+    write_atomic(&path, "0").unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || (0..250).for_each(|_| increment(&path)))
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(read_atomic_to_string(&path).unwrap(), "2000");
+    no_leftovers(d.path());
+    assert!(!is_locked(&path).unwrap());
+}
+
+#[test]
+fn threads_of_one_process_exclude_each_other() {
+    let d = tempdir();
+    let path = d.path().join("f");
+    let inside = Arc::new(AtomicBool::new(false));
+    let entries = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let (path, inside, entries) = (path.clone(), inside.clone(), entries.clone());
+            std::thread::spawn(move || {
+                for _ in 0..100 {
+                    let g = acquire_lock(&path, None).unwrap();
+                    assert!(!inside.swap(true, Ordering::SeqCst), "two holders at once");
+                    entries.fetch_add(1, Ordering::SeqCst);
+                    std::thread::yield_now();
+                    inside.store(false, Ordering::SeqCst);
+                    drop(g);
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(entries.load(Ordering::SeqCst), 600);
+}
+
+#[test]
+fn contention_is_none_not_an_error() {
+    let d = tempdir();
+    let path = d.path().join("f");
+    let held = try_acquire_lock(&path).unwrap().expect("free at first");
+    assert!(try_acquire_lock(&path).unwrap().is_none());
+    assert!(is_locked(&path).unwrap());
+    held.release().unwrap();
+    assert!(!is_locked(&path).unwrap());
+    assert!(try_acquire_lock(&path).unwrap().is_some());
+}
+
+#[test]
+fn a_short_timeout_against_a_held_lock_is_lock_timeout() {
+    let d = tempdir();
+    let path = d.path().join("f");
+    let _held = acquire_lock(&path, None).unwrap();
+    let e = acquire_lock(&path, Some(Duration::from_millis(30))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LockTimeout);
+    assert_eq!(e.path(), path);
+    // A locked write with a timeout fails the same way and writes nothing.
+    let opts = WriteOptions::new().lock_timeout(Some(Duration::from_millis(30)));
+    let e = write_atomic_with(&path, b"x", &opts).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LockTimeout);
+    assert!(!path.exists());
+    no_leftovers(d.path());
+}
+
+#[test]
+fn a_blocking_acquire_gets_the_lock_when_released() {
+    let d = tempdir();
+    let path = d.path().join("f");
+    let held = acquire_lock(&path, None).unwrap();
+    let p2 = path.clone();
+    let waiter =
+        std::thread::spawn(move || acquire_lock(&p2, Some(Duration::from_secs(20))).map(drop));
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!waiter.is_finished(), "the waiter must wait");
+    drop(held);
+    waiter.join().unwrap().unwrap();
+}
+
+#[test]
+fn the_payload_names_the_holder_and_hashes_the_session() {
+    let d = tempdir();
+    let path = d.path().join("f");
+    let g = acquire_lock_with(&path, &LockOptions::new().session("deploy-42")).unwrap();
+    let raw = fs::read_to_string(lock_file_path(&path)).unwrap();
+    assert!(raw.ends_with('\n') && raw.lines().count() == 1, "{raw:?}");
+    assert!(
+        !raw.contains("deploy-42"),
+        "the raw session string reached the disk"
+    );
+    let info = inspect_lock(&path).unwrap();
+    assert!(
+        info.exists && info.held && info.corrupt.is_none(),
+        "{info:?}"
+    );
+    assert_eq!(info.pid, Some(std::process::id()));
+    assert_eq!(info.hostname.as_deref(), Some(hostname().as_str()));
+    // printf 'deploy-42' | sha256sum
+    assert_eq!(
+        info.session_hash.as_deref(),
+        Some("8f3e39850c0f5251fc6d36845f3d69a4cb12963e96e9ee95c935b33b68d893f6")
+    );
+    assert!(info.age.unwrap() < Duration::from_secs(60));
+    assert!(lock_age(&path).unwrap().is_some());
+    drop(g);
+    // Released: the payload is cleared, the file is kept.
+    assert_eq!(fs::read(lock_file_path(&path)).unwrap(), b"");
+    let info = inspect_lock(&path).unwrap();
+    assert!(info.exists && !info.held && info.pid.is_none() && !info.is_stale());
+}
+
+fn hostname() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn inspection_creates_no_file() {
+    let d = tempdir();
+    let path = d.path().join("f");
+    assert!(!is_locked(&path).unwrap());
+    let info = inspect_lock(&path).unwrap();
+    assert!(!info.exists && !info.held && !info.is_stale());
+    assert!(!is_stale_lock(&path).unwrap());
+    assert_eq!(lock_age(&path).unwrap(), None);
+    assert!(!release_stale_lock(&path).unwrap());
+    assert!(
+        fs::read_dir(d.path()).unwrap().next().is_none(),
+        "inspection created a file"
+    );
+}
+
+#[test]
+fn a_payload_left_behind_is_stale_until_cleared() {
+    // What a holder killed mid-lock leaves: a valid payload, no flock.
+    let d = tempdir();
+    let path = d.path().join("f");
+    let g = acquire_lock(&path, None).unwrap();
+    let payload = fs::read(lock_file_path(&path)).unwrap();
+    drop(g);
+    fs::write(lock_file_path(&path), &payload).unwrap();
+    assert!(is_stale_lock(&path).unwrap());
+    let info = inspect_lock(&path).unwrap();
+    assert!(!info.held && info.pid.is_some() && info.is_stale());
+    // A stale lock blocks no one.
+    drop(
+        try_acquire_lock(&path)
+            .unwrap()
+            .expect("a stale lock is free"),
+    );
+    fs::write(lock_file_path(&path), &payload).unwrap();
+    assert!(release_stale_lock(&path).unwrap());
+    assert!(!is_stale_lock(&path).unwrap());
+    assert_eq!(fs::read(lock_file_path(&path)).unwrap(), b"");
+    // A held lock is never "released" as stale.
+    let _g = acquire_lock(&path, None).unwrap();
+    assert!(!release_stale_lock(&path).unwrap());
+    assert!(inspect_lock(&path).unwrap().pid.is_some());
+}
+
+#[test]
+fn corrupt_payloads_are_reported_never_trusted() {
+    let d = tempdir();
+    let path = d.path().join("f");
+    let good = {
+        let g = acquire_lock(&path, None).unwrap();
+        let s = fs::read_to_string(lock_file_path(&path)).unwrap();
+        drop(g);
+        s
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", b"hello world\n".to_vec()),
+        ("truncated", good.as_bytes()[..good.len() / 3].to_vec()),
+        ("non-utf8", vec![0xc3, 0x28, 0xff, b'\n']),
+        (
+            "unknown version",
+            good.replace("\"version\":1", "\"version\":7").into_bytes(),
+        ),
+        ("python O_EXCL style", b"12345\n".to_vec()),
+        ("enormous", vec![b'{'; 5 * 1024 * 1024]),
+    ];
+    for (what, bytes) in cases {
+        fs::write(lock_file_path(&path), &bytes).unwrap();
+        let info = inspect_lock(&path).unwrap();
+        assert!(
+            info.corrupt.is_some(),
+            "{what}: not reported as corrupt: {info:?}"
+        );
+        assert_eq!(
+            info.pid, None,
+            "{what}: a corrupt payload must not name a pid"
+        );
+        assert!(
+            info.raw_payload.as_ref().is_some_and(|r| r.len() <= 4096),
+            "{what}"
+        );
+        assert!(
+            info.is_stale(),
+            "{what}: a corrupt payload without holder is stale"
+        );
+        // A corrupt payload never blocks the lock.
+        drop(try_acquire_lock(&path).unwrap().expect(what));
+    }
+}
+
+#[test]
+fn a_symlink_at_the_lock_name_is_refused_and_its_victim_untouched() {
+    let d = tempdir();
+    let victim_dir = tempdir();
+    let victim = victim_dir.path().join("victim");
+    fs::write(&victim, b"precious data").unwrap();
+    let path = d.path().join("state");
+    symlink(&victim, lock_file_path(&path)).unwrap();
+    for e in [
+        try_acquire_lock(&path).map(|_| ()).unwrap_err(),
+        acquire_lock(&path, None).map(|_| ()).unwrap_err(),
+        write_atomic(&path, b"x").unwrap_err(),
+        inspect_lock(&path).map(|_| ()).unwrap_err(),
+        release_stale_lock(&path).map(|_| ()).unwrap_err(),
+    ] {
+        assert_eq!(e.kind(), ErrorKind::SymlinkRefused, "{e}");
+        assert!(e.to_string().contains(".lock"), "{e}");
+    }
+    assert_eq!(fs::read(&victim).unwrap(), b"precious data");
+    assert!(!path.exists());
+}
+
+#[test]
+fn a_directory_at_the_lock_name_is_invalid_input() {
+    let d = tempdir();
+    let path = d.path().join("state");
+    fs::create_dir(lock_file_path(&path)).unwrap();
+    let e = try_acquire_lock(&path).map(|_| ()).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::IsADirectory | ErrorKind::InvalidInput),
+        "{e}"
+    );
+    // The operator override repairs what is not a lock file any more... but
+    // it removes files only, so a directory stays an error.
+    assert!(force_release_lock(&path).is_err());
+}
+
+#[test]
+fn a_missing_parent_is_not_found_and_creates_nothing() {
+    let d = tempdir();
+    let path = d.path().join("missing").join("f");
+    for e in [
+        try_acquire_lock(&path).map(|_| ()).unwrap_err(),
+        inspect_lock(&path).map(|_| ()).unwrap_err(),
+        is_locked(&path).map(|_| ()).unwrap_err(),
+    ] {
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(e.path(), path);
+    }
+    assert!(fs::read_dir(d.path()).unwrap().next().is_none());
+}
+
+#[test]
+fn force_release_removes_the_file_and_reports_it() {
+    let d = tempdir();
+    let path = d.path().join("f");
+    assert!(!force_release_lock(&path).unwrap());
+    drop(acquire_lock(&path, None).unwrap());
+    assert!(force_release_lock(&path).unwrap());
+    assert!(!lock_file_path(&path).exists());
+}
+
+#[test]
+fn the_lock_file_is_kept_after_release() {
+    let d = tempdir();
+    let path = d.path().join("f");
+    write_atomic(&path, b"1").unwrap();
+    assert!(
+        lock_file_path(&path).exists(),
+        "the lock file persists (never unlinked)"
+    );
+    let meta = fs::metadata(lock_file_path(&path)).unwrap();
+    write_atomic(&path, b"2").unwrap();
+    let again = fs::metadata(lock_file_path(&path)).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(meta.ino(), again.ino(), "the same inode is reused");
+}
+
+#[test]
+fn writes_without_the_lock_create_no_lock_file() {
+    let d = tempdir();
+    let path = d.path().join("f");
+    write_atomic_with(&path, b"x", &WriteOptions::new().lock(false)).unwrap();
+    assert!(!lock_file_path(&path).exists());
+}
+
+#[test]
+fn a_locked_write_goes_through_a_symlink_to_the_real_files_lock() {
+    let d = tempdir();
+    let real = d.path().join("real");
+    write_atomic(&real, b"0").unwrap();
+    symlink("real", d.path().join("alias")).unwrap();
+    let g = acquire_lock(d.path().join("alias"), None).unwrap();
+    assert_eq!(g.lock_path(), lock_file_path(&real));
+    assert!(
+        try_acquire_lock(&real).unwrap().is_none(),
+        "both names share one lock"
+    );
+    drop(g);
+}
+
+// ---------------------------------------------------------------- flock(1) interop
+
+/// Runs `flock <lockfile> sleep 30` and waits until it holds the lock.
+fn flock_holder(lock_file: &Path) -> Child {
+    // -o: flock(1) closes its descriptor before running the command, so the
+    // lock belongs to the flock process alone and dies with it.
+    let child = Command::new("flock")
+        .arg("-o")
+        .arg(lock_file)
+        .args(["sleep", "30"])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("flock(1) from util-linux");
+    for _ in 0..500 {
+        if is_locked(lock_file.with_extension("")).unwrap_or(false) {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("flock(1) never took the lock");
+}
+
+#[test]
+fn while_flock1_holds_the_lock_we_wait_or_time_out() {
+    let d = tempdir();
+    let path = d.path().join("data");
+    let mut holder = flock_holder(&lock_file_path(&path));
+    assert!(try_acquire_lock(&path).unwrap().is_none());
+    let opts = WriteOptions::new().lock_timeout(Some(Duration::from_millis(50)));
+    assert_eq!(
+        write_atomic_with(&path, b"x", &opts).unwrap_err().kind(),
+        ErrorKind::LockTimeout
+    );
+    assert!(!path.exists());
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    write_atomic_with(&path, b"x", &opts).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"x");
+}
+
+#[test]
+fn while_we_hold_the_lock_flock1_fails() {
+    let d = tempdir();
+    let path = d.path().join("data");
+    let g = acquire_lock(&path, None).unwrap();
+    let status = Command::new("flock")
+        .args(["-n"])
+        .arg(lock_file_path(&path))
+        .arg("true")
+        .status()
+        .unwrap();
+    assert!(
+        !status.success(),
+        "flock -n must fail while we hold the lock"
+    );
+    drop(g);
+    let status = Command::new("flock")
+        .args(["-n"])
+        .arg(lock_file_path(&path))
+        .arg("true")
+        .status()
+        .unwrap();
+    assert!(status.success(), "flock -n must succeed once released");
+}
