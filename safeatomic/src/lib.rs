@@ -52,6 +52,21 @@
 //! [`ErrorKind::DurabilityUnconfirmed`]: the new content is visible but
 //! may not survive a power loss.
 //!
+//! # Locks
+//!
+//! Writers exclude each other with a kernel `flock(2)` on `<target>.lock`,
+//! taken by every write by default and available directly
+//! ([`acquire_lock`], [`try_acquire_lock`], [`write_atomic_locked`] for
+//! read-modify-write). A dead holder's lock is released by the kernel at
+//! once. The lock file is **never removed** by normal operation: removing a
+//! `flock` file lets waiters split across two inodes and breaks exclusion
+//! (Python `filelock` issue 574). It is opened with `O_NOFOLLOW` and without
+//! `O_TRUNC`, so a planted symlink cannot make us damage another file
+//! (CVE-2025-68146). `flock(1)` and Python `filelock`/`portalocker`
+//! interoperate with it; lock users of the Python reference library's
+//! `O_EXCL` lock files do **not** and must not share a lock file with us.
+//! See `docs/locks.md`.
+//!
 //! # Guarantees and limits
 //!
 //! | guarantee | meaning |
