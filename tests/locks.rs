@@ -339,40 +339,64 @@ fn a_locked_write_goes_through_a_symlink_to_the_real_files_lock() {
 
 // ---------------------------------------------------------------- flock(1) interop
 
-/// Runs `flock <lockfile> sleep 30` and waits until it holds the lock.
-fn flock_holder(lock_file: &Path) -> Child {
-    // -o: flock(1) closes its descriptor before running the command, so the
-    // lock belongs to the flock process alone and dies with it.
-    let child = Command::new("flock")
-        .arg("-o")
-        .arg(lock_file)
-        .args(["sleep", "30"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("flock(1) from util-linux");
-    for _ in 0..500 {
-        if is_locked(lock_file.with_extension("")).unwrap_or(false) {
-            return child;
+/// A `flock(1)` process holding a lock; killed and reaped on drop, so a
+/// failing assertion never leaves it behind.
+struct FlockHolder(Child);
+
+impl FlockHolder {
+    /// Runs `flock -o <lockfile> sleep 30` and waits until it holds the lock.
+    fn start(lock_file: &Path) -> Self {
+        // -o: flock(1) closes its descriptor before running the command, so
+        // the lock belongs to the flock process alone and dies with it.
+        let holder = FlockHolder(
+            Command::new("flock")
+                .arg("-o")
+                .arg(lock_file)
+                .args(["sleep", "30"])
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("flock(1) from util-linux"),
+        );
+        for _ in 0..500 {
+            if is_locked(lock_file.with_extension("")).unwrap_or(false) {
+                return holder;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
-        std::thread::sleep(Duration::from_millis(10));
+        panic!("flock(1) never took the lock");
     }
-    panic!("flock(1) never took the lock");
+
+    fn stop(mut self) {
+        self.kill_and_wait();
+    }
+
+    fn kill_and_wait(&mut self) {
+        let _ = self.0.kill(); // already dead is fine
+        let _ = self.0.wait(); // reap; nothing to report
+    }
+}
+
+impl Drop for FlockHolder {
+    fn drop(&mut self) {
+        self.kill_and_wait();
+    }
 }
 
 #[test]
 fn while_flock1_holds_the_lock_we_wait_or_time_out() {
     let d = tempdir();
     let path = d.path().join("data");
-    let mut holder = flock_holder(&lock_file_path(&path));
+    let holder = FlockHolder::start(&lock_file_path(&path));
     assert!(try_acquire_lock(&path).unwrap().is_none());
+    let session = LockOptions::new().session("cron");
+    assert!(try_acquire_lock_with(&path, &session).unwrap().is_none());
     let opts = WriteOptions::new().lock_timeout(Some(Duration::from_millis(50)));
     assert_eq!(
         write_atomic_with(&path, b"x", &opts).unwrap_err().kind(),
         ErrorKind::LockTimeout
     );
     assert!(!path.exists());
-    holder.kill().unwrap();
-    holder.wait().unwrap();
+    holder.stop();
     write_atomic_with(&path, b"x", &opts).unwrap();
     assert_eq!(fs::read(&path).unwrap(), b"x");
 }
