@@ -1,2 +1,263 @@
 //! Child-process driver for the crash, kill and race tests.
-fn main() {}
+//!
+//! `sa-child SUBCOMMAND ARGS…`; each subcommand is one entry in [`COMMANDS`]
+//! (add new ones there). Exit codes are in [`common::child::exit`]; errors
+//! go to stderr. Payloads are made and checked with
+//! [`common::child::make_payload`] / [`common::child::verify_payload`], the
+//! same code the tests use.
+
+use common::child::{
+    CREATE_PAYLOAD_SIZE, HOLD_WRITER_SIZE, HOLD_WRITER_TAG, exit, make_payload, verify_payload,
+};
+use safeatomic::{AtomicWriter, ErrorKind, create_atomic, read_atomic, write_atomic};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Chunk size of `stream-loop`'s writes through [`AtomicWriter`].
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// How often `create` looks for its start signal.
+const GO_POLL: Duration = Duration::from_micros(100);
+
+/// The outcome of a subcommand: `Err` is printed and becomes the exit code.
+type Outcome = Result<(), Failure>;
+
+/// A failed subcommand: exit code and message (none for an expected
+/// non-zero outcome such as `create`'s "already exists").
+struct Failure {
+    code: i32,
+    message: String,
+}
+
+fn fail(code: i32, message: impl Into<String>) -> Failure {
+    Failure {
+        code,
+        message: message.into(),
+    }
+}
+
+fn error(message: impl Into<String>) -> Failure {
+    fail(exit::ERROR, message)
+}
+
+/// One subcommand: name, argument synopsis, what it does, entry point.
+struct Command {
+    name: &'static str,
+    args: &'static str,
+    about: &'static str,
+    run: fn(&[String]) -> Outcome,
+}
+
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "write-loop",
+        args: "PATH SIZE [FIRST_SEQ]",
+        about: "forever: write_atomic a SIZE-byte payload with the next sequence number, then print that number",
+        run: write_loop,
+    },
+    Command {
+        name: "stream-loop",
+        args: "PATH SIZE [FIRST_SEQ]",
+        about: "as write-loop, through AtomicWriter in 64 KiB chunks, one commit per version",
+        run: stream_loop,
+    },
+    Command {
+        name: "create",
+        args: "PATH TAG [GO_FILE]",
+        about: "print \"ready\", wait until GO_FILE exists (without GO_FILE: for a line or EOF on stdin), create_atomic a payload tagged TAG; \
+                exit 0 and print \"won TAG\" if published, exit 3 and print \"exists WINNER_TAG\" \
+                if the file existed and is a complete payload (exit 4 if it is not)",
+        run: create,
+    },
+    Command {
+        name: "hold-writer",
+        args: "PATH [SIZE [TAG]]",
+        about: "start an AtomicWriter on PATH, write a SIZE-byte payload tagged TAG (default 256 KiB and \"held\"), print \"ready\", \
+                wait for a line (or EOF) on stdin, commit, print \"committed\"",
+        run: hold_writer,
+    },
+];
+
+fn usage() -> String {
+    let mut s = String::from("usage: sa-child SUBCOMMAND ARGS...\n");
+    for c in COMMANDS {
+        s.push_str(&format!("  {} {}\n      {}\n", c.name, c.args, c.about));
+    }
+    s
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let Some((name, args)) = argv.split_first() else {
+        eprint!("{}", usage());
+        return ExitCode::from(exit::USAGE as u8);
+    };
+    let Some(cmd) = COMMANDS.iter().find(|c| c.name == name) else {
+        eprint!("sa-child: unknown subcommand {name:?}\n{}", usage());
+        return ExitCode::from(exit::USAGE as u8);
+    };
+    match (cmd.run)(args) {
+        Ok(()) => ExitCode::from(exit::OK as u8),
+        Err(f) => {
+            if !f.message.is_empty() {
+                eprintln!("sa-child {name}: {}", f.message);
+            }
+            ExitCode::from(u8::try_from(f.code).unwrap_or(1))
+        }
+    }
+}
+
+// ------------------------------------------------------------- arguments
+
+/// The arguments, if there are between `min` and `max` of them; else a usage failure.
+fn args_between<'a>(
+    args: &'a [String],
+    min: usize,
+    max: usize,
+    synopsis: &str,
+) -> Result<&'a [String], Failure> {
+    if (min..=max).contains(&args.len()) {
+        Ok(args)
+    } else {
+        Err(fail(
+            exit::USAGE,
+            format!("expected {synopsis}, got {args:?}"),
+        ))
+    }
+}
+
+fn number<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, Failure> {
+    s.parse()
+        .map_err(|_| fail(exit::USAGE, format!("{what} must be a number, got {s:?}")))
+}
+
+/// Prints one line to stdout and flushes it: the parent sees it only once
+/// it is complete (one `write` for a short line).
+fn say(line: &str) -> Outcome {
+    let mut out = std::io::stdout().lock();
+    out.write_all(format!("{line}\n").as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| error(format!("stdout: {e}")))
+}
+
+/// Blocks until a line (or EOF) arrives on stdin: the parent's signal.
+fn wait_for_stdin() -> Outcome {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map(drop)
+        .map_err(|e| error(format!("stdin: {e}")))
+}
+
+// ------------------------------------------------------------- write loops
+
+/// `write-loop` / `stream-loop` arguments.
+struct LoopArgs {
+    path: PathBuf,
+    size: usize,
+    first: u64,
+}
+
+fn loop_args(args: &[String]) -> Result<LoopArgs, Failure> {
+    let args = args_between(args, 2, 3, "PATH SIZE [FIRST_SEQ]")?;
+    Ok(LoopArgs {
+        path: PathBuf::from(&args[0]),
+        size: number("SIZE", &args[1])?,
+        first: match args.get(2) {
+            Some(s) => number("FIRST_SEQ", s)?,
+            None => 1,
+        },
+    })
+}
+
+/// Forever: publish version `seq` with `publish`, then acknowledge it.
+fn run_loop(args: &[String], tag: &str, publish: fn(&Path, &[u8]) -> Outcome) -> Outcome {
+    let LoopArgs { path, size, first } = loop_args(args)?;
+    for seq in first.. {
+        publish(&path, &make_payload(seq, tag, size))?;
+        say(&seq.to_string())?;
+    }
+    Ok(())
+}
+
+fn write_loop(args: &[String]) -> Outcome {
+    run_loop(args, "write-loop", |path, data| {
+        write_atomic(path, data).map_err(|e| error(format!("write_atomic: {e}")))
+    })
+}
+
+fn stream_loop(args: &[String]) -> Outcome {
+    run_loop(args, "stream-loop", |path, data| {
+        let mut w =
+            AtomicWriter::create(path).map_err(|e| error(format!("AtomicWriter::create: {e}")))?;
+        for chunk in data.chunks(STREAM_CHUNK) {
+            w.write_all(chunk)
+                .map_err(|e| error(format!("AtomicWriter write: {e}")))?;
+        }
+        w.commit()
+            .map_err(|e| error(format!("AtomicWriter::commit: {e}")))
+    })
+}
+
+// ------------------------------------------------------------- create race
+
+fn create(args: &[String]) -> Outcome {
+    let args = args_between(args, 2, 3, "PATH TAG [GO_FILE]")?;
+    let (path, tag, go) = (Path::new(&args[0]), &args[1], args.get(2).map(Path::new));
+    // Build the payload before the start signal so every racer is ready to
+    // go the moment it is released.
+    let data = make_payload(0, tag, CREATE_PAYLOAD_SIZE);
+    say("ready")?;
+    match go {
+        Some(go) => {
+            while !go.exists() {
+                std::thread::sleep(GO_POLL);
+            }
+        }
+        None => wait_for_stdin()?,
+    }
+    match create_atomic(path, &data) {
+        Ok(()) => say(&format!("won {tag}")),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            let bytes = read_atomic(path)
+                .map_err(|e| error(format!("read_atomic after AlreadyExists: {e}")))?;
+            match verify_payload(&bytes) {
+                Ok(info) => {
+                    say(&format!("exists {}", info.tag))?;
+                    // An expected outcome: the exit code says it, stderr stays quiet.
+                    Err(fail(exit::EXISTS, ""))
+                }
+                Err(bad) => Err(fail(
+                    exit::BAD_CONTENT,
+                    format!("{} exists but: {bad}", path.display()),
+                )),
+            }
+        }
+        Err(e) => Err(error(format!("create_atomic: {e}"))),
+    }
+}
+
+// ------------------------------------------------------------- live writer
+
+fn hold_writer(args: &[String]) -> Outcome {
+    let args = args_between(args, 1, 3, "PATH [SIZE [TAG]]")?;
+    let path = Path::new(&args[0]);
+    let size: usize = match args.get(1) {
+        Some(s) => number("SIZE", s)?,
+        None => HOLD_WRITER_SIZE,
+    };
+    let tag = args.get(2).map_or(HOLD_WRITER_TAG, String::as_str);
+    let mut w =
+        AtomicWriter::create(path).map_err(|e| error(format!("AtomicWriter::create: {e}")))?;
+    w.write_all(&make_payload(0, tag, size))
+        .and_then(|()| w.flush())
+        .map_err(|e| error(format!("AtomicWriter write: {e}")))?;
+    say("ready")?;
+    wait_for_stdin()?;
+    w.commit()
+        .map_err(|e| error(format!("AtomicWriter::commit: {e}")))?;
+    say("committed")
+}
