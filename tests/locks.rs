@@ -1,6 +1,7 @@
 //! Cooperative locks: exclusion between threads and with `flock(1)`, the
 //! payload, inspection, stale recovery and bad input.
 
+use common::child::{AckReader, ChildGuard, exit};
 use common::{no_leftovers, tempdir};
 use safeatomic::{
     ErrorKind, LockOptions, WriteOptions, acquire_lock, acquire_lock_with, force_release_lock,
@@ -424,4 +425,105 @@ fn while_we_hold_the_lock_flock1_fails() {
         .status()
         .unwrap();
     assert!(status.success(), "flock -n must succeed once released");
+}
+
+// ---------------------------------------------------------------- processes
+
+fn child() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sa-child"))
+}
+
+#[test]
+fn eight_processes_times_250_increments_lose_no_update() {
+    let d = tempdir();
+    let path = d.path().join("counter");
+    write_atomic(&path, "0").unwrap();
+    let mut children: Vec<ChildGuard> = (0..8)
+        .map(|_| ChildGuard::spawn(child().arg("increment").arg(&path).arg("250")))
+        .collect();
+    for c in &mut children {
+        let status = c.wait_timeout(Duration::from_secs(120));
+        assert!(status.success(), "increment child failed: {status}");
+    }
+    assert_eq!(read_atomic_to_string(&path).unwrap(), "2000");
+    no_leftovers(d.path());
+    assert!(!is_locked(&path).unwrap());
+}
+
+#[test]
+fn a_sigkilled_holder_is_released_at_once_and_its_payload_is_stale_until_cleared() {
+    let d = tempdir();
+    let path = d.path().join("state");
+    let mut holder = ChildGuard::spawn(child().arg("hold-lock").arg(&path));
+    let acks = AckReader::new(holder.take_stdout());
+    assert_eq!(
+        acks.next_line(Duration::from_secs(20)).as_deref(),
+        Some("ready")
+    );
+    let pid = holder.id();
+    assert!(
+        try_acquire_lock(&path).unwrap().is_none(),
+        "held by the child"
+    );
+    let info = inspect_lock(&path).unwrap();
+    assert!(
+        info.held && info.pid == Some(pid) && !info.is_stale(),
+        "{info:?}"
+    );
+
+    holder.kill();
+
+    let info = inspect_lock(&path).unwrap();
+    assert!(!info.held, "the kernel released the dead holder's lock");
+    assert_eq!(
+        info.pid,
+        Some(pid),
+        "the dead holder's payload is still there"
+    );
+    assert!(info.is_stale() && is_stale_lock(&path).unwrap());
+    let g = try_acquire_lock(&path)
+        .unwrap()
+        .expect("free at once after SIGKILL");
+    drop(g);
+    // Our own acquire and release replaced and cleared the payload.
+    assert!(!is_stale_lock(&path).unwrap());
+    // The same with an explicit clear instead.
+    let mut holder = ChildGuard::spawn(child().arg("hold-lock").arg(&path));
+    let acks = AckReader::new(holder.take_stdout());
+    assert_eq!(
+        acks.next_line(Duration::from_secs(20)).as_deref(),
+        Some("ready")
+    );
+    holder.kill();
+    assert!(is_stale_lock(&path).unwrap());
+    assert!(release_stale_lock(&path).unwrap());
+    assert!(!is_stale_lock(&path).unwrap());
+}
+
+#[test]
+fn waiters_never_split_while_holders_come_and_go() {
+    let d = tempdir();
+    let path = d.path().join("shared");
+    let marker = d.path().join("inside");
+    let mut children: Vec<ChildGuard> = (0..8)
+        .map(|_| ChildGuard::spawn(child().arg("exclusion").arg(&path).arg(&marker).arg("150")))
+        .collect();
+    // Meanwhile, holders that die holding the lock (SIGKILL) come and go.
+    for _ in 0..10 {
+        let mut h = ChildGuard::spawn(child().arg("hold-lock").arg(&path));
+        let acks = AckReader::new(h.take_stdout());
+        let _ = acks.next_line(Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(2));
+        h.kill();
+    }
+    for c in &mut children {
+        let status = c.wait_timeout(Duration::from_secs(120));
+        assert_ne!(status.code(), Some(exit::TWO_HOLDERS), "exclusion broken");
+        assert!(status.success(), "exclusion child failed: {status}");
+    }
+    assert!(!marker.exists());
+    assert!(
+        lock_file_path(&path).exists(),
+        "the lock file is never unlinked"
+    );
 }

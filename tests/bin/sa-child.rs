@@ -9,7 +9,10 @@
 use common::child::{
     CREATE_PAYLOAD_SIZE, HOLD_WRITER_SIZE, HOLD_WRITER_TAG, exit, make_payload, verify_payload,
 };
-use safeatomic::{AtomicWriter, ErrorKind, create_atomic, read_atomic, write_atomic};
+use safeatomic::{
+    AtomicWriter, ErrorKind, acquire_lock, create_atomic, read_atomic, read_atomic_to_string,
+    write_atomic, write_atomic_locked,
+};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -77,6 +80,25 @@ const COMMANDS: &[Command] = &[
         about: "start an AtomicWriter on PATH, write a SIZE-byte payload tagged TAG (default 256 KiB and \"held\"), print \"ready\", \
                 wait for a line (or EOF) on stdin, commit, print \"committed\"",
         run: hold_writer,
+    },
+    Command {
+        name: "increment",
+        args: "PATH N",
+        about: "N times: acquire_lock PATH, read the decimal counter, write_atomic_locked counter+1, release",
+        run: increment,
+    },
+    Command {
+        name: "hold-lock",
+        args: "PATH",
+        about: "acquire_lock PATH, print \"ready\", wait for a line (or EOF) on stdin, release",
+        run: hold_lock,
+    },
+    Command {
+        name: "exclusion",
+        args: "PATH MARKER N",
+        about: "N times: acquire_lock PATH, create MARKER exclusively (exit 5 if it exists: two holders), \
+                yield, remove MARKER, release",
+        run: exclusion,
     },
 ];
 
@@ -260,4 +282,59 @@ fn hold_writer(args: &[String]) -> Outcome {
     w.commit()
         .map_err(|e| error(format!("AtomicWriter::commit: {e}")))?;
     say("committed")
+}
+
+// ------------------------------------------------------------- locks
+
+fn increment(args: &[String]) -> Outcome {
+    let args = args_between(args, 2, 2, "PATH N")?;
+    let path = Path::new(&args[0]);
+    let n: u64 = number("N", &args[1])?;
+    for _ in 0..n {
+        let guard = acquire_lock(path, None).map_err(|e| error(e.to_string()))?;
+        let text = read_atomic_to_string(path).map_err(|e| error(e.to_string()))?;
+        let value: u64 = text
+            .trim()
+            .parse()
+            .map_err(|_| error(format!("counter is not a number: {text:?}")))?;
+        write_atomic_locked(&guard, (value + 1).to_string()).map_err(|e| error(e.to_string()))?;
+        guard.release().map_err(|e| error(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn hold_lock(args: &[String]) -> Outcome {
+    let args = args_between(args, 1, 1, "PATH")?;
+    let guard = acquire_lock(&args[0], None).map_err(|e| error(e.to_string()))?;
+    say("ready")?;
+    wait_for_stdin()?;
+    guard.release().map_err(|e| error(e.to_string()))
+}
+
+fn exclusion(args: &[String]) -> Outcome {
+    let args = args_between(args, 3, 3, "PATH MARKER N")?;
+    let (path, marker) = (Path::new(&args[0]), Path::new(&args[1]));
+    let n: u64 = number("N", &args[2])?;
+    for _ in 0..n {
+        let guard = acquire_lock(path, None).map_err(|e| error(e.to_string()))?;
+        // The marker is this test's own witness, outside the library.
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(marker)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(fail(
+                    exit::TWO_HOLDERS,
+                    "the marker exists: two lock holders at once",
+                ));
+            }
+            Err(e) => return Err(error(format!("create marker: {e}"))),
+        }
+        std::thread::yield_now();
+        std::fs::remove_file(marker).map_err(|e| error(format!("remove marker: {e}")))?;
+        guard.release().map_err(|e| error(e.to_string()))?;
+    }
+    Ok(())
 }

@@ -62,6 +62,8 @@ pub mod exit {
     pub const EXISTS: i32 = 3;
     /// `create`: the file already existed but is not a complete payload.
     pub const BAD_CONTENT: i32 = 4;
+    /// `exclusion`: two processes held the lock at once.
+    pub const TWO_HOLDERS: i32 = 5;
 }
 
 /// The smallest payload for `tag`: header, tag and trailer, no filler.
