@@ -13,6 +13,7 @@
 //! Any failure before step 7 removes the temp file and leaves the target
 //! untouched.
 
+use crate::checksum::{self, Algorithm, Hasher};
 use crate::env::{self, Environment, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::litter;
@@ -150,6 +151,11 @@ pub(crate) struct Pending {
     safety: Safety,
     temp_name: OsString,
     temp: Option<OwnedFd>,
+    /// The digest of everything written so far, when a sidecar is wanted.
+    hasher: Option<Hasher>,
+    /// The permission bits the data file gets, when known (explicit or
+    /// inherited); its sidecar gets the same read/write bits.
+    final_mode: Option<u32>,
     /// The cooperative lock, when the write takes it itself. Declared last:
     /// fields drop in order, so it is released after the temp file is gone.
     _lock: Option<LockGuard>,
@@ -228,7 +234,8 @@ impl Pending {
             _ => None,
         };
         let (temp_name, temp) = create_temp(
-            &target,
+            &target.dir,
+            &target.path,
             opts.mode.or(existing.map(|st| st.st_mode & 0o7777)),
             op,
         )?;
@@ -238,6 +245,8 @@ impl Pending {
             safety: opts.safety,
             temp_name,
             temp: Some(temp),
+            hasher: opts.checksum.map(Algorithm::hasher),
+            final_mode: opts.mode.or(existing.map(|st| st.st_mode & 0o7777)),
             _lock: lock,
         };
         pending.set_owner_and_mode(opts, existing)?;
@@ -296,7 +305,12 @@ impl Pending {
 
     /// Step 4: append bytes to the temp file.
     pub(crate) fn write(&mut self, buf: &[u8]) -> Result<()> {
-        sys::file::write_all(self.temp(), buf).map_err(|e| self.fail("write temp file", e))
+        sys::file::write_all(self.temp(), buf).map_err(|e| self.fail("write temp file", e))?;
+        // Hash what was written, in the same pass: never a re-read.
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(buf);
+        }
+        Ok(())
     }
 
     /// Steps 5, 7, 8: make the temp file durable, publish it, make the
@@ -309,6 +323,12 @@ impl Pending {
         if let Err(e) = sys::file::fsync(&temp) {
             self.temp = Some(temp);
             return Err(self.fail("fsync temp file", e));
+        }
+        if let Some(hasher) = self.hasher.take()
+            && let Err(e) = self.publish_sidecar(hasher)
+        {
+            self.temp = Some(temp);
+            return Err(e);
         }
         let dir = &self.target.dir;
         let (tmp, name) = (Path::new(&self.temp_name), Path::new(&self.target.name));
@@ -334,6 +354,66 @@ impl Pending {
         Ok(())
     }
 
+    /// Publishes the sidecar of the new data *before* the data: it names the
+    /// incoming digest and the outgoing one (bound to the outgoing inode), so
+    /// every crash state verifies, and lock-free readers, which read the
+    /// sidecar first, never see a sidecar older than the data
+    /// (docs/decisions/0004-checksum-sidecar-first.md).
+    fn publish_sidecar(&self, hasher: Hasher) -> Result<()> {
+        let algorithm = hasher.algorithm();
+        let digest = hasher.finish_hex();
+        let dir = &self.target.dir;
+        let name = &self.target.name;
+        // Under the lock now: what is at the name is what we replace.
+        let outgoing = match sys::file::lstatat(dir, Path::new(name)) {
+            Ok(st) => Some(st),
+            Err(e) if sys::errno(&e) == Some(Errno::NOENT) => None,
+            Err(e) => return Err(self.fail("inspect target", e)),
+        };
+        let previous = match outgoing {
+            None => None,
+            Some(st) => Some((self.outgoing_digest(algorithm)?, st)),
+        };
+        let content = checksum::render_sidecar(
+            algorithm,
+            &digest,
+            name,
+            previous.as_ref().map(|((a, d), st)| (*a, d.as_str(), st)),
+        );
+        let sname = checksum::sidecar_name(name, algorithm);
+        let spath = checksum::sidecar_path(&self.target.path, algorithm);
+        let mode = self.final_mode.map(|m| m & 0o666);
+        publish_small(dir, &sname, &content, mode, self.op, &spath)?;
+        // The barrier: the new sidecar must be durable before the data
+        // rename can be, or a power cut could keep new data and lose the
+        // sidecar that vouches for it.
+        sys::file::fsync(dir).map_err(|e| self.fail("fsync directory (sidecar)", e))?;
+        checksum::remove_other_sidecars(dir, name, algorithm);
+        Ok(())
+    }
+
+    /// The digest of the version being replaced: what its sidecar vouches
+    /// for, or, without a readable sidecar, the digest of its bytes.
+    fn outgoing_digest(&self, algorithm: Algorithm) -> Result<(Algorithm, String)> {
+        let dir = &self.target.dir;
+        let name = &self.target.name;
+        match checksum::current_sidecar(dir, name, &self.target.path, self.op) {
+            Ok(Some((info, _))) => return Ok((info.algorithm, info.digest)),
+            Ok(None) => {}
+            Err(e) => log::debug!("replacing a file whose sidecar is unusable: {e}"),
+        }
+        let fd = sys::file::openat(
+            dir,
+            Path::new(name),
+            OFlags::RDONLY | OFlags::NONBLOCK,
+            Mode::empty(),
+        )
+        .map_err(|e| self.fail("open outgoing version", e))?;
+        let digest =
+            checksum::hash_fd(&fd, algorithm).map_err(|e| self.fail("hash outgoing version", e))?;
+        Ok((algorithm, digest))
+    }
+
     /// Removes the temp file; the target is untouched.
     pub(crate) fn discard(mut self) {
         self.cleanup();
@@ -342,6 +422,15 @@ impl Pending {
     fn cleanup(&mut self) {
         if self.temp_name.is_empty() {
             return;
+        }
+        // Free the space first: another process that forked meanwhile can
+        // hold a copy of our descriptor, and an unlinked file keeps its
+        // blocks until the last one closes — on a full disk, that space is
+        // what the next write needs.
+        if let Some(fd) = &self.temp
+            && let Err(e) = sys::file::ftruncate(fd, 0)
+        {
+            log::debug!("could not truncate a discarded temp file: {e}");
         }
         if let Err(e) = sys::dir::unlinkat(&self.target.dir, Path::new(&self.temp_name)) {
             // The file stays as litter; the next write here removes it.
@@ -363,8 +452,13 @@ impl Drop for Pending {
 }
 
 /// Step 3: create and lock a fresh temp file in the target's directory.
-fn create_temp(target: &Resolved, mode: Option<u32>, op: Operation) -> Result<(OsString, OwnedFd)> {
-    let fail = |step, e| Error::io(op, step, &target.path, e);
+fn create_temp(
+    dir: &OwnedFd,
+    shown: &Path,
+    mode: Option<u32>,
+    op: Operation,
+) -> Result<(OsString, OwnedFd)> {
+    let fail = |step, e| Error::io(op, step, shown, e);
     // Without an explicit or inherited mode, 0o666 lets the kernel apply the
     // umask, exactly as for a file created by open(2). With one, create with
     // it (the umask can only make it stricter) and fix it up afterwards.
@@ -375,7 +469,7 @@ fn create_temp(target: &Resolved, mode: Option<u32>, op: Operation) -> Result<(O
         // O_EXCL: never reuse an existing name (or follow a symlink planted
         // there); O_NOFOLLOW is belt and braces for the same.
         let fd = match sys::file::openat(
-            &target.dir,
+            dir,
             Path::new(&name),
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW,
             create_mode,
@@ -393,12 +487,44 @@ fn create_temp(target: &Resolved, mode: Option<u32>, op: Operation) -> Result<(O
             Ok(true) => return Ok((name, fd)),
             Ok(false) => continue,
             Err(e) => {
-                let _ = sys::dir::unlinkat(&target.dir, Path::new(&name)); // best effort; litter otherwise
+                let _ = sys::dir::unlinkat(dir, Path::new(&name)); // best effort; litter otherwise
                 return Err(fail("lock temp file", e));
             }
         }
     }
     Err(fail("create temp file", Errno::EXIST.into()))
+}
+
+/// Publishes a small file (a sidecar) at `name` in `dir`: temp file with
+/// `mode` (or the umask default), write, fsync, rename. The caller holds the
+/// lock and fsyncs the directory.
+pub(crate) fn publish_small(
+    dir: &OwnedFd,
+    name: &std::ffi::OsStr,
+    content: &[u8],
+    mode: Option<u32>,
+    op: Operation,
+    shown: &Path,
+) -> Result<()> {
+    let (tmp, fd) = create_temp(dir, shown, mode, op)?;
+    let result = sys::file::write_all(&fd, content)
+        .map_err(|e| Error::io(op, "write temp file", shown, e))
+        .and_then(|()| {
+            sys::file::fsync(&fd).map_err(|e| Error::io(op, "fsync temp file", shown, e))
+        })
+        .and_then(|()| {
+            sys::dir::renameat(dir, Path::new(&tmp), dir, Path::new(name))
+                .map_err(|e| Error::io(op, "rename into place", shown, e))
+        });
+    if result.is_err()
+        && let Err(e) = sys::dir::unlinkat(dir, Path::new(&tmp))
+    {
+        log::warn!(
+            "could not remove temp file {tmp:?} beside {}: {e}",
+            shown.display()
+        );
+    }
+    result
 }
 
 /// Publishes `tmp` as `name` only if `name` does not exist.

@@ -46,6 +46,14 @@ pub enum ErrorKind {
     /// A blocking lock acquisition gave up after its timeout; nothing was
     /// written.
     LockTimeout,
+    /// The data does not match its checksum sidecar: it changed after it
+    /// was written. [`Error::checksum_mismatch`] has both digests.
+    ChecksumMismatch,
+    /// There is no checksum sidecar for the file.
+    ChecksumMissing,
+    /// The checksum sidecar cannot be parsed (empty, garbage, wrong length,
+    /// unknown algorithm); the detail says why.
+    ChecksumMalformed,
     /// Any other I/O failure; [`Error::io_error`] has the OS error.
     Io,
 }
@@ -83,6 +91,9 @@ impl ErrorKind {
             Self::SymlinkRefused => "symlink refused",
             Self::InvalidInput => "invalid input",
             Self::LockTimeout => "timed out waiting for the lock",
+            Self::ChecksumMismatch => "checksum mismatch",
+            Self::ChecksumMissing => "checksum sidecar missing",
+            Self::ChecksumMalformed => "checksum sidecar malformed",
             Self::Io => "I/O error",
         }
     }
@@ -108,6 +119,8 @@ pub enum Operation {
     Cleanup,
     /// A lock operation ([`acquire_lock`](crate::acquire_lock) and friends).
     Lock,
+    /// A checksum operation ([`verify_checksum`](crate::verify_checksum) and friends).
+    Checksum,
 }
 
 impl Operation {
@@ -121,6 +134,7 @@ impl Operation {
             Self::Inspect => "inspect",
             Self::Cleanup => "clean up",
             Self::Lock => "lock",
+            Self::Checksum => "checksum",
         }
     }
 }
@@ -143,6 +157,7 @@ struct Inner {
     path: PathBuf,
     other_path: Option<PathBuf>,
     detail: Option<String>,
+    mismatch: Option<(String, String)>,
     source: Option<io::Error>,
 }
 
@@ -161,6 +176,7 @@ impl Error {
                 path: path.into(),
                 other_path: None,
                 detail: None,
+                mismatch: None,
                 source: None,
             }),
         }
@@ -194,6 +210,21 @@ impl Error {
     pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Self {
         self.inner.kind = kind;
         self
+    }
+
+    pub(crate) fn with_mismatch(mut self, expected: String, actual: String) -> Self {
+        self.inner.detail = Some(format!("expected {expected}, found {actual}"));
+        self.inner.mismatch = Some((expected, actual));
+        self
+    }
+
+    /// For [`ErrorKind::ChecksumMismatch`]: the digest the sidecar expects
+    /// and the digest of the data found, in that order.
+    pub fn checksum_mismatch(&self) -> Option<(&str, &str)> {
+        self.inner
+            .mismatch
+            .as_ref()
+            .map(|(e, a)| (e.as_str(), a.as_str()))
     }
 
     /// What went wrong.
@@ -291,6 +322,10 @@ impl From<Error> for io::Error {
             ErrorKind::NotADirectory => io::ErrorKind::NotADirectory,
             ErrorKind::InvalidInput | ErrorKind::SymlinkRefused => io::ErrorKind::InvalidInput,
             ErrorKind::LockTimeout => io::ErrorKind::TimedOut,
+            ErrorKind::ChecksumMismatch | ErrorKind::ChecksumMalformed => {
+                io::ErrorKind::InvalidData
+            }
+            ErrorKind::ChecksumMissing => io::ErrorKind::NotFound,
             ErrorKind::DurabilityUnconfirmed | ErrorKind::Io => {
                 e.io_error().map_or(io::ErrorKind::Other, io::Error::kind)
             }

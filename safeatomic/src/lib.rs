@@ -15,6 +15,7 @@
 //! | rename / rename-if-absent / swap | [`move_atomic`], [`move_atomic_noreplace`], [`exchange_atomic`] |
 //! | exclude other writers, read-modify-write | [`acquire_lock`], [`try_acquire_lock`], [`write_atomic_locked`] |
 //! | see who holds a lock, recover a dead holder's | [`inspect_lock`], [`is_stale_lock`], [`release_stale_lock`] |
+//! | detect silent corruption | [`WriteOptions::checksum`], [`read_atomic_verified`], [`verify_checksum`], [`write_checksum_file`] |
 //! | know what this filesystem guarantees | [`inspect_guarantees`] |
 //! | remove temp files left by crashed writers | [`cleanup_litter`] |
 //!
@@ -109,6 +110,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod checksum;
 mod commit;
 mod env;
 mod error;
@@ -122,6 +124,10 @@ mod sys;
 mod timefmt;
 mod write;
 
+pub use checksum::{
+    Algorithm, ChecksumInfo, UnknownAlgorithm, checksum_info, compute_hash_data, compute_hash_file,
+    verify_checksum, write_checksum_file,
+};
 pub use env::{
     Environment, FsClass, Guarantee, GuaranteeReport, Level, UnknownGuarantee, inspect_guarantees,
 };
@@ -133,7 +139,10 @@ pub use lock::{
     try_acquire_lock, try_acquire_lock_with,
 };
 pub use options::{Safety, SymlinkPolicy, WriteOptions};
-pub use read::{AtomicReader, ReadOptions, read_atomic, read_atomic_to_string, read_atomic_with};
+pub use read::{
+    AtomicReader, ReadOptions, read_atomic, read_atomic_to_string, read_atomic_verified,
+    read_atomic_with,
+};
 pub use rename::{exchange_atomic, move_atomic, move_atomic_noreplace};
 #[cfg(feature = "fault-injection")]
 pub use sys::fault;

@@ -81,6 +81,7 @@ pub struct WriteOptions {
     pub(crate) symlinks: SymlinkPolicy,
     pub(crate) lock: bool,
     pub(crate) lock_timeout: Option<std::time::Duration>,
+    pub(crate) checksum: Option<crate::Algorithm>,
 }
 
 impl Default for WriteOptions {
@@ -99,6 +100,7 @@ impl WriteOptions {
             symlinks: SymlinkPolicy::Follow,
             lock: true,
             lock_timeout: None,
+            checksum: None,
         }
     }
 
@@ -145,6 +147,20 @@ impl WriteOptions {
     #[must_use]
     pub fn lock_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// Also write a checksum sidecar `<target>.<algo>` (default `None`).
+    ///
+    /// The digest is computed while the data is written (one pass, also for
+    /// [`AtomicWriter`](crate::AtomicWriter) of any size), and the sidecar
+    /// is replaced atomically and durably under the same lock, before the
+    /// data. Sidecars of other algorithms are removed. Verify with
+    /// [`verify_checksum`](crate::verify_checksum) or
+    /// [`read_atomic_verified`](crate::read_atomic_verified).
+    #[must_use]
+    pub fn checksum(mut self, algorithm: Option<crate::Algorithm>) -> Self {
+        self.checksum = algorithm;
         self
     }
 

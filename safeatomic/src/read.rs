@@ -1,5 +1,6 @@
 //! Reading: `read_atomic`, `AtomicReader`.
 
+use crate::checksum::{self, Verified};
 use crate::env::{self, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::options::Safety;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReadOptions {
     pub(crate) safety: Safety,
+    pub(crate) verify: bool,
 }
 
 impl ReadOptions {
@@ -33,6 +35,14 @@ impl ReadOptions {
     #[must_use]
     pub fn safety(mut self, safety: Safety) -> Self {
         self.safety = safety;
+        self
+    }
+
+    /// Verify the content against its checksum sidecar (default `false`);
+    /// see [`read_atomic_verified`].
+    #[must_use]
+    pub fn verify(mut self, verify: bool) -> Self {
+        self.verify = verify;
         self
     }
 }
@@ -84,6 +94,9 @@ pub fn read_atomic(path: impl AsRef<Path>) -> Result<Vec<u8>> {
 /// ```
 pub fn read_atomic_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Vec<u8>> {
     let mut reader = AtomicReader::open_with(path, options)?;
+    if let Source::Memory(cursor) = reader.source {
+        return Ok(cursor.into_inner());
+    }
     let mut out = Vec::with_capacity(usize::try_from(reader.len).unwrap_or(0));
     io::Read::read_to_end(&mut reader, &mut out)
         .map_err(|e| Error::io(Operation::Read, "read", &reader.path, e))?;
@@ -123,6 +136,41 @@ pub fn read_atomic_to_string(path: impl AsRef<Path>) -> Result<String> {
     })
 }
 
+/// Reads the whole file at `path` and verifies it against its checksum
+/// sidecar, returning exactly the bytes that were verified (one read: never
+/// verify-then-reread).
+///
+/// A read that races writers never reports a false mismatch or a false
+/// "sidecar missing": writers publish the sidecar (naming the new and the
+/// previous digest) before the data, the reader reads the sidecar first,
+/// retries when the files changed underneath it, and settles a persistent
+/// race under the writers' lock. The sidecar's declared algorithm is used.
+///
+/// # Errors
+///
+/// [`ChecksumMismatch`](ErrorKind::ChecksumMismatch) (with
+/// [`Error::checksum_mismatch`] giving expected and actual digests),
+/// [`ChecksumMissing`](ErrorKind::ChecksumMissing),
+/// [`ChecksumMalformed`](ErrorKind::ChecksumMalformed), and the errors of
+/// [`read_atomic`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Algorithm, ErrorKind, WriteOptions, read_atomic_verified, write_atomic_with};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("state.json");
+/// write_atomic_with(&path, b"{}", &WriteOptions::new().checksum(Some(Algorithm::Sha256)))?;
+/// assert_eq!(read_atomic_verified(&path)?, b"{}");
+/// std::fs::write(&path, b"{\"tampered\":1}")?;
+/// let err = read_atomic_verified(&path).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::ChecksumMismatch);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_atomic_verified(path: impl AsRef<Path>) -> Result<Vec<u8>> {
+    read_atomic_with(path, &ReadOptions::new().verify(true))
+}
+
 /// A reader holding one version of a file: it keeps reading that version,
 /// unchanged, while writers replace the file (it holds the open file, and a
 /// replace only moves the name).
@@ -144,9 +192,18 @@ pub fn read_atomic_to_string(path: impl AsRef<Path>) -> Result<String> {
 /// ```
 #[derive(Debug)]
 pub struct AtomicReader {
-    fd: OwnedFd,
+    source: Source,
     path: PathBuf,
     len: u64,
+}
+
+/// Where a reader's bytes come from.
+#[derive(Debug)]
+enum Source {
+    /// The open file: the snapshot is the inode.
+    File(OwnedFd),
+    /// Verified bytes, held so that exactly what was verified is returned.
+    Memory(io::Cursor<Vec<u8>>),
 }
 
 impl AtomicReader {
@@ -188,13 +245,27 @@ impl AtomicReader {
             .map_err(|e| Error::io(op, "open parent directory", path, e))?;
         let environment =
             env::of_dir(&dir).map_err(|e| Error::io(op, "detect filesystem", path, e))?;
-        env::gate(
-            options.safety,
-            &environment,
-            &[Guarantee::ReaderConsistency],
-            op,
-            path,
-        )?;
+        let needed: &[Guarantee] = if options.verify {
+            &[Guarantee::ReaderConsistency, Guarantee::IntegrityDetection]
+        } else {
+            &[Guarantee::ReaderConsistency]
+        };
+        env::gate(options.safety, &environment, needed, op, path)?;
+        if options.verify {
+            return match checksum::verify_in(&dir, name, path, op, true)? {
+                Verified::Match(bytes) => Ok(Self {
+                    len: bytes.len() as u64,
+                    source: Source::Memory(io::Cursor::new(bytes)),
+                    path: path.to_owned(),
+                }),
+                Verified::Mismatch(info, actual) => {
+                    Err(
+                        Error::new(ErrorKind::ChecksumMismatch, op, "verify checksum", path)
+                            .with_mismatch(info.digest, actual),
+                    )
+                }
+            };
+        }
         // O_NONBLOCK: opening a FIFO planted at the path must not hang.
         let fd = sys::file::openat(
             &dir,
@@ -215,10 +286,35 @@ impl AtomicReader {
             }
         }
         Ok(Self {
-            fd,
+            source: Source::File(fd),
             path: path.to_owned(),
             len: u64::try_from(st.st_size).unwrap_or(0),
         })
+    }
+
+    /// Opens `path`, verifies it against its checksum sidecar, and reads from
+    /// exactly the verified bytes (held in memory: the reader never returns
+    /// a byte that was not verified).
+    ///
+    /// # Errors
+    ///
+    /// As [`read_atomic_verified`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Algorithm, AtomicReader, WriteOptions, write_atomic_with};
+    /// use std::io::Read;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("f");
+    /// write_atomic_with(&path, b"checked", &WriteOptions::new().checksum(Some(Algorithm::Sha512)))?;
+    /// let mut s = String::new();
+    /// AtomicReader::open_verified(&path)?.read_to_string(&mut s)?;
+    /// assert_eq!(s, "checked");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_verified(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, &ReadOptions::new().verify(true))
     }
 
     /// The size of the snapshot in bytes.
@@ -239,12 +335,18 @@ impl AtomicReader {
 
 impl io::Read for AtomicReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        sys::file::read(&self.fd, buf)
+        match &mut self.source {
+            Source::File(fd) => sys::file::read(&*fd, buf),
+            Source::Memory(c) => io::Read::read(c, buf),
+        }
     }
 }
 
 impl io::Seek for AtomicReader {
     fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
-        sys::file::seek(&self.fd, pos)
+        match &mut self.source {
+            Source::File(fd) => sys::file::seek(&*fd, pos),
+            Source::Memory(c) => io::Seek::seek(c, pos),
+        }
     }
 }

@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, RwLock, RwLockWriteGuard};
 use std::time::Duration;
 
 /// The environment variable that turns every skip into a failure.
@@ -104,7 +104,7 @@ fn mkfs_tool(kind: &str) -> &'static str {
 pub fn require_tools(test: &str, tools: &[&str]) -> bool {
     for tool in tools {
         if find_tool(tool).is_none() {
-            return skip(test, tool, "not found in PATH, /usr/sbin or /sbin");
+            return skip(test, tool, "not found in PATH or the sbin directories");
         }
     }
     true
@@ -136,12 +136,45 @@ fn command(tool: &str) -> Command {
     Command::new(find_tool(tool).unwrap_or_else(|| PathBuf::from(tool)))
 }
 
+/// Held (shared) by every fixture while it starts a child process, and
+/// exclusively by [`pause_commands`].
+static SPAWNING: RwLock<()> = RwLock::new(());
+
+/// While the returned guard lives, no fixture of this process starts a child
+/// process (they wait). Needed where a test depends on a closed descriptor
+/// really being released: between `fork` and `exec` a child holds a copy of
+/// every descriptor of the test process, so a temp file the library has
+/// already closed and unlinked can keep its blocks allocated for a moment
+/// when another test thread is starting `mount` or `mkfs` at that time.
+///
+/// Do not create, remount or drop a [`Mount`] on the same thread while
+/// holding it (that would deadlock).
+pub fn pause_commands() -> CommandPause {
+    CommandPause {
+        _guard: SPAWNING.write().unwrap_or_else(|p| p.into_inner()),
+    }
+}
+
+/// The guard of [`pause_commands`].
+#[derive(Debug)]
+pub struct CommandPause {
+    _guard: RwLockWriteGuard<'static, ()>,
+}
+
 /// Runs `cmd` with no stdin; `Err` describes the command, its status and its
 /// stderr.
 fn try_run(cmd: &mut Command) -> Result<Output, String> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = {
+        // `spawn` returns once the child has exec'd (or failed to), so the
+        // child no longer holds copies of our close-on-exec descriptors.
+        let _spawning = SPAWNING.read().unwrap_or_else(|p| p.into_inner());
+        cmd.spawn()
+    };
+    let out = child
+        .and_then(std::process::Child::wait_with_output)
         .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     if out.status.success() {
         Ok(out)

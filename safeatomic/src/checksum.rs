@@ -1,0 +1,886 @@
+//! Checksum sidecars (DESIGN §5): digests, the sidecar format, verification.
+//!
+//! A sidecar `<target>.<algo>` reads
+//!
+//! ```text
+//! <hex digest>  <file name>
+//! algo=sha256
+//! timestamp=2026-01-15T12:34:56.789012+00:00
+//! ```
+//!
+//! which `sha256sum -c` accepts (it warns about the two `key=value` lines and
+//! exits 0) and which the Python reference library writes. A sidecar written
+//! by a safeatomic write may carry two more lines, `previous=<algo>:<hex>`
+//! and `previous_inode=<n>`: the digest and inode of the version it replaces,
+//! so that a crash between publishing the sidecar and publishing the data is
+//! never mistaken for corruption (docs/decisions/0004).
+
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
+use crate::timefmt;
+use serde::Serialize;
+use sha2::Digest;
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+/// A digest algorithm for checksum sidecars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// SHA-256 (the default), sidecar `<target>.sha256`, checked by `sha256sum -c`.
+    #[default]
+    Sha256,
+    /// SHA-512, sidecar `<target>.sha512`, checked by `sha512sum -c`.
+    Sha512,
+}
+
+impl Algorithm {
+    /// Every algorithm, in the order sidecars are looked for.
+    pub const ALL: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Sha512];
+
+    /// The name used in sidecars and file extensions: `"sha256"`, `"sha512"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Sha512 => "sha512",
+        }
+    }
+
+    /// Length of a digest in hex characters.
+    pub fn hex_len(self) -> usize {
+        match self {
+            Self::Sha256 => 64,
+            Self::Sha512 => 128,
+        }
+    }
+
+    pub(crate) fn hasher(self) -> Hasher {
+        match self {
+            Self::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            Self::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The error of parsing an [`Algorithm`] from an unknown name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown checksum algorithm `{0}` (expected sha256 or sha512)")]
+pub struct UnknownAlgorithm(pub String);
+
+impl std::str::FromStr for Algorithm {
+    type Err = UnknownAlgorithm;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Algorithm::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownAlgorithm(s.to_owned()))
+    }
+}
+
+/// An incremental digest (hardware SHA extensions are used where the CPU
+/// has them, detected at run time by `sha2`).
+#[derive(Clone)]
+pub(crate) enum Hasher {
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+}
+
+impl Hasher {
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        match self {
+            Self::Sha256(h) => h.update(data),
+            Self::Sha512(h) => h.update(data),
+        }
+    }
+
+    pub(crate) fn algorithm(&self) -> Algorithm {
+        match self {
+            Self::Sha256(_) => Algorithm::Sha256,
+            Self::Sha512(_) => Algorithm::Sha512,
+        }
+    }
+
+    pub(crate) fn finish_hex(self) -> String {
+        match self {
+            Self::Sha256(h) => hex(&h.finalize()),
+            Self::Sha512(h) => hex(&h.finalize()),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// The lowercase hex digest of `data`.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Algorithm, compute_hash_data};
+/// assert_eq!(
+///     compute_hash_data(b"abc", Algorithm::Sha256),
+///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+/// );
+/// ```
+pub fn compute_hash_data(data: &[u8], algorithm: Algorithm) -> String {
+    let mut h = algorithm.hasher();
+    h.update(data);
+    h.finish_hex()
+}
+
+/// Read size for streaming digests: large enough for full throughput, small
+/// enough to keep memory flat.
+const HASH_CHUNK: usize = 1024 * 1024;
+
+/// Hashes everything readable from `fd` (from its current offset).
+pub(crate) fn hash_fd(fd: &OwnedFd, algorithm: Algorithm) -> std::io::Result<String> {
+    let mut h = algorithm.hasher();
+    let mut buf = vec![0u8; HASH_CHUNK];
+    loop {
+        let n = sys::file::read(fd, &mut buf)?;
+        if n == 0 {
+            return Ok(h.finish_hex());
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+/// The lowercase hex digest of the file at `path`, read in 1 MiB chunks
+/// (constant memory for any size).
+///
+/// # Errors
+///
+/// [`NotFound`](ErrorKind::NotFound), [`PermissionDenied`](ErrorKind::PermissionDenied),
+/// [`IsADirectory`](ErrorKind::IsADirectory), [`Io`](ErrorKind::Io); each names the path.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Algorithm, compute_hash_data, compute_hash_file, write_atomic};
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("f");
+/// write_atomic(&path, b"abc")?;
+/// assert_eq!(compute_hash_file(&path, Algorithm::Sha256)?, compute_hash_data(b"abc", Algorithm::Sha256));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn compute_hash_file(path: impl AsRef<Path>, algorithm: Algorithm) -> Result<String> {
+    let path = path.as_ref();
+    let op = Operation::Checksum;
+    let fd = sys::file::openat(
+        rustix::fs::CWD,
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::io(op, "open file", path, e))?;
+    require_regular(&fd, op, path)?;
+    hash_fd(&fd, algorithm).map_err(|e| Error::io(op, "read file", path, e))
+}
+
+fn require_regular(fd: &OwnedFd, op: Operation, path: &Path) -> Result<Stat> {
+    let st = sys::file::fstat(fd).map_err(|e| Error::io(op, "stat file", path, e))?;
+    match rustix::fs::FileType::from_raw_mode(st.st_mode) {
+        rustix::fs::FileType::RegularFile => Ok(st),
+        rustix::fs::FileType::Directory => {
+            Err(Error::new(ErrorKind::IsADirectory, op, "open file", path))
+        }
+        _ => Err(Error::new(ErrorKind::InvalidInput, op, "open file", path)
+            .with_detail("not a regular file")),
+    }
+}
+
+/// What a checksum sidecar says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ChecksumInfo {
+    /// The sidecar file, `<target>.<algo>`.
+    pub sidecar_path: PathBuf,
+    /// The algorithm the sidecar declares.
+    pub algorithm: Algorithm,
+    /// The lowercase hex digest of the data.
+    pub digest: String,
+    /// The file name the sidecar names (unescaped, as GNU tools read it).
+    pub file_name: String,
+    /// When the sidecar was written (ISO-8601), if it says.
+    pub timestamp: Option<String>,
+    /// The digest of the version this one replaced (`algo`, hex), written by
+    /// safeatomic writes so a crash mid-write is not mistaken for corruption.
+    pub previous: Option<(Algorithm, String)>,
+    /// The inode of the version this one replaced.
+    pub previous_inode: Option<u64>,
+    /// The status-change time (`st_ctime`, `seconds.nanoseconds`) of the
+    /// version this one replaced: with the inode, it identifies that very
+    /// file (inode numbers alone are reused quickly).
+    pub previous_ctime: Option<String>,
+}
+
+/// Renders a sidecar. GNU `sha256sum` escapes a name containing `\` or a
+/// newline (`\\`, `\n`) and marks the line with a leading `\`.
+pub(crate) fn render_sidecar(
+    algorithm: Algorithm,
+    digest: &str,
+    file_name: &OsStr,
+    previous: Option<(Algorithm, &str, &Stat)>,
+) -> Vec<u8> {
+    let name = file_name.as_bytes();
+    let escape = name.iter().any(|b| *b == b'\\' || *b == b'\n');
+    let mut out = Vec::with_capacity(digest.len() + name.len() + 120);
+    if escape {
+        out.push(b'\\');
+    }
+    out.extend_from_slice(digest.as_bytes());
+    out.extend_from_slice(b"  ");
+    for b in name {
+        match (escape, b) {
+            (true, b'\\') => out.extend_from_slice(b"\\\\"),
+            (true, b'\n') => out.extend_from_slice(b"\\n"),
+            _ => out.push(*b),
+        }
+    }
+    out.extend_from_slice(
+        format!(
+            "\nalgo={algorithm}\ntimestamp={}\n",
+            timefmt::format(sys::process::now())
+        )
+        .as_bytes(),
+    );
+    if let Some((algo, hex, st)) = previous {
+        out.extend_from_slice(
+            format!(
+                "previous={algo}:{hex}\nprevious_inode={}\nprevious_ctime={}\n",
+                st.st_ino,
+                ctime_of(st)
+            )
+            .as_bytes(),
+        );
+    }
+    out
+}
+
+/// `st_ctime` as `seconds.nanoseconds`.
+pub(crate) fn ctime_of(st: &Stat) -> String {
+    format!("{}.{:09}", st.st_ctime, st.st_ctime_nsec)
+}
+
+/// Sidecars larger than this are not ours: reported malformed, not parsed.
+const MAX_SIDECAR: usize = 64 * 1024;
+
+/// Parses a sidecar; `Err(reason)` when malformed. `default_algo` comes from
+/// the sidecar's extension, used when there is no `algo=` line.
+pub(crate) fn parse_sidecar(
+    bytes: &[u8],
+    default_algo: Algorithm,
+    sidecar_path: &Path,
+) -> std::result::Result<ChecksumInfo, String> {
+    if bytes.len() > MAX_SIDECAR {
+        return Err(format!("larger than {MAX_SIDECAR} bytes"));
+    }
+    let mut lines = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
+    let first = lines.next().ok_or("empty")?;
+    let (escaped, first) = match first.strip_prefix(b"\\") {
+        Some(rest) => (true, rest),
+        None => (false, first),
+    };
+    let sep = first
+        .iter()
+        .position(|b| *b == b' ')
+        .ok_or("no file name after the digest")?;
+    let digest = std::str::from_utf8(&first[..sep]).map_err(|_| "digest is not ASCII hex")?;
+    // "<hex>  <name>" (text mode) or "<hex> *<name>" (binary mode).
+    let name = match &first[sep..] {
+        [b' ', b' ', name @ ..] | [b' ', b'*', name @ ..] if !name.is_empty() => name,
+        _ => return Err("expected two spaces (or ` *`) and a file name after the digest".into()),
+    };
+    let name = if escaped {
+        unescape_gnu(name)?
+    } else {
+        name.to_vec()
+    };
+    if !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("digest {digest:?} is not hex"));
+    }
+    let mut algorithm = None;
+    let mut timestamp = None;
+    let mut previous = None;
+    let mut previous_inode = None;
+    let mut previous_ctime = None;
+    for line in lines {
+        let line = std::str::from_utf8(line)
+            .map_err(|_| "a key line is not UTF-8")?
+            .trim_end_matches('\r');
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(format!("unexpected line {line:?}"));
+        };
+        match key {
+            "algo" => algorithm = Some(value.parse::<Algorithm>().map_err(|e| e.to_string())?),
+            "timestamp" => timestamp = Some(value.to_owned()),
+            "previous" => {
+                let (a, h) = value
+                    .split_once(':')
+                    .ok_or("previous= is not <algo>:<hex>")?;
+                let a: Algorithm = a.parse().map_err(|e: UnknownAlgorithm| e.to_string())?;
+                if h.len() != a.hex_len() || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(
+                        "previous= digest is not valid hex of its algorithm's length".into(),
+                    );
+                }
+                previous = Some((a, h.to_ascii_lowercase()));
+            }
+            "previous_inode" => {
+                previous_inode = Some(
+                    value
+                        .parse()
+                        .map_err(|_| "previous_inode= is not a number")?,
+                )
+            }
+            "previous_ctime" => previous_ctime = Some(value.to_owned()),
+            // Readers ignore keys they do not know (forward compatibility).
+            _ => {}
+        }
+    }
+    let algorithm = algorithm.unwrap_or(default_algo);
+    if digest.len() != algorithm.hex_len() {
+        return Err(format!(
+            "digest has {} hex digits, {algorithm} has {}",
+            digest.len(),
+            algorithm.hex_len()
+        ));
+    }
+    Ok(ChecksumInfo {
+        sidecar_path: sidecar_path.to_owned(),
+        algorithm,
+        digest: digest.to_ascii_lowercase(),
+        file_name: String::from_utf8_lossy(&name).into_owned(),
+        timestamp,
+        previous,
+        previous_inode,
+        previous_ctime,
+    })
+}
+
+fn unescape_gnu(name: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(name.len());
+    let mut it = name.iter();
+    while let Some(b) = it.next() {
+        if *b == b'\\' {
+            match it.next() {
+                Some(b'\\') => out.push(b'\\'),
+                Some(b'n') => out.push(b'\n'),
+                other => {
+                    return Err(format!(
+                        "invalid escape in file name: \\{:?}",
+                        other.map(|c| *c as char)
+                    ));
+                }
+            }
+        } else {
+            out.push(*b);
+        }
+    }
+    Ok(out)
+}
+
+/// The sidecar name for a target name and algorithm: `<name>.<algo>`.
+pub(crate) fn sidecar_name(target_name: &OsStr, algorithm: Algorithm) -> OsString {
+    let mut n = target_name.as_bytes().to_vec();
+    n.push(b'.');
+    n.extend_from_slice(algorithm.name().as_bytes());
+    OsString::from_vec(n)
+}
+
+/// Reads the sidecar `name` in `dir`. `Ok(None)` when absent.
+pub(crate) fn read_sidecar_in(
+    dir: &OwnedFd,
+    name: &OsStr,
+    algorithm: Algorithm,
+    shown: &Path,
+    op: Operation,
+) -> Result<Option<(ChecksumInfo, Stat)>> {
+    let fd = match sys::file::openat(
+        dir,
+        Path::new(name),
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(e) if sys::errno(&e) == Some(rustix::io::Errno::NOENT) => return Ok(None),
+        Err(e) => {
+            let err = Error::io(op, "open checksum sidecar", shown, e);
+            return Err(
+                if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+                    err.with_kind(ErrorKind::SymlinkRefused)
+                        .with_detail("the sidecar is a symlink")
+                } else {
+                    err
+                },
+            );
+        }
+    };
+    let st = require_regular(&fd, op, shown)?;
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 8192];
+    while bytes.len() <= MAX_SIDECAR {
+        let n = sys::file::read(&fd, &mut buf)
+            .map_err(|e| Error::io(op, "read checksum sidecar", shown, e))?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&buf[..n]);
+    }
+    match parse_sidecar(&bytes, algorithm, shown) {
+        Ok(info) => Ok(Some((info, st))),
+        Err(reason) => Err(Error::new(
+            ErrorKind::ChecksumMalformed,
+            op,
+            "parse checksum sidecar",
+            shown,
+        )
+        .with_detail(reason)),
+    }
+}
+
+/// The sidecar that describes `name` in `dir`: of those present, the one
+/// written last (by its timestamp; by mtime when it has none). `Ok(None)`
+/// when there is none.
+pub(crate) fn current_sidecar(
+    dir: &OwnedFd,
+    name: &OsStr,
+    target_path: &Path,
+    op: Operation,
+) -> Result<Option<(ChecksumInfo, Stat)>> {
+    let mut best: Option<(ChecksumInfo, Stat)> = None;
+    for algo in Algorithm::ALL {
+        let sname = sidecar_name(name, algo);
+        let shown = sidecar_path(target_path, algo);
+        if let Some(found) = read_sidecar_in(dir, &sname, algo, &shown, op)? {
+            let newer = match &best {
+                None => true,
+                Some(b) => written_at(&found) > written_at(b),
+            };
+            if newer {
+                best = Some(found);
+            }
+        }
+    }
+    Ok(best)
+}
+
+fn written_at((info, st): &(ChecksumInfo, Stat)) -> std::time::SystemTime {
+    info.timestamp
+        .as_deref()
+        .and_then(timefmt::parse)
+        .unwrap_or_else(|| {
+            std::time::UNIX_EPOCH
+                + std::time::Duration::new(st.st_mtime.max(0) as u64, st.st_mtime_nsec as u32)
+        })
+}
+
+/// `<target>.<algo>`.
+pub(crate) fn sidecar_path(target: &Path, algorithm: Algorithm) -> PathBuf {
+    let mut p = target.as_os_str().to_owned();
+    p.push(".");
+    p.push(algorithm.name());
+    PathBuf::from(p)
+}
+
+/// Reads `fd` to the end in one pass, hashing it with the sidecar's
+/// algorithm and, when the sidecar's `previous` applies to this inode
+/// (same inode and ctime), with the previous algorithm too. Returns the bytes if `keep`.
+/// `Ok(Err(actual))` is a mismatch: the data is neither version the sidecar
+/// vouches for.
+pub(crate) fn check_fd(
+    info: &ChecksumInfo,
+    fd: &OwnedFd,
+    st: &Stat,
+    keep: bool,
+) -> std::io::Result<(std::result::Result<(), String>, Vec<u8>)> {
+    let mut current = info.algorithm.hasher();
+    let same_file = info.previous_inode == Some(st.st_ino)
+        && info.previous_ctime.as_deref() == Some(ctime_of(st).as_str());
+    let mut previous = match &info.previous {
+        Some((algo, digest)) if same_file => Some((algo.hasher(), digest)),
+        _ => None,
+    };
+    let mut kept = Vec::new();
+    let mut buf = vec![0u8; HASH_CHUNK];
+    loop {
+        let n = sys::file::read(fd, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        current.update(&buf[..n]);
+        if let Some((h, _)) = previous.as_mut() {
+            h.update(&buf[..n]);
+        }
+        if keep {
+            kept.extend_from_slice(&buf[..n]);
+        }
+    }
+    let actual = current.finish_hex();
+    let ok = actual == info.digest || previous.is_some_and(|(h, digest)| h.finish_hex() == *digest);
+    Ok((if ok { Ok(()) } else { Err(actual) }, kept))
+}
+
+/// How many lock-free attempts a verifying read makes while writers keep
+/// replacing the file, before it settles the question under the lock.
+const RACY_ATTEMPTS: usize = 8;
+
+/// The outcome of a verification.
+pub(crate) enum Verified {
+    /// The data matches (the bytes, when they were kept).
+    Match(Vec<u8>),
+    /// A genuine mismatch: (sidecar, actual digest).
+    Mismatch(Box<ChecksumInfo>, String),
+}
+
+/// Verifies the file `name` in `dir` against its current sidecar, lock-free.
+///
+/// The sidecar is read before the data. Writers publish the sidecar (naming
+/// the incoming and the outgoing digest) before the data, so the sidecar a
+/// reader sees is never older than the data it then opens; if the data is
+/// newer still, the mismatch comes with a changed inode, and the read is
+/// retried. After `RACY_ATTEMPTS` such races it waits for the writers' lock
+/// and decides there.
+pub(crate) fn verify_in(
+    dir: &OwnedFd,
+    name: &OsStr,
+    path: &Path,
+    op: Operation,
+    keep: bool,
+) -> Result<Verified> {
+    for attempt in 0..=RACY_ATTEMPTS {
+        let _settled = if attempt == RACY_ATTEMPTS {
+            let wait = crate::lock::Wait::Block(None);
+            crate::lock::acquire_in(op, dir, name, path, wait, None)?
+        } else {
+            None
+        };
+        let Some((info, side_st)) = current_sidecar(dir, name, path, op)? else {
+            return Err(Error::new(
+                ErrorKind::ChecksumMissing,
+                op,
+                "find checksum sidecar",
+                path,
+            )
+            .with_detail(format!(
+                "no {} sidecar",
+                Algorithm::ALL.map(|a| format!("`.{a}`")).join(" or ")
+            )));
+        };
+        let fd = sys::file::openat(
+            dir,
+            Path::new(name),
+            OFlags::RDONLY | OFlags::NONBLOCK,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::io(op, "open file", path, e))?;
+        let st = require_regular(&fd, op, path)?;
+        let (outcome, bytes) =
+            check_fd(&info, &fd, &st, keep).map_err(|e| Error::io(op, "read file", path, e))?;
+        let actual = match outcome {
+            Ok(()) => return Ok(Verified::Match(bytes)),
+            Err(actual) => actual,
+        };
+        // A writer may have replaced the data or the sidecar while we read:
+        // then this was not a fair comparison; try again.
+        let same = |n: &OsStr, before: &Stat| {
+            sys::file::lstatat(dir, Path::new(n)).is_ok_and(|now| {
+                (now.st_ino, now.st_ctime, now.st_ctime_nsec)
+                    == (before.st_ino, before.st_ctime, before.st_ctime_nsec)
+            })
+        };
+        let side_name = sidecar_name(name, info.algorithm);
+        if attempt < RACY_ATTEMPTS && !(same(name, &st) && same(&side_name, &side_st)) {
+            continue;
+        }
+        return Ok(Verified::Mismatch(Box::new(info), actual));
+    }
+    unreachable!("the last attempt always returns")
+}
+
+/// The directory and name of a data file, for checksum operations.
+fn open_target(path: &Path, op: Operation) -> Result<crate::commit::Resolved> {
+    crate::commit::resolve(path, crate::options::SymlinkPolicy::Follow, op)
+}
+
+/// Checks the file at `path` against its checksum sidecar, using the
+/// algorithm the sidecar declares (`.sha256` or `.sha512`; if both exist,
+/// the one written last).
+///
+/// Returns `Ok(true)` on a match and `Ok(false)` only for a genuine
+/// mismatch. A verification that races a writer never reports a false
+/// mismatch: it retries, and settles persistent races under the writers'
+/// lock. A crash between the sidecar and the data replacement of a
+/// safeatomic write is not a mismatch either (the sidecar names both
+/// versions). The file is streamed (constant memory).
+///
+/// # Errors
+///
+/// [`ChecksumMissing`](ErrorKind::ChecksumMissing) when there is no sidecar,
+/// [`ChecksumMalformed`](ErrorKind::ChecksumMalformed) when it cannot be
+/// parsed (empty, garbage digest, wrong length, unknown algorithm),
+/// [`NotFound`](ErrorKind::NotFound) when the data file is missing, and the
+/// usual I/O kinds; each names the data file.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Algorithm, WriteOptions, verify_checksum, write_atomic_with};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("state.json");
+/// write_atomic_with(&path, b"{}", &WriteOptions::new().checksum(Some(Algorithm::Sha256)))?;
+/// assert!(verify_checksum(&path)?);
+/// std::fs::write(&path, b"{} ")?; // changed behind the library's back
+/// assert!(!verify_checksum(&path)?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn verify_checksum(path: impl AsRef<Path>) -> Result<bool> {
+    let path = path.as_ref();
+    let op = Operation::Checksum;
+    let target = open_target(path, op)?;
+    match verify_in(&target.dir, &target.name, path, op, false)? {
+        Verified::Match(_) => Ok(true),
+        Verified::Mismatch(..) => Ok(false),
+    }
+}
+
+/// What the checksum sidecar of `path` says (the one written last, if
+/// there are several).
+///
+/// # Errors
+///
+/// [`ChecksumMissing`](ErrorKind::ChecksumMissing),
+/// [`ChecksumMalformed`](ErrorKind::ChecksumMalformed), or I/O kinds.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Algorithm, checksum_info, write_checksum_file, write_atomic};
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("data.bin");
+/// write_atomic(&path, b"abc")?;
+/// write_checksum_file(&path, Algorithm::Sha512)?;
+/// let info = checksum_info(&path)?;
+/// assert_eq!(info.algorithm, Algorithm::Sha512);
+/// assert_eq!(info.file_name, "data.bin");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn checksum_info(path: impl AsRef<Path>) -> Result<ChecksumInfo> {
+    let path = path.as_ref();
+    let op = Operation::Checksum;
+    let target = open_target(path, op)?;
+    current_sidecar(&target.dir, &target.name, path, op)?
+        .map(|(info, _)| info)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::ChecksumMissing,
+                op,
+                "find checksum sidecar",
+                path,
+            )
+        })
+}
+
+/// Computes the digest of the file at `path` and writes its sidecar
+/// `<path>.<algo>` atomically and durably, under the file's cooperative
+/// lock (so no safeatomic writer changes the data meanwhile). Sidecars of
+/// other algorithms for the same file are removed.
+///
+/// # Errors
+///
+/// As [`compute_hash_file`], plus lock errors and
+/// [`DurabilityUnconfirmed`](ErrorKind::DurabilityUnconfirmed) if the final
+/// directory fsync fails (the sidecar is in place).
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Algorithm, verify_checksum, write_checksum_file, write_atomic};
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("f");
+/// write_atomic(&path, b"data")?;
+/// let info = write_checksum_file(&path, Algorithm::Sha256)?;
+/// assert_eq!(info.digest.len(), 64);
+/// assert!(verify_checksum(&path)?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_checksum_file(path: impl AsRef<Path>, algorithm: Algorithm) -> Result<ChecksumInfo> {
+    let path = path.as_ref();
+    let op = Operation::Checksum;
+    let target = open_target(path, op)?;
+    let _lock = crate::lock::acquire_in(
+        op,
+        &target.dir,
+        &target.name,
+        &target.path,
+        crate::lock::Wait::Block(None),
+        None,
+    )?;
+    let fd = sys::file::openat(
+        &target.dir,
+        Path::new(&target.name),
+        OFlags::RDONLY | OFlags::NONBLOCK,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::io(op, "open file", path, e))?;
+    let st = require_regular(&fd, op, path)?;
+    let digest = hash_fd(&fd, algorithm).map_err(|e| Error::io(op, "read file", path, e))?;
+    let content = render_sidecar(algorithm, &digest, &target.name, None);
+    let sname = sidecar_name(&target.name, algorithm);
+    let spath = sidecar_path(&target.path, algorithm);
+    crate::commit::publish_small(
+        &target.dir,
+        &sname,
+        &content,
+        Some(st.st_mode & 0o666),
+        op,
+        &spath,
+    )?;
+    remove_other_sidecars(&target.dir, &target.name, algorithm);
+    if let Err(e) = sys::file::fsync(&target.dir) {
+        crate::commit::durability_unconfirmed(crate::Safety::Strict, op, &spath, e)?;
+    }
+    let parsed = parse_sidecar(&content, algorithm, &spath).expect("a rendered sidecar parses");
+    Ok(parsed)
+}
+
+/// Removes sidecars of algorithms other than `keep` (best effort: a left
+/// one is older and loses to the new one anyway).
+pub(crate) fn remove_other_sidecars(dir: &OwnedFd, name: &OsStr, keep: Algorithm) {
+    for algo in Algorithm::ALL.into_iter().filter(|a| *a != keep) {
+        let sname = sidecar_name(name, algo);
+        match sys::dir::unlinkat(dir, Path::new(&sname)) {
+            Ok(()) => {}
+            Err(e) if sys::errno(&e) == Some(rustix::io::Errno::NOENT) => {}
+            Err(e) => log::debug!("could not remove old sidecar {sname:?}: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &[u8]) -> std::result::Result<ChecksumInfo, String> {
+        parse_sidecar(text, Algorithm::Sha256, Path::new("x.sha256"))
+    }
+
+    const ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+    #[test]
+    fn renders_what_sha256sum_and_the_reference_library_write() {
+        let out = render_sidecar(Algorithm::Sha256, ABC, OsStr::new("data.json"), None);
+        let text = String::from_utf8(out).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(format!("{ABC}  data.json").as_str()));
+        assert_eq!(lines.next(), Some("algo=sha256"));
+        assert!(lines.next().unwrap().starts_with("timestamp="));
+        assert_eq!(lines.next(), None);
+        assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn names_with_backslash_or_newline_are_escaped_the_gnu_way_and_round_trip() {
+        for name in ["a\\b", "line\nbreak", "both\\\n"] {
+            let out = render_sidecar(Algorithm::Sha256, ABC, OsStr::new(name), None);
+            assert_eq!(out[0], b'\\', "{name:?}");
+            assert_eq!(parse(&out).unwrap().file_name, name);
+        }
+        let plain = render_sidecar(Algorithm::Sha256, ABC, OsStr::new("café ü.txt"), None);
+        assert_ne!(plain[0], b'\\');
+        assert_eq!(parse(&plain).unwrap().file_name, "café ü.txt");
+    }
+
+    #[test]
+    fn reads_the_reference_librarys_format_and_binary_mode_lines() {
+        let reference = format!(
+            "{ABC}  config.json\nalgo=sha256\ntimestamp=2026-01-15T12:34:56.789012+00:00\n"
+        );
+        let info = parse(reference.as_bytes()).unwrap();
+        assert_eq!(
+            (info.digest.as_str(), info.file_name.as_str()),
+            (ABC, "config.json")
+        );
+        assert_eq!(
+            info.timestamp.as_deref(),
+            Some("2026-01-15T12:34:56.789012+00:00")
+        );
+        let binary = format!("{}  *x\n", ABC.to_uppercase()).replacen("  *", " *", 1);
+        assert_eq!(parse(binary.as_bytes()).unwrap().digest, ABC);
+        let bare = format!("{ABC}  x\n");
+        assert_eq!(parse(bare.as_bytes()).unwrap().algorithm, Algorithm::Sha256);
+    }
+
+    #[test]
+    fn the_declared_algorithm_wins_over_the_extension() {
+        let d512 = compute_hash_data(b"abc", Algorithm::Sha512);
+        let text = format!("{d512}  x\nalgo=sha512\n");
+        assert_eq!(parse(text.as_bytes()).unwrap().algorithm, Algorithm::Sha512);
+    }
+
+    #[test]
+    fn malformed_sidecars_say_why() {
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (b"".to_vec(), "empty"),
+            (b"   \n \t\n".to_vec(), "empty"),
+            (b"zz  x\n".to_vec(), "not hex"),
+            (b"abcd  x\n".to_vec(), "hex digits"),
+            (format!("{ABC}\n").into_bytes(), "file name"),
+            (format!("{ABC} x\n").into_bytes(), "two spaces"),
+            (
+                format!("{ABC}  x\nalgo=md5\n").into_bytes(),
+                "unknown checksum algorithm",
+            ),
+            (
+                format!("{ABC}  x\nalgo=sha512\n").into_bytes(),
+                "hex digits",
+            ),
+            (
+                format!("{ABC}  x\njunk line\n").into_bytes(),
+                "unexpected line",
+            ),
+            (format!("\\{ABC}  a\\qb\n").into_bytes(), "invalid escape"),
+            (vec![b'a'; MAX_SIDECAR + 1], "larger"),
+        ];
+        for (text, why) in cases {
+            let err = parse(&text).unwrap_err();
+            assert!(err.contains(why), "{err:?} should say {why:?}");
+        }
+    }
+
+    #[test]
+    fn previous_lines_round_trip_and_unknown_keys_are_ignored() {
+        let d512 = compute_hash_data(b"old", Algorithm::Sha512);
+        let st = rustix::fs::stat("/").unwrap();
+        let mut out = render_sidecar(
+            Algorithm::Sha256,
+            ABC,
+            OsStr::new("x"),
+            Some((Algorithm::Sha512, &d512, &st)),
+        );
+        out.extend_from_slice(b"future_key=whatever\n");
+        let info = parse(&out).unwrap();
+        assert_eq!(info.previous, Some((Algorithm::Sha512, d512)));
+        assert_eq!(info.previous_inode, Some(st.st_ino));
+        assert_eq!(info.previous_ctime, Some(ctime_of(&st)));
+    }
+}
