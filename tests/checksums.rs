@@ -417,3 +417,43 @@ fn every_failure_point_of_a_checksummed_write_keeps_data_and_sidecar_consistent(
         trace.names()
     );
 }
+
+/// A multi-GiB streamed write is hashed on the way with flat memory: the
+/// child's peak RSS stays far below the file size, and the sidecar's digest
+/// matches an independent `sha256sum` of the file.
+#[test]
+fn a_two_gib_streamed_write_is_hashed_with_flat_memory() {
+    let mib: u64 = std::env::var("SAFEATOMIC_BIG_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2048);
+    let d = tempdir();
+    let path = d.path().join("big.bin");
+    let out = Command::new(env!("CARGO_BIN_EXE_sa-child"))
+        .args(["stream-checksum"])
+        .arg(&path)
+        .arg(mib.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8(out.stdout).unwrap();
+    let (digest, hwm_kib) = line.trim().split_once(' ').unwrap();
+    let hwm_kib: u64 = hwm_kib.parse().unwrap();
+    assert_eq!(fs::metadata(&path).unwrap().len(), mib * 1024 * 1024);
+    assert!(
+        hwm_kib < 64 * 1024,
+        "peak RSS {hwm_kib} KiB for a {mib} MiB stream: memory is not flat"
+    );
+    let gnu = Command::new("sha256sum").arg(&path).output().unwrap();
+    let gnu = String::from_utf8(gnu.stdout).unwrap();
+    assert_eq!(
+        gnu.split_whitespace().next(),
+        Some(digest),
+        "the one-pass digest differs from sha256sum's"
+    );
+    eprintln!("{mib} MiB streamed with a checksum; peak RSS {hwm_kib} KiB");
+}

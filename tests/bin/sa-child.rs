@@ -10,8 +10,8 @@ use common::child::{
     CREATE_PAYLOAD_SIZE, HOLD_WRITER_SIZE, HOLD_WRITER_TAG, exit, make_payload, verify_payload,
 };
 use safeatomic::{
-    AtomicWriter, ErrorKind, acquire_lock, create_atomic, read_atomic, read_atomic_to_string,
-    write_atomic, write_atomic_locked,
+    Algorithm, AtomicWriter, ErrorKind, WriteOptions, acquire_lock, checksum_info, create_atomic,
+    read_atomic, read_atomic_to_string, write_atomic, write_atomic_locked,
 };
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -80,6 +80,12 @@ const COMMANDS: &[Command] = &[
         about: "start an AtomicWriter on PATH, write a SIZE-byte payload tagged TAG (default 256 KiB and \"held\"), print \"ready\", \
                 wait for a line (or EOF) on stdin, commit, print \"committed\"",
         run: hold_writer,
+    },
+    Command {
+        name: "stream-checksum",
+        args: "PATH MIB",
+        about: "stream MIB MiB through an AtomicWriter with a sha256 sidecar, commit, print the digest and the peak RSS in KiB (VmHWM)",
+        run: stream_checksum,
     },
     Command {
         name: "increment",
@@ -337,4 +343,31 @@ fn exclusion(args: &[String]) -> Outcome {
         guard.release().map_err(|e| error(e.to_string()))?;
     }
     Ok(())
+}
+
+// ------------------------------------------------------------- checksums
+
+fn stream_checksum(args: &[String]) -> Outcome {
+    let args = args_between(args, 2, 2, "PATH MIB")?;
+    let path = Path::new(&args[0]);
+    let mib: usize = number("MIB", &args[1])?;
+    let opts = WriteOptions::new().checksum(Some(Algorithm::Sha256));
+    let mut w = AtomicWriter::create_with(path, &opts).map_err(|e| error(e.to_string()))?;
+    let mut chunk = vec![0u8; 1024 * 1024];
+    for i in 0..mib {
+        // Distinct content per MiB, so a skipped or repeated chunk changes the digest.
+        chunk[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        w.write_all(&chunk).map_err(|e| error(e.to_string()))?;
+    }
+    w.commit().map_err(|e| error(e.to_string()))?;
+    let digest = checksum_info(path)
+        .map_err(|e| error(e.to_string()))?
+        .digest;
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| error(e.to_string()))?;
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .ok_or_else(|| error("no VmHWM in /proc/self/status"))?;
+    say(&format!("{digest} {hwm}"))
 }

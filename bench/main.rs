@@ -1,0 +1,249 @@
+//! Side-by-side benchmarks: contenders run interleaved (A B A B …) in one
+//! process run, and results are reported as medians with min/max and ratios,
+//! as markdown ready for `docs/benchmarks.md`.
+//!
+//! ```text
+//! cargo run --release -p safeatomic-bench -- hash [--mib 1024] [--rounds 5] [--dir DIR]
+//! cargo run --release -p safeatomic-bench -- lock-wait [--seconds 1] [--rounds 3] [--dir DIR]
+//! cargo run --release -p safeatomic-bench -- smoke        # a few seconds, for CI
+//! ```
+
+use safeatomic::{Algorithm, acquire_lock, compute_hash_file};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// A named contender: runs once and returns its time or rate.
+type Contender<'a> = (&'static str, Box<dyn Fn() -> BoxResult<f64> + 'a>);
+
+/// Command-line options shared by the benchmarks.
+struct Opts {
+    dir: Option<PathBuf>,
+    mib: u64,
+    rounds: usize,
+    seconds: f64,
+}
+
+fn parse_opts(args: &[String]) -> BoxResult<Opts> {
+    let mut o = Opts {
+        dir: None,
+        mib: 1024,
+        rounds: 5,
+        seconds: 1.0,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--dir" => o.dir = Some(PathBuf::from(val()?)),
+            "--mib" => o.mib = val()?.parse()?,
+            "--rounds" => o.rounds = val()?.parse()?,
+            "--seconds" => o.seconds = val()?.parse()?,
+            other => return Err(format!("unknown option {other}").into()),
+        }
+    }
+    Ok(o)
+}
+
+fn workdir(o: &Opts) -> BoxResult<tempfile::TempDir> {
+    Ok(match &o.dir {
+        Some(d) => tempfile::tempdir_in(d)?,
+        None => {
+            tempfile::tempdir_in(std::env::var_os("TMPDIR").unwrap_or_else(|| "/var/tmp".into()))?
+        }
+    })
+}
+
+/// Median, min and max of a sample.
+fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let sha_ni = std::fs::read_to_string("/proc/cpuinfo")
+        .is_ok_and(|s| s.split_whitespace().any(|f| f == "sha_ni"));
+    format!(
+        "{cpu}, {} cores, SHA-NI {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if sha_ni { "yes" } else { "no" }
+    )
+}
+
+// ---------------------------------------------------------------- hash
+
+/// Seconds taken by an external hashing command on `file`.
+fn time_command(program: &str, args: &[&str], file: &Path) -> BoxResult<f64> {
+    let start = Instant::now();
+    let status = Command::new(program)
+        .args(args)
+        .arg(file)
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err(format!("{program} failed: {status}").into());
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+fn hash(o: &Opts) -> BoxResult<()> {
+    let dir = workdir(o)?;
+    let file = dir.path().join("data.bin");
+    {
+        let mut f = std::fs::File::create(&file)?;
+        let mut chunk = vec![0u8; 1 << 20];
+        for i in 0..o.mib {
+            chunk[..8].copy_from_slice(&i.to_le_bytes());
+            f.write_all(&chunk)?;
+        }
+        f.sync_all()?;
+    }
+    // Warm the page cache: every contender reads from memory, so the
+    // comparison is of hashing, not of the disk.
+    time_command("cat", &[], &file)?;
+    let contenders: [Contender<'_>; 3] = [
+        (
+            "safeatomic::compute_hash_file (sha256)",
+            Box::new(|| {
+                let s = Instant::now();
+                compute_hash_file(&file, Algorithm::Sha256)?;
+                Ok(s.elapsed().as_secs_f64())
+            }),
+        ),
+        (
+            "openssl dgst -sha256",
+            Box::new(|| time_command("openssl", &["dgst", "-sha256"], &file)),
+        ),
+        (
+            "sha256sum",
+            Box::new(|| time_command("sha256sum", &[], &file)),
+        ),
+    ];
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    for _ in 0..o.rounds {
+        for (i, (_, run)) in contenders.iter().enumerate() {
+            samples[i].push(o.mib as f64 / run()?);
+        }
+    }
+    let results: Vec<_> = samples.into_iter().map(stats).collect();
+    let openssl = results[1].0;
+    println!(
+        "### Hashing a {} MiB file (page cache warm), {} rounds interleaved\n",
+        o.mib, o.rounds
+    );
+    println!("Machine: {}\n", machine());
+    println!("| contender | median MiB/s | min | max | ratio to openssl |\n|---|---|---|---|---|");
+    for ((name, _), (med, min, max)) in contenders.iter().zip(&results) {
+        println!(
+            "| {name} | {med:.0} | {min:.0} | {max:.0} | {:.2}× |",
+            med / openssl
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- lock wait
+
+/// CPU time (user + system) this process has used so far
+/// (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`, nanosecond resolution).
+fn cpu_time() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// Child side: wait for the lock (with or without a timeout) and print the
+/// CPU time the wait cost, in microseconds, and the wall time.
+fn lock_wait_child(args: &[String]) -> BoxResult<()> {
+    let path = Path::new(&args[0]);
+    let timeout: Option<Duration> = match args[1].as_str() {
+        "none" => None,
+        ms => Some(Duration::from_millis(ms.parse()?)),
+    };
+    let (cpu0, wall0) = (cpu_time(), Instant::now());
+    let g = acquire_lock(path, timeout)?;
+    let (cpu, wall) = (cpu_time() - cpu0, wall0.elapsed());
+    drop(g);
+    println!("{} {}", cpu.as_micros(), wall.as_micros());
+    Ok(())
+}
+
+fn lock_wait(o: &Opts) -> BoxResult<()> {
+    let dir = workdir(o)?;
+    let path = dir.path().join("contended");
+    let hold = Duration::from_secs_f64(o.seconds);
+    let modes = [
+        ("blocking, no timeout (kernel wait)", "none"),
+        ("blocking with a 60 s timeout (polling back-off)", "60000"),
+    ];
+    let mut samples: Vec<Vec<(f64, f64)>> = vec![Vec::new(); modes.len()];
+    let exe = std::env::current_exe()?;
+    for _ in 0..o.rounds {
+        for (i, (_, mode)) in modes.iter().enumerate() {
+            let held = acquire_lock(&path, None)?;
+            let child = Command::new(&exe)
+                .arg("lock-wait-child")
+                .arg(&path)
+                .arg(mode)
+                .stdout(Stdio::piped())
+                .spawn()?;
+            std::thread::sleep(hold);
+            drop(held);
+            let out = child.wait_with_output()?;
+            if !out.status.success() {
+                return Err("lock-wait child failed".into());
+            }
+            let text = String::from_utf8(out.stdout)?;
+            let mut nums = text.split_whitespace().map(|n| n.parse::<f64>());
+            let cpu_us = nums.next().ok_or("no cpu")??;
+            let wall_us = nums.next().ok_or("no wall")??;
+            samples[i].push((cpu_us, wall_us));
+        }
+    }
+    println!(
+        "### CPU used by a process waiting {:.1} s for a held lock, {} rounds\n",
+        o.seconds, o.rounds
+    );
+    println!("| waiter | median CPU | max CPU | CPU / wall |\n|---|---|---|---|");
+    for ((name, _), s) in modes.iter().zip(samples) {
+        let (cpu_med, _, cpu_max) = stats(s.iter().map(|x| x.0).collect());
+        let (wall_med, _, _) = stats(s.iter().map(|x| x.1).collect());
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.3} % |",
+            cpu_med / 1000.0,
+            cpu_max / 1000.0,
+            100.0 * cpu_med / wall_med
+        );
+    }
+    Ok(())
+}
+
+fn main() -> BoxResult<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = args.split_first() else {
+        return Err("usage: safeatomic-bench hash|lock-wait|smoke [options]".into());
+    };
+    match cmd.as_str() {
+        "hash" => hash(&parse_opts(rest)?),
+        "lock-wait" => lock_wait(&parse_opts(rest)?),
+        "lock-wait-child" => lock_wait_child(rest),
+        "smoke" => {
+            let mut o = parse_opts(rest)?;
+            (o.mib, o.rounds, o.seconds) = (16, 1, 0.1);
+            hash(&o)?;
+            lock_wait(&o)
+        }
+        other => Err(format!("unknown benchmark {other}").into()),
+    }
+}
