@@ -149,6 +149,7 @@ pub(crate) struct Pending {
     target: Resolved,
     op: Operation,
     safety: Safety,
+    publish: Publish,
     temp_name: OsString,
     temp: Option<OwnedFd>,
     /// The digest of everything written so far, when a sidecar is wanted.
@@ -172,6 +173,20 @@ pub(crate) enum Locking {
 }
 
 impl Pending {
+    /// A whole write of `data` in one go: begin, write, commit.
+    pub(crate) fn write_whole(
+        path: &Path,
+        data: &[u8],
+        opts: &WriteOptions,
+        op: Operation,
+        publish: Publish,
+        locking: Locking,
+    ) -> Result<()> {
+        let mut pending = Self::begin(path, opts, op, publish, locking)?;
+        pending.write(data)?;
+        pending.commit()
+    }
+
     /// Steps 1–3 and 6: resolve, gate, sweep litter, create the temp file
     /// with its final mode and owner.
     pub(crate) fn begin(
@@ -243,6 +258,7 @@ impl Pending {
             target,
             op,
             safety: opts.safety,
+            publish,
             temp_name,
             temp: Some(temp),
             hasher: opts.checksum.map(Algorithm::hasher),
@@ -315,7 +331,8 @@ impl Pending {
 
     /// Steps 5, 7, 8: make the temp file durable, publish it, make the
     /// directory entry durable.
-    pub(crate) fn commit(mut self, publish: Publish) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
+        let publish = self.publish;
         // fsync before rename: otherwise a crash can leave the new name
         // pointing at an inode whose data never reached the disk (the
         // zero-length-file-after-crash problem of ext4 delalloc, 2009).

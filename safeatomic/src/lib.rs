@@ -104,7 +104,7 @@
 //!
 //! # Cargo features
 //!
-//! * `fault-injection` — **tests only**: exposes [`fault`] so tests can fail
+//! * `fault-injection` — **tests only**: exposes the `fault` module so tests can fail
 //!   any single OS call. Not part of the stable API.
 
 #![forbid(unsafe_code)]

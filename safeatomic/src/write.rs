@@ -70,15 +70,14 @@ pub fn write_atomic_with(
     data: impl AsRef<[u8]>,
     options: &WriteOptions,
 ) -> Result<()> {
-    let mut pending = Pending::begin(
+    Pending::write_whole(
         path.as_ref(),
+        data.as_ref(),
         options,
         Operation::Write,
         Publish::Replace,
         Locking::ByOptions,
-    )?;
-    pending.write(data.as_ref())?;
-    pending.commit(Publish::Replace)
+    )
 }
 
 /// Replaces the file protected by `guard` with `data`, under the lock the
@@ -129,15 +128,14 @@ pub fn write_atomic_locked_with(
     data: impl AsRef<[u8]>,
     options: &WriteOptions,
 ) -> Result<()> {
-    let mut pending = Pending::begin(
+    Pending::write_whole(
         guard.path(),
+        data.as_ref(),
         options,
         Operation::Write,
         Publish::Replace,
         Locking::Skip,
-    )?;
-    pending.write(data.as_ref())?;
-    pending.commit(Publish::Replace)
+    )
 }
 
 /// Publishes `data` at `path` only if nothing exists there yet, atomically
@@ -191,15 +189,14 @@ pub fn create_atomic_with(
     data: impl AsRef<[u8]>,
     options: &WriteOptions,
 ) -> Result<()> {
-    let mut pending = Pending::begin(
+    Pending::write_whole(
         path.as_ref(),
+        data.as_ref(),
         options,
         Operation::Create,
         Publish::NoReplace,
         Locking::Skip,
-    )?;
-    pending.write(data.as_ref())?;
-    pending.commit(Publish::NoReplace)
+    )
 }
 
 /// Size of the write buffer: large enough to amortise syscalls, small
@@ -333,7 +330,7 @@ impl AtomicWriter {
             .pending
             .take()
             .expect("pending until commit or discard");
-        pending.commit(Publish::Replace)
+        pending.commit()
     }
 
     /// Abandons the write: the temp file is removed, the target untouched.

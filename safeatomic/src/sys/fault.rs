@@ -1,6 +1,6 @@
 //! Test-only fault injection: make any single OS call fail with a chosen errno.
 //!
-//! Every function in [`crate::sys`] starts with [`point`]. Without the
+//! Every function in the crate's `sys` module starts with a fault point. Without the
 //! `fault-injection` feature `point` is an empty inline function. With it,
 //! a thread-local plan counts the calls made on the current thread and fails
 //! the chosen one, so a test can enumerate every failure point of an

@@ -14,22 +14,25 @@ pub(crate) fn lock_exclusive(fd: impl AsFd) -> io::Result<()> {
 
 /// `flock(LOCK_EX|LOCK_NB)`: `Ok(false)` when another open file description holds it.
 pub(crate) fn try_lock_exclusive(fd: impl AsFd) -> io::Result<bool> {
-    match once("flock(LOCK_EX|LOCK_NB)", || {
-        rustix::fs::flock(fd.as_fd(), FlockOperation::NonBlockingLockExclusive)
-    }) {
-        Ok(()) => Ok(true),
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::WOULDBLOCK.raw_os_error()) => {
-            Ok(false)
-        }
-        Err(e) => Err(e),
-    }
+    nonblocking(
+        fd,
+        "flock(LOCK_EX|LOCK_NB)",
+        FlockOperation::NonBlockingLockExclusive,
+    )
 }
 
 /// `flock(LOCK_SH|LOCK_NB)`: `Ok(false)` when an exclusive lock is held elsewhere.
 pub(crate) fn try_lock_shared(fd: impl AsFd) -> io::Result<bool> {
-    match once("flock(LOCK_SH|LOCK_NB)", || {
-        rustix::fs::flock(fd.as_fd(), FlockOperation::NonBlockingLockShared)
-    }) {
+    nonblocking(
+        fd,
+        "flock(LOCK_SH|LOCK_NB)",
+        FlockOperation::NonBlockingLockShared,
+    )
+}
+
+/// A `LOCK_NB` attempt: `EWOULDBLOCK` is an answer (`false`), not an error.
+fn nonblocking(fd: impl AsFd, name: &'static str, op: FlockOperation) -> io::Result<bool> {
+    match once(name, || rustix::fs::flock(fd.as_fd(), op)) {
         Ok(()) => Ok(true),
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::WOULDBLOCK.raw_os_error()) => {
             Ok(false)
