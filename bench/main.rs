@@ -5,10 +5,12 @@
 //! ```text
 //! cargo run --release -p safeatomic-bench -- hash [--mib 1024] [--rounds 5] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- lock-wait [--seconds 1] [--rounds 3] [--dir DIR]
+//! cargo run --release -p safeatomic-bench -- store [--rounds 200] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- smoke        # a few seconds, for CI
 //! ```
 
-use safeatomic::{Algorithm, acquire_lock, compute_hash_file};
+use safeatomic::{Algorithm, Persisted, Store, acquire_lock, compute_hash_file, write_atomic};
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -229,20 +231,128 @@ fn lock_wait(o: &Opts) -> BoxResult<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------- store
+
+/// A typical ~4 KiB configuration value.
+#[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+#[persisted(format = "json")]
+struct Config {
+    counter: u64,
+    entries: Vec<(String, String)>,
+}
+
+fn config() -> Config {
+    Config {
+        counter: 0,
+        entries: (0..80)
+            .map(|i| {
+                (
+                    format!("key-{i:04}"),
+                    format!("value-{i:04}-{}", "x".repeat(20)),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn store(o: &Opts) -> BoxResult<()> {
+    let dir = workdir(o)?;
+    let path = dir.path().join("config.json");
+    let store = Store::<Config>::open(&path)?;
+    store.replace(config())?;
+    let size = std::fs::metadata(&path)?.len();
+
+    // load(): cache hit (the file is unchanged) — many calls, mean per call.
+    let hits = 20_000;
+    store.load()?;
+    let start = Instant::now();
+    for _ in 0..hits {
+        std::hint::black_box(store.load()?);
+    }
+    let hit_us = start.elapsed().as_secs_f64() * 1e6 / hits as f64;
+
+    // The same without the copy.
+    let start = Instant::now();
+    for _ in 0..hits {
+        std::hint::black_box(store.load_shared()?);
+    }
+    let shared_us = start.elapsed().as_secs_f64() * 1e6 / hits as f64;
+
+    // Its parts: one stat(2) of the path, one clone of the value.
+    let start = Instant::now();
+    for _ in 0..hits {
+        std::hint::black_box(std::fs::metadata(&path)?);
+    }
+    let stat_us = start.elapsed().as_secs_f64() * 1e6 / hits as f64;
+    let value = store.load()?;
+    let start = Instant::now();
+    for _ in 0..hits {
+        std::hint::black_box(value.clone());
+    }
+    let clone_us = start.elapsed().as_secs_f64() * 1e6 / hits as f64;
+
+    // load(): cache miss — a new store each time reads and parses the file.
+    let misses = 2_000;
+    let start = Instant::now();
+    for _ in 0..misses {
+        std::hint::black_box(Store::<Config>::open(&path)?.load()?);
+    }
+    let miss_us = start.elapsed().as_secs_f64() * 1e6 / misses as f64;
+
+    // update() vs write_atomic of the same bytes, interleaved.
+    let bytes = std::fs::read(&path)?;
+    let raw = dir.path().join("raw.json");
+    let (mut upd, mut wa) = (Vec::new(), Vec::new());
+    for _ in 0..o.rounds {
+        let s = Instant::now();
+        store.update(|c| c.counter = c.counter.wrapping_add(0))?;
+        upd.push(s.elapsed().as_secs_f64() * 1e6);
+        let s = Instant::now();
+        write_atomic(&raw, &bytes)?;
+        wa.push(s.elapsed().as_secs_f64() * 1e6);
+    }
+    let (u, umin, umax) = stats(upd);
+    let (w, wmin, wmax) = stats(wa);
+    println!(
+        "### Store on a {size}-byte JSON value, {} interleaved rounds\n",
+        o.rounds
+    );
+    println!("Machine: {}\n", machine());
+    println!("| operation | median | min | max | ratio |\n|---|---|---|---|---|");
+    println!(
+        "| `write_atomic` (lock on) of the same bytes | {w:.0} µs | {wmin:.0} | {wmax:.0} | 1.00× |"
+    );
+    println!(
+        "| `Store::update` | {u:.0} µs | {umin:.0} | {umax:.0} | {:.2}× |",
+        u / w
+    );
+    println!("| `Store::load`, cache hit (mean of {hits}) | {hit_us:.2} µs | | | |");
+    println!("| `Store::load_shared`, cache hit (mean of {hits}) | {shared_us:.2} µs | | | |");
+    println!("| — `stat(2)` of the path alone | {stat_us:.2} µs | | | |");
+    println!("| — cloning the value alone | {clone_us:.2} µs | | | |");
+    println!(
+        "| `Store::load`, cache miss: read + parse (mean of {misses}) | {miss_us:.1} µs | | | |"
+    );
+    Ok(())
+}
+
 fn main() -> BoxResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
-        return Err("usage: safeatomic-bench hash|lock-wait|smoke [options]".into());
+        return Err("usage: safeatomic-bench hash|lock-wait|store|smoke [options]".into());
     };
     match cmd.as_str() {
         "hash" => hash(&parse_opts(rest)?),
         "lock-wait" => lock_wait(&parse_opts(rest)?),
         "lock-wait-child" => lock_wait_child(rest),
+        "store" => store(&parse_opts(rest)?),
         "smoke" => {
             let mut o = parse_opts(rest)?;
             (o.mib, o.rounds, o.seconds) = (16, 1, 0.1);
             hash(&o)?;
-            lock_wait(&o)
+            lock_wait(&o)?;
+            o.rounds = 5;
+            store(&o)
         }
         other => Err(format!("unknown benchmark {other}").into()),
     }

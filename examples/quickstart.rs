@@ -5,11 +5,20 @@
 //! temporary directory).
 
 use safeatomic::{
-    AtomicWriter, ErrorKind, Guarantee, create_atomic, inspect_guarantees, read_atomic_to_string,
-    write_atomic,
+    AtomicWriter, ErrorKind, Guarantee, Persisted, Store, create_atomic, inspect_guarantees,
+    read_atomic_to_string, write_atomic,
 };
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::PathBuf;
+
+/// A typed value with its own file: JSON, with a checksum sidecar.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Persisted)]
+#[persisted(format = "json", checksum)]
+struct State {
+    runs: u64,
+    last_user: String,
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let temp;
@@ -57,7 +66,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("expected AlreadyExists, got {other:?}").into()),
     }
 
-    // 5. What does this filesystem guarantee?
+    // 5. A typed store: load (default when absent), update under the lock,
+    //    committed atomically with its checksum sidecar.
+    let store = Store::<State>::open(dir.join("state.json"))?;
+    let runs = store.update(|s| {
+        s.runs += 1;
+        s.last_user = "quickstart".into();
+        s.runs
+    })?;
+    println!(
+        "store     {} now says runs = {runs} ({:?})",
+        store.path().display(),
+        store.load()?
+    );
+
+    // 6. What does this filesystem guarantee?
     let report = inspect_guarantees(&config)?;
     let env = report.environment();
     println!(

@@ -51,6 +51,11 @@ pub enum ErrorKind {
     ChecksumMismatch,
     /// There is no checksum sidecar for the file.
     ChecksumMissing,
+    /// The content cannot be parsed (or a value cannot be serialized) in the
+    /// file's format; [`Error::location`] gives line and column when known.
+    Format,
+    /// A value was refused by its type's validation hook; nothing was written.
+    Validation,
     /// The checksum sidecar cannot be parsed (empty, garbage, wrong length,
     /// unknown algorithm); the detail says why.
     ChecksumMalformed,
@@ -93,6 +98,8 @@ impl ErrorKind {
             Self::LockTimeout => "timed out waiting for the lock",
             Self::ChecksumMismatch => "checksum mismatch",
             Self::ChecksumMissing => "checksum sidecar missing",
+            Self::Format => "invalid format",
+            Self::Validation => "validation failed",
             Self::ChecksumMalformed => "checksum sidecar malformed",
             Self::Io => "I/O error",
         }
@@ -121,6 +128,8 @@ pub enum Operation {
     Lock,
     /// A checksum operation ([`verify_checksum`](crate::verify_checksum) and friends).
     Checksum,
+    /// A typed store operation ([`Store`](crate::Store)).
+    Store,
 }
 
 impl Operation {
@@ -135,6 +144,7 @@ impl Operation {
             Self::Cleanup => "clean up",
             Self::Lock => "lock",
             Self::Checksum => "checksum",
+            Self::Store => "update",
         }
     }
 }
@@ -158,6 +168,7 @@ struct Inner {
     other_path: Option<PathBuf>,
     detail: Option<String>,
     mismatch: Option<(String, String)>,
+    location: Option<(u64, u64)>,
     source: Option<io::Error>,
 }
 
@@ -177,6 +188,7 @@ impl Error {
                 other_path: None,
                 detail: None,
                 mismatch: None,
+                location: None,
                 source: None,
             }),
         }
@@ -216,6 +228,21 @@ impl Error {
         self.inner.detail = Some(format!("expected {expected}, found {actual}"));
         self.inner.mismatch = Some((expected, actual));
         self
+    }
+
+    #[cfg_attr(
+        not(any(feature = "json", feature = "yaml", feature = "toml", feature = "ron")),
+        allow(dead_code)
+    )]
+    pub(crate) fn with_location(mut self, line: u64, column: u64) -> Self {
+        self.inner.location = Some((line, column));
+        self
+    }
+
+    /// For [`ErrorKind::Format`]: the 1-based line and column of the
+    /// problem in the file, when the format's parser reports it.
+    pub fn location(&self) -> Option<(u64, u64)> {
+        self.inner.location
     }
 
     /// For [`ErrorKind::ChecksumMismatch`]: the digest the sidecar expects
@@ -277,6 +304,9 @@ impl fmt::Display for Error {
             write!(f, " and `{}`", other.display())?;
         }
         write!(f, " ({}): {}", i.step, i.kind.describe())?;
+        if let Some((line, column)) = i.location {
+            write!(f, " at line {line}, column {column}")?;
+        }
         if let Some(detail) = &i.detail {
             write!(f, ": {detail}")?;
         }
@@ -322,9 +352,10 @@ impl From<Error> for io::Error {
             ErrorKind::NotADirectory => io::ErrorKind::NotADirectory,
             ErrorKind::InvalidInput | ErrorKind::SymlinkRefused => io::ErrorKind::InvalidInput,
             ErrorKind::LockTimeout => io::ErrorKind::TimedOut,
-            ErrorKind::ChecksumMismatch | ErrorKind::ChecksumMalformed => {
+            ErrorKind::ChecksumMismatch | ErrorKind::ChecksumMalformed | ErrorKind::Format => {
                 io::ErrorKind::InvalidData
             }
+            ErrorKind::Validation => io::ErrorKind::InvalidInput,
             ErrorKind::ChecksumMissing => io::ErrorKind::NotFound,
             ErrorKind::DurabilityUnconfirmed | ErrorKind::Io => {
                 e.io_error().map_or(io::ErrorKind::Other, io::Error::kind)

@@ -8,6 +8,8 @@
 //!
 //! | you want to … | use |
 //! |---|---|
+//! | keep a typed value in a file, updated safely by many processes | [`Store`] with `#[derive(Persisted)]` |
+//! | write / read a serde value in JSON, YAML, TOML or RON | `atomic_json_dump` / `atomic_json_load` (and `yaml`, `toml`, `ron`) |
 //! | replace a file's content in one go | [`write_atomic`], [`write_atomic_with`] |
 //! | stream a large file, publish at the end | [`AtomicWriter`] |
 //! | publish only if nothing is there yet | [`create_atomic`] |
@@ -104,6 +106,11 @@
 //!
 //! # Cargo features
 //!
+//! * `json` (default), `yaml`, `toml`, `ron` — the format helpers and the
+//!   formats a [`Persisted`](trait@Persisted) type may choose.
+//! * `derive` (default) — `#[derive(Persisted)]`.
+//! * `config-dir` — [`Store::open_in_config_dir`](Store) through the
+//!   `directories` crate.
 //! * `fault-injection` — **tests only**: exposes the `fault` module so tests can fail
 //!   any single OS call. Not part of the stable API.
 
@@ -114,12 +121,14 @@ mod checksum;
 mod commit;
 mod env;
 mod error;
+mod format;
 mod litter;
 mod lock;
 mod options;
 mod path;
 mod read;
 mod rename;
+mod store;
 mod sys;
 mod timefmt;
 mod write;
@@ -132,6 +141,21 @@ pub use env::{
     Environment, FsClass, Guarantee, GuaranteeReport, Level, UnknownGuarantee, inspect_guarantees,
 };
 pub use error::{Error, ErrorKind, Operation, Result};
+pub use format::Format;
+#[cfg(feature = "json")]
+pub use format::{
+    atomic_json_dump, atomic_json_dump_with, atomic_json_load, atomic_json_load_with,
+};
+#[cfg(feature = "ron")]
+pub use format::{atomic_ron_dump, atomic_ron_dump_with, atomic_ron_load, atomic_ron_load_with};
+#[cfg(feature = "toml")]
+pub use format::{
+    atomic_toml_dump, atomic_toml_dump_with, atomic_toml_load, atomic_toml_load_with,
+};
+#[cfg(feature = "yaml")]
+pub use format::{
+    atomic_yaml_dump, atomic_yaml_dump_with, atomic_yaml_load, atomic_yaml_load_with,
+};
 pub use litter::cleanup_litter;
 pub use lock::{
     LockGuard, LockInfo, LockOptions, acquire_lock, acquire_lock_with, force_release_lock,
@@ -144,6 +168,12 @@ pub use read::{
     read_atomic_with,
 };
 pub use rename::{exchange_atomic, move_atomic, move_atomic_noreplace};
+/// Derives [`Persisted`](trait@Persisted) for a struct or enum; see the
+/// [`safeatomic_derive`] crate documentation for every attribute.
+#[cfg(feature = "derive")]
+pub use safeatomic_derive::Persisted;
+pub use store::persisted::Persisted;
+pub use store::{CorruptPolicy, Store, StoreOptions};
 #[cfg(feature = "fault-injection")]
 pub use sys::fault;
 pub use write::{
@@ -155,3 +185,81 @@ pub use write::{
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// Items named by the `#[derive(Persisted)]` expansion; not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::store::private::*;
+}
+
+// One macro per format: empty when the format's feature is on, a
+// `compile_error!` naming the feature when it is off. The derive invokes the
+// one for the chosen format, spanned on the user's `format = "…"` literal.
+
+#[cfg(feature = "json")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __safeatomic_require_json {
+    () => {};
+}
+#[cfg(not(feature = "json"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __safeatomic_require_json {
+    () => {
+        ::core::compile_error!(
+            "format \"json\" needs the `json` feature of safeatomic: add `features = [\"json\"]` to the safeatomic dependency in Cargo.toml"
+        );
+    };
+}
+
+#[cfg(feature = "yaml")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __safeatomic_require_yaml {
+    () => {};
+}
+#[cfg(not(feature = "yaml"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __safeatomic_require_yaml {
+    () => {
+        ::core::compile_error!(
+            "format \"yaml\" needs the `yaml` feature of safeatomic: add `features = [\"yaml\"]` to the safeatomic dependency in Cargo.toml"
+        );
+    };
+}
+
+#[cfg(feature = "toml")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __safeatomic_require_toml {
+    () => {};
+}
+#[cfg(not(feature = "toml"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __safeatomic_require_toml {
+    () => {
+        ::core::compile_error!(
+            "format \"toml\" needs the `toml` feature of safeatomic: add `features = [\"toml\"]` to the safeatomic dependency in Cargo.toml"
+        );
+    };
+}
+
+#[cfg(feature = "ron")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __safeatomic_require_ron {
+    () => {};
+}
+#[cfg(not(feature = "ron"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __safeatomic_require_ron {
+    () => {
+        ::core::compile_error!(
+            "format \"ron\" needs the `ron` feature of safeatomic: add `features = [\"ron\"]` to the safeatomic dependency in Cargo.toml"
+        );
+    };
+}

@@ -16,6 +16,15 @@ pub(crate) fn format(t: SystemTime) -> String {
     .expect("fixed format description")
 }
 
+/// Formats `t` in UTC for use in a file name: `20260115T123456.789012Z`.
+pub(crate) fn format_compact(t: SystemTime) -> String {
+    OffsetDateTime::from(t)
+        .format(format_description!(
+            "[year][month][day]T[hour][minute][second].[subsecond digits:6]Z"
+        ))
+        .expect("fixed format description")
+}
+
 /// Parses an RFC 3339 / ISO-8601 timestamp with an offset (`Z` or `±HH:MM`),
 /// with or without fractional seconds.
 pub(crate) fn parse(s: &str) -> Option<SystemTime> {
@@ -35,6 +44,7 @@ mod tests {
         let s = format(t);
         assert_eq!(s, "2026-01-15T12:34:56.789012+00:00");
         assert_eq!(parse(&s), Some(t));
+        assert_eq!(format_compact(t), "20260115T123456.789012Z");
     }
 
     #[test]

@@ -88,6 +88,18 @@ const COMMANDS: &[Command] = &[
         run: stream_checksum,
     },
     Command {
+        name: "store-increment",
+        args: "FORMAT PATH N",
+        about: "N times Store::update(n += 1) on a derived counter in FORMAT (json, yaml, toml, ron, checked)",
+        run: store_increment,
+    },
+    Command {
+        name: "config-dir",
+        args: "APP FILE",
+        about: "Store::open_in_config_dir(APP, FILE), one update, print the store's path",
+        run: config_dir,
+    },
+    Command {
         name: "increment",
         args: "PATH N",
         about: "N times: acquire_lock PATH, read the decimal counter, write_atomic_locked counter+1, release",
@@ -370,4 +382,40 @@ fn stream_checksum(args: &[String]) -> Outcome {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .ok_or_else(|| error("no VmHWM in /proc/self/status"))?;
     say(&format!("{digest} {hwm}"))
+}
+
+// ------------------------------------------------------------- stores
+
+fn increments<T: safeatomic::Persisted>(path: &Path, n: u64, bump: fn(&mut T)) -> Outcome {
+    let store = safeatomic::Store::<T>::open(path).map_err(|e| error(e.to_string()))?;
+    for _ in 0..n {
+        store.update(bump).map_err(|e| error(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn store_increment(args: &[String]) -> Outcome {
+    use common::types::{CheckedCounter, JsonCounter, RonCounter, TomlCounter, YamlCounter};
+    let args = args_between(args, 3, 3, "FORMAT PATH N")?;
+    let path = Path::new(&args[1]);
+    let n: u64 = number("N", &args[2])?;
+    match args[0].as_str() {
+        "json" => increments::<JsonCounter>(path, n, |c| c.n += 1),
+        "yaml" => increments::<YamlCounter>(path, n, |c| c.n += 1),
+        "toml" => increments::<TomlCounter>(path, n, |c| c.n += 1),
+        "ron" => increments::<RonCounter>(path, n, |c| c.n += 1),
+        "checked" => increments::<CheckedCounter>(path, n, |c| c.n += 1),
+        other => Err(fail(exit::USAGE, format!("unknown format {other:?}"))),
+    }
+}
+
+fn config_dir(args: &[String]) -> Outcome {
+    let args = args_between(args, 2, 2, "APP FILE")?;
+    let store =
+        safeatomic::Store::<common::types::TomlCounter>::open_in_config_dir(&args[0], &args[1])
+            .map_err(|e| error(e.to_string()))?;
+    store
+        .update(|c| c.n += 1)
+        .map_err(|e| error(e.to_string()))?;
+    say(&store.path().display().to_string())
 }

@@ -36,3 +36,4 @@ pub fn no_leftovers(dir: &Path) {
 
 pub mod child;
 pub mod mounts;
+pub mod types;

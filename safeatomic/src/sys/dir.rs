@@ -110,3 +110,37 @@ pub(crate) fn names_with_prefix(dir: impl AsFd, prefix: &[u8]) -> io::Result<Vec
     }
     Ok(names)
 }
+
+/// `mkdir -p`: creates `path` and its missing parents with mode 0o777
+/// (minus the umask), through `mkdirat(2)`.
+#[cfg_attr(not(feature = "config-dir"), allow(dead_code))]
+pub(crate) fn create_dir_all(path: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut cur = path;
+    loop {
+        match once("fstatat", || {
+            rustix::fs::statat(rustix::fs::CWD, cur, AtFlags::empty())
+        }) {
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                missing.push(cur);
+                match cur.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => cur = p,
+                    _ => break,
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    for dir in missing.into_iter().rev() {
+        match once("mkdirat", || {
+            rustix::fs::mkdirat(rustix::fs::CWD, dir, Mode::from_raw_mode(0o777))
+        }) {
+            Ok(()) => {}
+            // Created meanwhile by someone else: fine.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -98,3 +98,10 @@ pub(crate) fn pwrite_all(fd: impl AsFd, mut buf: &[u8], mut offset: u64) -> io::
     }
     Ok(())
 }
+
+/// `fstatat(2)` following symlinks (like `stat(2)`).
+pub(crate) fn statat(dir: impl AsFd, path: &Path) -> io::Result<Stat> {
+    once("fstatat", || {
+        rustix::fs::statat(dir.as_fd(), path, AtFlags::empty())
+    })
+}

@@ -1,0 +1,11 @@
+use safeatomic::Persisted;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize, Persisted)]
+#[persisted(format = "json")]
+struct Config {
+    #[persisted(checksum)]
+    name: String,
+}
+
+fn main() {}

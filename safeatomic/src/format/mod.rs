@@ -1,0 +1,362 @@
+//! Serde formats: JSON, YAML, TOML and RON, each behind its cargo feature,
+//! and the `atomic_<format>_dump` / `atomic_<format>_load` helpers. Every
+//! dump goes through the one write protocol (`write_atomic_with`), so it
+//! inherits all of its guarantees.
+
+// Without any format feature, the plumbing below has no user.
+#![cfg_attr(
+    not(any(feature = "json", feature = "yaml", feature = "toml", feature = "ron")),
+    allow(dead_code)
+)]
+
+#[cfg(feature = "json")]
+mod json;
+#[cfg(feature = "ron")]
+mod ron;
+#[cfg(feature = "toml")]
+mod toml;
+#[cfg(feature = "yaml")]
+mod yaml;
+
+use crate::error::{Error, ErrorKind, Operation, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::path::Path;
+
+/// A file format for typed values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Format {
+    /// JSON (`serde_json`), pretty-printed. Feature `json` (default).
+    Json,
+    /// YAML (`serde-saphyr`). Feature `yaml`.
+    Yaml,
+    /// TOML (`toml`); the value must serialize to a table. Feature `toml`.
+    Toml,
+    /// RON (`ron`), pretty-printed. Feature `ron`.
+    Ron,
+}
+
+impl Format {
+    /// Every format.
+    pub const ALL: [Format; 4] = [Format::Json, Format::Yaml, Format::Toml, Format::Ron];
+
+    /// The lowercase name: `"json"`, `"yaml"`, `"toml"`, `"ron"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Yaml => "yaml",
+            Self::Toml => "toml",
+            Self::Ron => "ron",
+        }
+    }
+
+    /// Whether this build of safeatomic has the format's cargo feature
+    /// (which has the same name as the format).
+    pub fn is_enabled(self) -> bool {
+        match self {
+            Self::Json => cfg!(feature = "json"),
+            Self::Yaml => cfg!(feature = "yaml"),
+            Self::Toml => cfg!(feature = "toml"),
+            Self::Ron => cfg!(feature = "ron"),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a format backend reports on failure: a message and, when known,
+/// a 1-based (line, column).
+pub(crate) struct FormatProblem {
+    pub(crate) message: String,
+    pub(crate) location: Option<(u64, u64)>,
+}
+
+impl FormatProblem {
+    #[cfg_attr(not(any(feature = "toml", feature = "yaml")), allow(dead_code))]
+    pub(crate) fn plain(message: impl fmt::Display) -> Self {
+        Self {
+            message: message.to_string(),
+            location: None,
+        }
+    }
+
+    fn into_error(self, format: Format, op: Operation, step: &'static str, path: &Path) -> Error {
+        let err = Error::new(ErrorKind::Format, op, step, path)
+            .with_detail(format!("{format}: {}", self.message));
+        match self.location {
+            Some((line, column)) => err.with_location(line, column),
+            None => err,
+        }
+    }
+}
+
+fn disabled(format: Format, op: Operation, path: &Path) -> Error {
+    Error::new(ErrorKind::UnsupportedOperation, op, "choose format", path).with_detail(format!(
+        "the {format} format needs the `{format}` feature of safeatomic"
+    ))
+}
+
+/// 1-based (line, column) of a byte offset in `text`.
+#[cfg_attr(not(feature = "toml"), allow(dead_code))]
+pub(crate) fn line_column(text: &[u8], offset: usize) -> (u64, u64) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count() as u64
+        + 1;
+    (line, column)
+}
+
+/// The enabled backend's result, or `None` when the format's feature is off.
+fn encode_enabled<T: Serialize>(
+    format: Format,
+    value: &T,
+) -> Option<std::result::Result<Vec<u8>, FormatProblem>> {
+    match format {
+        #[cfg(feature = "json")]
+        Format::Json => Some(json::encode(value)),
+        #[cfg(feature = "yaml")]
+        Format::Yaml => Some(yaml::encode(value)),
+        #[cfg(feature = "toml")]
+        Format::Toml => Some(toml::encode(value)),
+        #[cfg(feature = "ron")]
+        Format::Ron => Some(ron::encode(value)),
+        #[allow(unreachable_patterns)] // unreachable when every format is enabled
+        _ => {
+            let _ = value; // used only by the enabled backends
+            None
+        }
+    }
+}
+
+fn decode_enabled<T: DeserializeOwned>(
+    format: Format,
+    bytes: &[u8],
+) -> Option<std::result::Result<T, FormatProblem>> {
+    match format {
+        #[cfg(feature = "json")]
+        Format::Json => Some(json::decode(bytes)),
+        #[cfg(feature = "yaml")]
+        Format::Yaml => Some(yaml::decode(bytes)),
+        #[cfg(feature = "toml")]
+        Format::Toml => Some(toml::decode(bytes)),
+        #[cfg(feature = "ron")]
+        Format::Ron => Some(ron::decode(bytes)),
+        #[allow(unreachable_patterns)] // unreachable when every format is enabled
+        _ => {
+            let _ = bytes; // used only by the enabled backends
+            None
+        }
+    }
+}
+
+/// Serializes `value` in `format`.
+pub(crate) fn encode<T: Serialize>(
+    format: Format,
+    value: &T,
+    path: &Path,
+    op: Operation,
+) -> Result<Vec<u8>> {
+    encode_enabled(format, value)
+        .ok_or_else(|| disabled(format, op, path))?
+        .map_err(|p| p.into_error(format, op, "serialize", path))
+}
+
+/// Parses `bytes` as `format`.
+pub(crate) fn decode<T: DeserializeOwned>(
+    format: Format,
+    bytes: &[u8],
+    path: &Path,
+    op: Operation,
+) -> Result<T> {
+    decode_enabled(format, bytes)
+        .ok_or_else(|| disabled(format, op, path))?
+        .map_err(|p| p.into_error(format, op, "parse", path))
+}
+
+/// Writes `value` to `path` in `format`, with `options` (the one write protocol).
+pub(crate) fn dump<T: Serialize>(
+    format: Format,
+    path: &Path,
+    value: &T,
+    options: &crate::WriteOptions,
+) -> Result<()> {
+    let bytes = encode(format, value, path, Operation::Write)?;
+    crate::write_atomic_with(path, bytes, options)
+}
+
+/// Reads and parses `path` in `format`, with `options` (verification etc.).
+pub(crate) fn load<T: DeserializeOwned>(
+    format: Format,
+    path: &Path,
+    options: &crate::ReadOptions,
+) -> Result<T> {
+    let bytes = crate::read_atomic_with(path, options)?;
+    decode(format, &bytes, path, Operation::Read)
+}
+
+/// Generates the four public helpers of one format.
+macro_rules! helpers {
+    ($feature:literal, $format:expr, $name:literal, $ext:literal,
+     $dump:ident, $dump_with:ident, $load:ident, $load_with:ident) => {
+        #[doc = concat!("Writes `value` to `path` as ", $name, ", atomically and durably (as [`write_atomic`](crate::write_atomic)).")]
+        ///
+        /// # Errors
+        ///
+        /// [`ErrorKind::Format`](crate::ErrorKind::Format) when the value
+        /// cannot be serialized (nothing written); otherwise as
+        /// [`write_atomic`](crate::write_atomic).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = concat!("use safeatomic::{", stringify!($dump), ", ", stringify!($load), "};")]
+        /// use std::collections::BTreeMap;
+        /// # let dir = tempfile::tempdir()?;
+        #[doc = concat!("let path = dir.path().join(\"settings.", $ext, "\");")]
+        /// let mut settings = BTreeMap::new();
+        /// settings.insert("theme".to_string(), "dark".to_string());
+        #[doc = concat!(stringify!($dump), "(&path, &settings)?;")]
+        #[doc = concat!("let back: BTreeMap<String, String> = ", stringify!($load), "(&path)?;")]
+        /// assert_eq!(back, settings);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        #[cfg(feature = $feature)]
+        pub fn $dump<T: Serialize>(path: impl AsRef<Path>, value: &T) -> Result<()> {
+            dump($format, path.as_ref(), value, &crate::WriteOptions::new())
+        }
+
+        #[doc = concat!("Like [`", stringify!($dump), "`], with explicit [`WriteOptions`](crate::WriteOptions) (lock, checksum, mode …).")]
+        ///
+        /// # Errors
+        ///
+        #[doc = concat!("As [`", stringify!($dump), "`].")]
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = concat!("use safeatomic::{Algorithm, WriteOptions, ", stringify!($dump_with), "};")]
+        /// # let dir = tempfile::tempdir()?;
+        /// let opts = WriteOptions::new().checksum(Some(Algorithm::Sha256));
+        #[doc = concat!(stringify!($dump_with), "(dir.path().join(\"s.", $ext, "\"), &[(\"a\", 1)].into_iter().collect::<std::collections::BTreeMap<_, _>>(), &opts)?;")]
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        #[cfg(feature = $feature)]
+        pub fn $dump_with<T: Serialize>(
+            path: impl AsRef<Path>,
+            value: &T,
+            options: &crate::WriteOptions,
+        ) -> Result<()> {
+            dump($format, path.as_ref(), value, options)
+        }
+
+        #[doc = concat!("Reads and parses `path` as ", $name, " (one consistent version, as [`read_atomic`](crate::read_atomic)).")]
+        ///
+        /// # Errors
+        ///
+        /// [`ErrorKind::Format`](crate::ErrorKind::Format) when the content
+        /// cannot be parsed, with [`Error::location`](crate::Error::location)
+        /// giving line and column; otherwise as [`read_atomic`](crate::read_atomic).
+        ///
+        /// # Examples
+        ///
+        #[doc = concat!("See [`", stringify!($dump), "`].")]
+        #[cfg(feature = $feature)]
+        pub fn $load<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<T> {
+            load($format, path.as_ref(), &crate::ReadOptions::new())
+        }
+
+        #[doc = concat!("Like [`", stringify!($load), "`], with explicit [`ReadOptions`](crate::ReadOptions) (e.g. checksum verification).")]
+        ///
+        /// # Errors
+        ///
+        #[doc = concat!("As [`", stringify!($load), "`], and the checksum kinds of [`read_atomic_verified`](crate::read_atomic_verified) when verifying.")]
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = concat!("use safeatomic::{Algorithm, ReadOptions, WriteOptions, ", stringify!($dump_with), ", ", stringify!($load_with), "};")]
+        /// # let dir = tempfile::tempdir()?;
+        #[doc = concat!("let path = dir.path().join(\"v.", $ext, "\");")]
+        /// let value: std::collections::BTreeMap<String, u32> = [("n".to_string(), 7)].into_iter().collect();
+        #[doc = concat!(stringify!($dump_with), "(&path, &value, &WriteOptions::new().checksum(Some(Algorithm::Sha256)))?;")]
+        #[doc = concat!("let back: std::collections::BTreeMap<String, u32> = ", stringify!($load_with), "(&path, &ReadOptions::new().verify(true))?;")]
+        /// assert_eq!(back, value);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        #[cfg(feature = $feature)]
+        pub fn $load_with<T: DeserializeOwned>(
+            path: impl AsRef<Path>,
+            options: &crate::ReadOptions,
+        ) -> Result<T> {
+            load($format, path.as_ref(), options)
+        }
+    };
+}
+
+helpers!(
+    "json",
+    Format::Json,
+    "pretty-printed JSON",
+    "json",
+    atomic_json_dump,
+    atomic_json_dump_with,
+    atomic_json_load,
+    atomic_json_load_with
+);
+helpers!(
+    "yaml",
+    Format::Yaml,
+    "YAML",
+    "yaml",
+    atomic_yaml_dump,
+    atomic_yaml_dump_with,
+    atomic_yaml_load,
+    atomic_yaml_load_with
+);
+helpers!(
+    "toml",
+    Format::Toml,
+    "TOML (the value must be a table)",
+    "toml",
+    atomic_toml_dump,
+    atomic_toml_dump_with,
+    atomic_toml_load,
+    atomic_toml_load_with
+);
+helpers!(
+    "ron",
+    Format::Ron,
+    "pretty-printed RON",
+    "ron",
+    atomic_ron_dump,
+    atomic_ron_dump_with,
+    atomic_ron_load,
+    atomic_ron_load_with
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_counts_lines_and_characters() {
+        let text = "ab\ncdé\nf".as_bytes();
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 3), (2, 1));
+        assert_eq!(line_column(text, text.len() - 1), (3, 1));
+        assert_eq!(line_column(text, 7), (2, 4), "é is one column");
+    }
+}

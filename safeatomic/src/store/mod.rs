@@ -1,0 +1,556 @@
+//! Typed persistent values: the `Persisted` trait and `Store<T>`.
+//!
+//! A store is a file holding one value of a [`Persisted`] type. Every write
+//! goes through the one write protocol (`write_atomic_locked_with`), under
+//! the file's cooperative lock, so stores inherit all of its guarantees.
+
+pub(crate) mod persisted;
+pub(crate) mod private;
+
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::format;
+use crate::lock::{LockGuard, LockOptions, acquire_lock_with};
+use crate::options::{Safety, WriteOptions};
+use crate::read::{ReadOptions, read_atomic_with};
+use crate::sys::{self, Stat};
+use crate::{litter, path, timefmt};
+use persisted::Persisted;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// What a store does when its file cannot be parsed or fails its checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CorruptPolicy {
+    /// Fail with the typed error ([`ErrorKind::Format`] with line and column,
+    /// or [`ErrorKind::ChecksumMismatch`]); the file is left as it is.
+    #[default]
+    Error,
+    /// Move the bad file aside to `<name>.corrupt-<timestamp>` (never
+    /// deleting it) and start from the type's default, as Android
+    /// DataStore's corruption handler does. A type without a default still
+    /// gets the error. The move is logged at `warn` level.
+    MoveAside,
+}
+
+/// Options for [`Store::open_with`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{CorruptPolicy, StoreOptions};
+/// use std::time::Duration;
+/// let opts = StoreOptions::new()
+///     .on_corrupt(CorruptPolicy::MoveAside)
+///     .lock_timeout(Some(Duration::from_secs(10)));
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StoreOptions {
+    on_corrupt: CorruptPolicy,
+    safety: Safety,
+    lock_timeout: Option<Duration>,
+}
+
+impl StoreOptions {
+    /// Defaults: [`CorruptPolicy::Error`], [`Safety::Strict`], wait for the
+    /// lock indefinitely.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What to do with a corrupt file.
+    #[must_use]
+    pub fn on_corrupt(mut self, policy: CorruptPolicy) -> Self {
+        self.on_corrupt = policy;
+        self
+    }
+
+    /// The safety policy of every read and write of the store.
+    #[must_use]
+    pub fn safety(mut self, safety: Safety) -> Self {
+        self.safety = safety;
+        self
+    }
+
+    /// How long an update waits for the lock before failing with
+    /// [`ErrorKind::LockTimeout`]; `None` waits indefinitely.
+    #[must_use]
+    pub fn lock_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+}
+
+/// The identity of a version of the file: a replace (rename) or any write
+/// changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+    size: i64,
+    mtime: (i64, u64),
+    ctime: (i64, u64),
+}
+
+impl FileId {
+    #[allow(clippy::unnecessary_cast)] // field widths differ between targets
+    fn of(st: &Stat) -> Self {
+        Self {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            size: st.st_size as i64,
+            mtime: (st.st_mtime as i64, st.st_mtime_nsec as u64),
+            ctime: (st.st_ctime as i64, st.st_ctime_nsec as u64),
+        }
+    }
+}
+
+struct Cached<T> {
+    id: FileId,
+    value: Arc<T>,
+}
+
+struct Inner<T> {
+    path: PathBuf,
+    options: StoreOptions,
+    cache: Mutex<Option<Cached<T>>>,
+}
+
+/// A file holding one value of type `T`, loaded, verified, locked, updated
+/// through a closure and committed atomically.
+///
+/// `Store<T>` is `Send + Sync` and cheap to clone; clones share one cache.
+///
+/// * [`load`](Store::load) returns the current value: from the cache when
+///   the file has not changed (one `stat`), else read, verified (when `T`
+///   has a checksum) and parsed; the type's default when the file is absent.
+/// * [`update`](Store::update) takes the file's lock, re-reads only if the
+///   file changed since the cached copy, runs the closure on a copy,
+///   validates, commits atomically and durably, and releases the lock:
+///   N processes × M updates always end at exactly N×M.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Persisted, Store};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+/// #[persisted(format = "json", checksum)]
+/// struct Stats { runs: u64 }
+///
+/// # let dir = tempfile::tempdir()?;
+/// let store = Store::<Stats>::open(dir.path().join("stats.json"))?;
+/// assert_eq!(store.load()?.runs, 0);           // absent: the default
+/// let runs = store.update(|s| { s.runs += 1; s.runs })?;
+/// assert_eq!(runs, 1);
+/// assert_eq!(store.load()?.runs, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Store<T: Persisted> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T: Persisted> Clone for Store<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T: Persisted> fmt::Debug for Store<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .field("format", &T::FORMAT)
+            .field("checksum", &T::CHECKSUM)
+            .field("options", &self.inner.options)
+            .finish()
+    }
+}
+
+impl<T: Persisted> Store<T> {
+    /// Opens the store at `path` with the default [`StoreOptions`]. Reads
+    /// nothing yet; removes temp files left in the directory by crashed
+    /// writers.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](ErrorKind::InvalidInput) for a path that cannot name
+    /// a file, [`NotFound`](ErrorKind::NotFound) when the parent directory
+    /// does not exist, [`PermissionDenied`](ErrorKind::PermissionDenied).
+    ///
+    /// # Examples
+    ///
+    /// See [`Store`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, StoreOptions::new())
+    }
+
+    /// Opens the store at `path` with explicit [`StoreOptions`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::open`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{CorruptPolicy, Persisted, Store, StoreOptions};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// # #[persisted(format = "json")]
+    /// # struct Settings { theme: String }
+    /// # let dir = tempfile::tempdir()?;
+    /// let opts = StoreOptions::new().on_corrupt(CorruptPolicy::MoveAside);
+    /// let store = Store::<Settings>::open_with(dir.path().join("settings.json"), opts)?;
+    /// # let _ = store;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let op = Operation::Store;
+        let parent = path::parent_of(path).map_err(|e| e.into_error(op, path))?;
+        let dir = sys::dir::open_dir(rustix::fs::CWD, parent)
+            .map_err(|e| Error::io(op, "open parent directory", path, e))?;
+        // Litter removal is housekeeping; the store works without it.
+        if let Err(e) = litter::sweep(&dir) {
+            log::debug!("litter sweep beside {} failed: {e}", path.display());
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                options,
+                cache: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Opens `<platform config dir>/<file_name>` for the application
+    /// `app_name` (on Linux `$XDG_CONFIG_HOME/<app>` or
+    /// `~/.config/<app>`, as the `directories` crate defines it), creating
+    /// the directory if needed. Requires the `config-dir` feature.
+    ///
+    /// # Errors
+    ///
+    /// [`NotFound`](ErrorKind::NotFound) when no home directory is known;
+    /// otherwise as [`Store::open`] and directory creation.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use safeatomic::{Persisted, Store};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// # #[persisted(format = "json")]
+    /// # struct Config { volume: u8 }
+    /// let store = Store::<Config>::open_in_config_dir("myapp", "config.json")?;
+    /// println!("config lives in {}", store.path().display());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "config-dir")]
+    pub fn open_in_config_dir(app_name: &str, file_name: &str) -> Result<Self> {
+        let op = Operation::Store;
+        let dirs = directories::ProjectDirs::from("", "", app_name).ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, op, "find config directory", app_name)
+                .with_detail("no home directory is known for this user")
+        })?;
+        let dir = dirs.config_dir();
+        sys::dir::create_dir_all(dir)
+            .map_err(|e| Error::io(op, "create config directory", dir, e))?;
+        Self::open(dir.join(file_name))
+    }
+
+    /// The path of the store's file, as given.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Option<Cached<T>>> {
+        // A panic while holding the cache lock cannot leave it half-written:
+        // the cache is replaced whole. So a poisoned lock is still valid.
+        self.inner
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The identity of the file now; `None` when it does not exist.
+    fn identity(&self) -> Result<Option<FileId>> {
+        match sys::file::statat(rustix::fs::CWD, &self.inner.path) {
+            Ok(st) => Ok(Some(FileId::of(&st))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(Operation::Store, "stat", &self.inner.path, e)),
+        }
+    }
+
+    /// The current value, from the cache when `id` matches, else read. With
+    /// the file absent, the default (or `NotFound`). `locked` says whether
+    /// the caller holds the lock (a corrupt file may then be moved aside).
+    fn current(&self, guard: Option<&LockGuard>) -> Result<Arc<T>> {
+        let path = &self.inner.path;
+        let Some(id) = self.identity()? else {
+            *self.cache() = None;
+            return T::default_value().map(Arc::new).ok_or_else(|| {
+                Error::new(ErrorKind::NotFound, Operation::Store, "load", path)
+                    .with_detail("the file does not exist and the type has no Default")
+            });
+        };
+        if let Some(cached) = self.cache().as_ref()
+            && cached.id == id
+        {
+            return Ok(Arc::clone(&cached.value));
+        }
+        let options = ReadOptions::new()
+            .safety(self.inner.options.safety)
+            .verify(T::CHECKSUM.is_some());
+        let parsed = read_atomic_with(path, &options)
+            .and_then(|bytes| format::decode::<T>(T::FORMAT, &bytes, path, Operation::Store));
+        let value = match parsed {
+            Ok(v) => Arc::new(v),
+            Err(e)
+                if is_corruption(&e)
+                    && self.inner.options.on_corrupt == CorruptPolicy::MoveAside =>
+            {
+                return self.recover(e, guard).map(Arc::new);
+            }
+            Err(e) => return Err(e),
+        };
+        // Cache only if the file did not change while we read it: then the
+        // value is exactly that version's.
+        if self.identity()? == Some(id) {
+            *self.cache() = Some(Cached {
+                id,
+                value: Arc::clone(&value),
+            });
+        }
+        Ok(value)
+    }
+
+    /// The corruption policy: move the bad file aside (under the lock) and
+    /// start from the default.
+    fn recover(&self, error: Error, guard: Option<&LockGuard>) -> Result<T> {
+        let Some(default) = T::default_value() else {
+            return Err(error);
+        };
+        let path = &self.inner.path;
+        let held;
+        let guard = match guard {
+            Some(g) => g,
+            None => {
+                held = self.lock()?;
+                &held
+            }
+        };
+        // Re-check under the lock: another process may have repaired it.
+        let options = ReadOptions::new()
+            .safety(self.inner.options.safety)
+            .verify(T::CHECKSUM.is_some());
+        let still_bad = match read_atomic_with(path, &options)
+            .and_then(|bytes| format::decode::<T>(T::FORMAT, &bytes, path, Operation::Store))
+        {
+            Ok(v) => return Ok(v),
+            Err(e) => is_corruption(&e),
+        };
+        if still_bad {
+            let mut aside = guard.path().as_os_str().to_owned();
+            aside.push(".corrupt-");
+            aside.push(timefmt::format_compact(sys::process::now()));
+            let aside = PathBuf::from(aside);
+            crate::move_atomic_noreplace(guard.path(), &aside)?;
+            log::warn!(
+                "{}: moved a corrupt file aside to {} ({error}); starting from the default",
+                path.display(),
+                aside.display()
+            );
+        }
+        *self.cache() = None;
+        Ok(default)
+    }
+
+    fn lock(&self) -> Result<LockGuard> {
+        let opts = LockOptions::new()
+            .timeout(self.inner.options.lock_timeout)
+            .safety(self.inner.options.safety);
+        acquire_lock_with(&self.inner.path, &opts)
+    }
+
+    /// The current value: the cached copy when the file has not changed
+    /// (one `stat`), else the file read (and verified, when `T` has a
+    /// checksum). When the file does not exist: `T`'s default.
+    ///
+    /// # Errors
+    ///
+    /// [`NotFound`](ErrorKind::NotFound) when the file is absent and `T` has
+    /// no default; [`Format`](ErrorKind::Format) (with line and column) or
+    /// [`ChecksumMismatch`](ErrorKind::ChecksumMismatch) for a corrupt file
+    /// under [`CorruptPolicy::Error`];
+    /// [`ChecksumMissing`](ErrorKind::ChecksumMissing) when `T` has a
+    /// checksum and the sidecar is absent; I/O kinds.
+    ///
+    /// # Examples
+    ///
+    /// See [`Store`].
+    pub fn load(&self) -> Result<T> {
+        self.current(None).map(|shared| T::clone(&shared))
+    }
+
+    /// Like [`load`](Store::load), without copying: the shared, immutable
+    /// cached value. A cache hit costs one `stat` and a reference-count
+    /// increment, whatever the size of `T`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::load`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Persisted, Store};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// # #[persisted(format = "json")]
+    /// # struct Catalog { items: Vec<String> }
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::<Catalog>::open(dir.path().join("catalog.json"))?;
+    /// let catalog = store.load_shared()?; // Arc<Catalog>
+    /// assert!(catalog.items.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_shared(&self) -> Result<Arc<T>> {
+        self.current(None)
+    }
+
+    /// Read-modify-write under the cross-process lock: runs `f` on a copy of
+    /// the current value, validates the result, commits it atomically and
+    /// durably, and returns what `f` returned.
+    ///
+    /// If `f` panics, nothing is written, the lock is released (the guard
+    /// is dropped while unwinding) and the store stays usable.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::load`]; [`Validation`](ErrorKind::Validation) when the
+    /// type's validation hook refuses the new value (nothing written);
+    /// [`LockTimeout`](ErrorKind::LockTimeout); the errors of a write.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Persisted, Store};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// # #[persisted(format = "json")]
+    /// # struct Counter { n: u64 }
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::<Counter>::open(dir.path().join("counter.json"))?;
+    /// store.update(|c| c.n += 10)?;
+    /// assert_eq!(store.load()?.n, 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R> {
+        self.try_update(|value| Ok::<R, Error>(f(value)))
+    }
+
+    /// Like [`update`](Store::update), for closures that can fail: when `f`
+    /// returns `Err`, nothing is written and the error is returned as it is.
+    /// Store errors convert into the caller's error type through `From`.
+    ///
+    /// # Errors
+    ///
+    /// `f`'s error, or a store error (as [`Store::update`]) converted with
+    /// `E: From<Error>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Persisted, Store};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// # #[persisted(format = "json")]
+    /// # struct Account { balance: u64 }
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::<Account>::open(dir.path().join("account.json"))?;
+    /// let r: Result<u64, Box<dyn std::error::Error>> = store.try_update(|a| {
+    ///     a.balance = a.balance.checked_sub(5).ok_or("insufficient funds")?;
+    ///     Ok(a.balance)
+    /// });
+    /// assert_eq!(r.unwrap_err().to_string(), "insufficient funds");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_update<R, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&mut T) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        let guard = self.lock()?;
+        let mut value = T::clone(&*self.current(Some(&guard))?);
+        let out = f(&mut value)?;
+        self.commit(&guard, value)?;
+        Ok(out)
+    }
+
+    /// Replaces the value with `value` (validated), under the lock.
+    ///
+    /// # Errors
+    ///
+    /// [`Validation`](ErrorKind::Validation), lock and write errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Persisted, Store};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// # #[persisted(format = "json")]
+    /// # struct Flag { on: bool }
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::<Flag>::open(dir.path().join("flag.json"))?;
+    /// store.replace(Flag { on: true })?;
+    /// assert!(store.load()?.on);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn replace(&self, value: T) -> Result<()> {
+        let guard = self.lock()?;
+        self.commit(&guard, value)
+    }
+
+    /// Validates, serializes and writes `value` under `guard`, then caches it.
+    fn commit(&self, guard: &LockGuard, value: T) -> Result<()> {
+        let path = &self.inner.path;
+        value.validate().map_err(|reason| {
+            Error::new(ErrorKind::Validation, Operation::Store, "validate", path)
+                .with_detail(reason)
+        })?;
+        let bytes = format::encode(T::FORMAT, &value, path, Operation::Store)?;
+        let opts = WriteOptions::new()
+            .safety(self.inner.options.safety)
+            .checksum(T::CHECKSUM);
+        crate::write_atomic_locked_with(guard, bytes, &opts)?;
+        // Under the lock nobody else writes: this identity is our version's.
+        match self.identity()? {
+            Some(id) => {
+                *self.cache() = Some(Cached {
+                    id,
+                    value: Arc::new(value),
+                });
+            }
+            None => *self.cache() = None,
+        }
+        Ok(())
+    }
+}
+
+/// Whether an error means "the file's content is bad" (as opposed to "the
+/// file could not be read").
+fn is_corruption(e: &Error) -> bool {
+    matches!(e.kind(), ErrorKind::Format | ErrorKind::ChecksumMismatch)
+}
+
+#[allow(dead_code)]
+fn _store_is_send_sync<T: Persisted>(s: Store<T>) -> impl Send + Sync + Clone {
+    s
+}

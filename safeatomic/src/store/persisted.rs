@@ -1,0 +1,57 @@
+//! The `Persisted` trait: what a type stored in a [`Store`](crate::Store) declares.
+
+use crate::checksum::Algorithm;
+use crate::format::Format;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A type that can live in a file managed by a [`Store`](crate::Store).
+///
+/// Usually derived: `#[derive(Persisted)]` with
+/// `#[persisted(format = "toml", checksum, validate = path::to::fn)]` (see
+/// the [derive's documentation](derive@crate::Persisted) for every
+/// attribute). Implementing it by hand is fine too.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Format, Persisted};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct Counter { n: u64 }
+///
+/// impl Persisted for Counter {
+///     const FORMAT: Format = Format::Json;
+///     fn validate(&self) -> Result<(), String> {
+///         if self.n > 1_000_000 { Err("too large".into()) } else { Ok(()) }
+///     }
+/// }
+/// ```
+pub trait Persisted: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
+    /// The file format.
+    const FORMAT: Format;
+
+    /// The checksum sidecar algorithm, if the file has one: written with every
+    /// update and verified on every read.
+    const CHECKSUM: Option<Algorithm> = None;
+
+    /// Checks a value before it is written: `Err` with a message refuses it
+    /// (the update writes nothing and fails with
+    /// [`ErrorKind::Validation`](crate::ErrorKind::Validation)).
+    ///
+    /// # Errors
+    ///
+    /// Whatever the type considers invalid, as a message.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// The value a store starts from when the file does not exist: the
+    /// type's `Default`, if it has one (the derive provides this), else
+    /// `None`, and loading a missing file fails with
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
+    fn default_value() -> Option<Self> {
+        None
+    }
+}

@@ -1,0 +1,69 @@
+//! Derived store types shared by the tests and `sa-child`.
+
+use safeatomic::Persisted;
+use serde::{Deserialize, Serialize};
+
+/// A counter stored as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "json")]
+pub struct JsonCounter {
+    /// The count.
+    pub n: u64,
+}
+
+/// A counter stored as YAML.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "yaml")]
+pub struct YamlCounter {
+    /// The count.
+    pub n: u64,
+}
+
+/// A counter stored as TOML.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "toml")]
+pub struct TomlCounter {
+    /// The count.
+    pub n: u64,
+}
+
+/// A counter stored as RON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "ron")]
+pub struct RonCounter {
+    /// The count.
+    pub n: u64,
+}
+
+/// A JSON counter with a SHA-256 sidecar.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "json", checksum)]
+pub struct CheckedCounter {
+    /// The count.
+    pub n: u64,
+}
+
+/// A value whose validation refuses `n > 10`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "json", validate = crate::types::at_most_ten)]
+pub struct Limited {
+    /// Must stay at most 10.
+    pub n: u64,
+}
+
+/// The validation hook of [`Limited`].
+pub fn at_most_ten(l: &Limited) -> Result<(), String> {
+    if l.n > 10 {
+        Err(format!("n = {} is more than 10", l.n))
+    } else {
+        Ok(())
+    }
+}
+
+/// A type without `Default`: a missing file is an error, not a value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "toml", checksum = "sha512")]
+pub struct NoDefault {
+    /// Some field.
+    pub name: String,
+}
