@@ -8,12 +8,14 @@
 //! The enumeration counts the calls of a clean run and asserts it tried
 //! every one, so a point cannot be skipped silently.
 
+use common::types::CheckedCounter;
 use common::{leftovers, tempdir};
 use rustix::io::Errno;
 use safeatomic::fault::{self, Plan, Trace};
 use safeatomic::{
-    AtomicWriter, ErrorKind, Safety, WriteOptions, create_atomic, exchange_atomic, is_locked,
-    move_atomic, move_atomic_noreplace, write_atomic, write_atomic_with,
+    Algorithm, AtomicWriter, ErrorKind, Safety, Store, WriteOptions, acquire_lock, create_atomic,
+    exchange_atomic, is_locked, move_atomic, move_atomic_noreplace, try_acquire_lock,
+    verify_checksum, write_atomic, write_atomic_with, write_checksum_file,
 };
 use std::collections::BTreeMap;
 use std::fs;
@@ -29,6 +31,43 @@ struct Scenario {
     files: &'static [&'static str],
     setup: fn(&Path),
     op: fn(&Path) -> safeatomic::Result<()>,
+    /// Files whose checksum sidecar must verify after every run (if they exist).
+    verify: &'static [&'static str],
+    /// Whether a clean run changes the files (lock operations do not).
+    changes: bool,
+}
+
+/// The defaults of the optional scenario fields.
+const PLAIN: Scenario = Scenario {
+    name: "",
+    files: &[],
+    setup: setup_nothing,
+    op: |_| Ok(()),
+    verify: &[],
+    changes: true,
+};
+
+/// Calls whose failure must never be absorbed: the data, its durability
+/// and its publication depend on each of them.
+fn critical(name: &str) -> bool {
+    name == "fsync" || name == "write" || name.starts_with("renameat") || name == "linkat"
+}
+
+/// The sidecar invariant: where a file in `verify` has a sidecar, they
+/// agree (no sidecar at all is the state before a first checksummed write).
+fn sidecars_consistent(dir: &Path, s: &Scenario, ctx: &str) {
+    for f in s.verify {
+        let p = dir.join(f);
+        if !p.exists() {
+            continue;
+        }
+        match verify_checksum(&p) {
+            Ok(true) => {}
+            Ok(false) => panic!("{ctx}: {f} does not match its sidecar"),
+            Err(e) if e.kind() == ErrorKind::ChecksumMissing => {}
+            Err(e) => panic!("{ctx}: verify {f}: {e}"),
+        }
+    }
 }
 
 fn state(dir: &Path, files: &[&str]) -> State {
@@ -57,12 +96,13 @@ fn prepared(s: &Scenario) -> tempfile::TempDir {
     d
 }
 
-/// The index of the call that publishes (renameat or renameat2), if any.
+/// The index of the call that publishes the data: the last rename or link
+/// (a checksummed write renames its sidecar first).
 fn publish_index(trace: &Trace) -> Option<usize> {
     trace
         .calls
         .iter()
-        .position(|c| c.name.starts_with("renameat") || c.name == "linkat")
+        .rposition(|c| c.name.starts_with("renameat") || c.name == "linkat")
 }
 
 /// Indices of the litter sweep (housekeeping whose failure must not fail
@@ -91,13 +131,19 @@ fn enumerate(s: &Scenario) -> usize {
     let (result, clean) = fault::record(|| (s.op)(clean_dir.path()));
     result.unwrap_or_else(|e| panic!("{}: clean run failed: {e}", s.name));
     let after = state(clean_dir.path(), s.files);
-    assert_ne!(before, after, "{}: the operation changed nothing", s.name);
-    let publish = publish_index(&clean)
-        .unwrap_or_else(|| panic!("{}: no publishing call in {:?}", s.name, clean.names()));
+    if s.changes {
+        assert_ne!(before, after, "{}: the operation changed nothing", s.name);
+    }
+    // Lock operations publish nothing: every failure must then leave the files as they were.
+    let publish = publish_index(&clean).unwrap_or(usize::MAX);
     let sweep = sweep_range(&clean);
     // The durability point: the last fsync (of a directory). Calls after it
     // only release the lock; their failure cannot undo a durable commit.
-    let durable = clean.calls.iter().rposition(|c| c.name == "fsync").unwrap();
+    let durable = clean
+        .calls
+        .iter()
+        .rposition(|c| c.name == "fsync")
+        .unwrap_or(usize::MAX);
 
     let mut tried = std::collections::BTreeSet::new();
     for (i, call) in clean.calls.iter().enumerate() {
@@ -128,8 +174,8 @@ fn enumerate(s: &Scenario) -> usize {
             match result {
                 Ok(()) => {
                     assert!(
-                        errno == Errno::INTR || sweep.contains(&i) || i > durable,
-                        "{ctx}: succeeded although a non-housekeeping call failed"
+                        errno == Errno::INTR || !critical(call.name),
+                        "{ctx}: succeeded although a critical call failed"
                     );
                     assert_eq!(now, after, "{ctx}: succeeded with the wrong content");
                 }
@@ -172,6 +218,7 @@ fn enumerate(s: &Scenario) -> usize {
                     "{ctx}: {f} is still locked"
                 );
             }
+            sidecars_consistent(d.path(), s, &ctx);
             let left: Vec<_> = all_leftovers(d.path())
                 .into_iter()
                 .filter(|n| !(n == PLANTED_LITTER && i < sweep.end))
@@ -227,13 +274,14 @@ fn crash_everywhere(s: &Scenario) -> usize {
             "{}: crash after call {i} left {now:?}",
             s.name
         );
-        if i <= publish_index(&clean).unwrap() {
+        if i <= publish_index(&clean).unwrap_or(usize::MAX) {
             assert_eq!(
                 now, before,
                 "{}: crash before the publish changed the target",
                 s.name
             );
         }
+        sidecars_consistent(d.path(), s, &format!("{}: crash after call {i}", s.name));
         // Recovery: the next write in that directory removes the litter.
         write_atomic(d.path().join("next"), b"recovery").unwrap();
         for f in s.files {
@@ -274,6 +322,21 @@ fn setup_old_and_litter(d: &Path) {
     fs::write(d.join(PLANTED_LITTER), b"half a write").unwrap();
 }
 
+fn checksummed() -> WriteOptions {
+    WriteOptions::new().checksum(Some(Algorithm::Sha256))
+}
+
+fn setup_checksummed(d: &Path) {
+    write_atomic_with(d.join("t"), b"old content", &checksummed()).unwrap();
+}
+
+fn setup_store(d: &Path) {
+    Store::<CheckedCounter>::open(d.join("store.json"))
+        .unwrap()
+        .replace(CheckedCounter { n: 41 })
+        .unwrap();
+}
+
 fn setup_ab(d: &Path) {
     fs::write(d.join("a"), b"AAAA").unwrap();
     fs::write(d.join("b"), b"BB").unwrap();
@@ -292,18 +355,21 @@ const SCENARIOS: &[Scenario] = &[
         files: &["t"],
         setup: setup_nothing,
         op: |d| write_atomic(d.join("t"), b"new content"),
+        ..PLAIN
     },
     Scenario {
         name: "write_atomic (replace, mode kept)",
         files: &["t"],
         setup: setup_old,
         op: |d| write_atomic(d.join("t"), b"new content"),
+        ..PLAIN
     },
     Scenario {
         name: "write_atomic (replace, litter present)",
         files: &["t"],
         setup: setup_old_and_litter,
         op: |d| write_atomic(d.join("t"), b"new content"),
+        ..PLAIN
     },
     Scenario {
         name: "write_atomic_with (explicit mode)",
@@ -316,6 +382,7 @@ const SCENARIOS: &[Scenario] = &[
                 &WriteOptions::new().mode(0o600),
             )
         },
+        ..PLAIN
     },
     Scenario {
         name: "AtomicWriter commit",
@@ -328,36 +395,138 @@ const SCENARIOS: &[Scenario] = &[
             }
             w.commit()
         },
+        ..PLAIN
     },
     Scenario {
         name: "create_atomic",
         files: &["t"],
         setup: setup_nothing,
         op: |d| create_atomic(d.join("t"), b"created"),
+        ..PLAIN
     },
     Scenario {
         name: "move_atomic (same directory)",
         files: &["a", "b"],
         setup: setup_ab,
         op: |d| move_atomic(d.join("a"), d.join("b")),
+        ..PLAIN
     },
     Scenario {
         name: "move_atomic (two directories)",
         files: &["s1/a", "s2/b"],
         setup: setup_ab_dirs,
         op: |d| move_atomic(d.join("s1/a"), d.join("s2/b")),
+        ..PLAIN
     },
     Scenario {
         name: "move_atomic_noreplace",
         files: &["a", "c"],
         setup: setup_ab,
         op: |d| move_atomic_noreplace(d.join("a"), d.join("c")),
+        ..PLAIN
     },
     Scenario {
         name: "exchange_atomic",
         files: &["s1/a", "s2/b"],
         setup: setup_ab_dirs,
         op: |d| exchange_atomic(d.join("s1/a"), d.join("s2/b")),
+        ..PLAIN
+    },
+    Scenario {
+        name: "write_atomic (lock off)",
+        files: &["t"],
+        setup: setup_old,
+        op: |d| {
+            write_atomic_with(
+                d.join("t"),
+                b"new content",
+                &WriteOptions::new().lock(false),
+            )
+        },
+        ..PLAIN
+    },
+    Scenario {
+        name: "write_atomic (checksum, new file)",
+        files: &["t"],
+        setup: setup_nothing,
+        op: |d| write_atomic_with(d.join("t"), b"new content", &checksummed()),
+        verify: &["t"],
+        ..PLAIN
+    },
+    Scenario {
+        name: "write_atomic (checksum, replace)",
+        files: &["t"],
+        setup: setup_checksummed,
+        op: |d| write_atomic_with(d.join("t"), b"new content", &checksummed()),
+        verify: &["t"],
+        ..PLAIN
+    },
+    Scenario {
+        name: "write_atomic (checksum, first over an unchecksummed file)",
+        files: &["t"],
+        setup: setup_old,
+        op: |d| write_atomic_with(d.join("t"), b"new content", &checksummed()),
+        verify: &["t"],
+        ..PLAIN
+    },
+    Scenario {
+        name: "write_atomic (checksum, lock off)",
+        files: &["t"],
+        setup: setup_checksummed,
+        op: |d| write_atomic_with(d.join("t"), b"new content", &checksummed().lock(false)),
+        verify: &["t"],
+        ..PLAIN
+    },
+    Scenario {
+        name: "AtomicWriter commit (checksum)",
+        files: &["t"],
+        setup: setup_checksummed,
+        op: |d| {
+            let mut w = AtomicWriter::create_with(d.join("t"), &checksummed())?;
+            for i in 0..3u8 {
+                w.write_all(&vec![i; 70_000]).map_err(ours)?;
+            }
+            w.commit()
+        },
+        verify: &["t"],
+        ..PLAIN
+    },
+    Scenario {
+        name: "write_checksum_file",
+        // The data does not change; the sidecar (timestamped, so not
+        // compared byte for byte) is checked by the sidecar invariant.
+        files: &["t"],
+        setup: setup_old,
+        op: |d| write_checksum_file(d.join("t"), Algorithm::Sha256).map(drop),
+        verify: &["t"],
+        changes: false,
+    },
+    Scenario {
+        name: "lock acquire and release",
+        files: &["t"],
+        setup: setup_old,
+        op: |d| {
+            let g = acquire_lock(d.join("t"), None)?;
+            g.release()
+        },
+        changes: false,
+        ..PLAIN
+    },
+    Scenario {
+        name: "try_acquire_lock and drop",
+        files: &["t"],
+        setup: setup_old,
+        op: |d| try_acquire_lock(d.join("t")).map(drop),
+        changes: false,
+        ..PLAIN
+    },
+    Scenario {
+        name: "Store::update (checksummed)",
+        files: &["store.json"],
+        setup: setup_store,
+        op: |d| Store::<CheckedCounter>::open(d.join("store.json"))?.update(|c| c.n += 1),
+        verify: &["store.json"],
+        ..PLAIN
     },
 ];
 

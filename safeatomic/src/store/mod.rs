@@ -531,15 +531,20 @@ impl<T: Persisted> Store<T> {
             .checksum(T::CHECKSUM);
         crate::write_atomic_locked_with(guard, bytes, &opts)?;
         // Under the lock nobody else writes: this identity is our version's.
-        match self.identity()? {
-            Some(id) => {
-                *self.cache() = Some(Cached {
-                    id,
-                    value: Arc::new(value),
-                });
+        // The write is committed and durable by now, so a failure to learn
+        // the identity must not turn into an error (a caller retrying a
+        // "failed" update would apply it twice): it only costs the cache.
+        *self.cache() = match self.identity() {
+            Ok(Some(id)) => Some(Cached {
+                id,
+                value: Arc::new(value),
+            }),
+            Ok(None) => None,
+            Err(e) => {
+                log::debug!("{e}; the next load reads the file");
+                None
             }
-            None => *self.cache() = None,
-        }
+        };
         Ok(())
     }
 }
