@@ -19,6 +19,7 @@
 //! | see who holds a lock, recover a dead holder's | [`inspect_lock`], [`is_stale_lock`], [`release_stale_lock`] |
 //! | detect silent corruption | [`WriteOptions::checksum`], [`read_atomic_verified`], [`verify_checksum`], [`write_checksum_file`] |
 //! | know what this filesystem guarantees | [`inspect_guarantees`] |
+//! | check it empirically (real syscalls, probe files cleaned up) | [`doctor`] |
 //! | remove temp files left by crashed writers | [`cleanup_litter`] |
 //!
 //! ```
@@ -119,6 +120,7 @@
 
 mod checksum;
 mod commit;
+mod doctor;
 mod env;
 mod error;
 mod format;
@@ -137,6 +139,7 @@ pub use checksum::{
     Algorithm, ChecksumInfo, UnknownAlgorithm, checksum_info, compute_hash_data, compute_hash_file,
     verify_checksum, write_checksum_file,
 };
+pub use doctor::{CheckStatus, DoctorCheck, DoctorOptions, DoctorReport, doctor};
 pub use env::{
     Environment, FsClass, Guarantee, GuaranteeReport, Level, UnknownGuarantee, inspect_guarantees,
 };

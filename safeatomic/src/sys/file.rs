@@ -105,3 +105,28 @@ pub(crate) fn statat(dir: impl AsFd, path: &Path) -> io::Result<Stat> {
         rustix::fs::statat(dir.as_fd(), path, AtFlags::empty())
     })
 }
+
+/// `faccessat(2)` with `W_OK`, using the effective ids: may this process
+/// create files in the directory `path`? Writes nothing.
+pub(crate) fn access_writable(path: &Path) -> io::Result<()> {
+    once("faccessat(W_OK)", || {
+        rustix::fs::accessat(
+            rustix::fs::CWD,
+            path,
+            rustix::fs::Access::WRITE_OK,
+            AtFlags::EACCESS,
+        )
+    })
+}
+
+/// `openat(2)` with `O_TMPFILE`: an unnamed file in the directory `dir`.
+pub(crate) fn open_tmpfile(dir: impl AsFd) -> io::Result<OwnedFd> {
+    retry_intr("openat(O_TMPFILE)", || {
+        rustix::fs::openat(
+            dir.as_fd(),
+            ".",
+            OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+    })
+}

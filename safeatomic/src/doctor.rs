@@ -1,0 +1,591 @@
+//! The doctor: an empirical check of what a directory really supports.
+//!
+//! [`inspect_guarantees`](crate::inspect_guarantees) is the normative view
+//! (what the matrix promises for the detected filesystem class). The doctor
+//! adds the empirical view: with destructive probes allowed, it performs the
+//! actual syscalls the library relies on, in the parent directory, with
+//! files named `.safeatomic-doctor-<random>-…` that are always removed.
+
+use crate::env::{self, Environment, Guarantee, Level};
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::sys::{self, Mode, OFlags, OwnedFd};
+use crate::{Algorithm, WriteOptions, path};
+use serde::Serialize;
+use std::fmt::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The prefix of every file the doctor creates.
+pub(crate) const PROBE_PREFIX: &str = ".safeatomic-doctor-";
+
+/// Options for [`doctor`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{DoctorOptions, Guarantee};
+/// let opts = DoctorOptions::new()
+///     .destructive(true)
+///     .require([Guarantee::AtomicVisibility, Guarantee::CrashDurability]);
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DoctorOptions {
+    destructive: bool,
+    require: Vec<Guarantee>,
+}
+
+impl DoctorOptions {
+    /// Defaults: no destructive probes, nothing required.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Allow probes that create, write, rename, lock and remove files in
+    /// the parent directory (always cleaned up). Without it the doctor
+    /// creates no file at all, and the probes are reported as not run.
+    #[must_use]
+    pub fn destructive(mut self, allow: bool) -> Self {
+        self.destructive = allow;
+        self
+    }
+
+    /// Guarantees the caller needs: [`doctor`] fails with
+    /// [`ErrorKind::UnsupportedEnvironment`] (listing what is missing) when
+    /// one of them is not `Guaranteed` for the filesystem class, or a probe
+    /// that supports it failed.
+    #[must_use]
+    pub fn require(mut self, guarantees: impl IntoIterator<Item = Guarantee>) -> Self {
+        self.require = guarantees.into_iter().collect();
+        self
+    }
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// The check ran and succeeded.
+    Passed,
+    /// The check ran and failed; the check's detail says how (errno text).
+    Failed,
+    /// The check did not run (destructive probes not allowed, or a
+    /// previous check it depends on failed).
+    NotRun,
+}
+
+/// One check of a [`DoctorReport`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DoctorCheck {
+    /// A short name, e.g. `"fsync directory"`.
+    pub name: &'static str,
+    /// Passed, failed or not run.
+    pub status: CheckStatus,
+    /// What happened: the OS error for a failure, why for "not run".
+    pub detail: Option<String>,
+    /// The guarantees that rely on what this check exercises.
+    pub supports: Vec<Guarantee>,
+}
+
+/// What the doctor found: the environment, the eight guarantee levels, and
+/// every check. Serializes (serde) for machines; [`summary`](Self::summary)
+/// for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DoctorReport {
+    path: PathBuf,
+    directory: PathBuf,
+    environment: Arc<Environment>,
+    guarantees: Vec<(Guarantee, Level)>,
+    checks: Vec<DoctorCheck>,
+    destructive: bool,
+}
+
+impl DoctorReport {
+    /// The path that was examined, as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directory the checks ran in.
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    /// The detected environment.
+    pub fn environment(&self) -> &Environment {
+        &self.environment
+    }
+
+    /// The level of one guarantee on this filesystem class.
+    pub fn level(&self, guarantee: Guarantee) -> Level {
+        self.environment.filesystem_class().level(guarantee)
+    }
+
+    /// Every check, in the order they ran.
+    pub fn checks(&self) -> &[DoctorCheck] {
+        &self.checks
+    }
+
+    /// Whether no check failed.
+    pub fn all_passed(&self) -> bool {
+        self.checks.iter().all(|c| c.status != CheckStatus::Failed)
+    }
+
+    /// For each guarantee of `required` that is missing here: why (its
+    /// level is not `Guaranteed`, or a probe supporting it failed).
+    pub fn missing(&self, required: &[Guarantee]) -> Vec<(Guarantee, String)> {
+        let mut out = Vec::new();
+        for g in required {
+            let level = self.level(*g);
+            let mut reasons = Vec::new();
+            if level != Level::Guaranteed {
+                reasons.push(format!("{level} on {}", self.environment.filesystem()));
+            }
+            for c in &self.checks {
+                if c.status == CheckStatus::Failed && c.supports.contains(g) {
+                    reasons.push(format!("probe `{}` failed", c.name));
+                }
+            }
+            if !reasons.is_empty() {
+                out.push((*g, reasons.join(", ")));
+            }
+        }
+        out
+    }
+
+    /// A human-readable, multi-line summary.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let env = &self.environment;
+        let _ = writeln!(s, "path:        {}", self.path.display()); // writing to a String cannot fail
+        let _ = writeln!(
+            s,
+            "filesystem:  {} ({}), mounted on {}",
+            env.filesystem(),
+            env.filesystem_class(),
+            env.mount_point().unwrap_or("?")
+        );
+        let _ = writeln!(s, "guarantees:");
+        for (g, level) in &self.guarantees {
+            let _ = writeln!(s, "  {:<22}{level}", g.name());
+        }
+        let _ = writeln!(s, "checks:");
+        for c in &self.checks {
+            let mark = match c.status {
+                CheckStatus::Passed => "ok  ",
+                CheckStatus::Failed => "FAIL",
+                CheckStatus::NotRun => "--  ",
+            };
+            let _ = write!(s, "  [{mark}] {}", c.name);
+            if let Some(d) = &c.detail {
+                let _ = write!(s, ": {d}");
+            }
+            s.push('\n');
+        }
+        if !self.destructive {
+            s.push_str("(probes not run: pass destructive to exercise the syscalls)\n");
+        }
+        s
+    }
+}
+
+impl fmt::Display for DoctorReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.summary())
+    }
+}
+
+/// Examines the directory `path` lives in (or `path` itself, if it is a
+/// directory): the guarantee matrix for its filesystem, two checks that
+/// write nothing (the directory exists, is writable), and — with
+/// [`DoctorOptions::destructive`] — probes that perform the real syscalls:
+/// exclusive create, fsync of a file, fsync of the directory, atomic
+/// replace keeping the mode, a reader's snapshot across a replace,
+/// `RENAME_NOREPLACE`, `RENAME_EXCHANGE`, `O_TMPFILE`, `flock`, a lock
+/// sidecar round trip and a checksum sidecar round trip. Probe files are
+/// named `.safeatomic-doctor-…` and always removed.
+///
+/// # Errors
+///
+/// [`NotFound`](ErrorKind::NotFound) when the directory does not exist;
+/// [`UnsupportedEnvironment`](ErrorKind::UnsupportedEnvironment) when a
+/// [required](DoctorOptions::require) guarantee is missing (the detail lists
+/// each with its reason). A failing probe is not an error: it is reported.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{CheckStatus, DoctorOptions, doctor};
+/// # let dir = tempfile::tempdir()?;
+/// let report = doctor(dir.path().join("state.json"), &DoctorOptions::new().destructive(true))?;
+/// println!("{}", report.summary());
+/// assert!(report.checks().iter().all(|c| c.status == CheckStatus::Passed));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn doctor(path: impl AsRef<Path>, options: &DoctorOptions) -> Result<DoctorReport> {
+    let path = path.as_ref();
+    let op = Operation::Inspect;
+    let is_dir = sys::file::statat(rustix::fs::CWD, path).is_ok_and(|st| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory
+    });
+    let directory = if is_dir {
+        path.to_owned()
+    } else {
+        path::parent_of(path)
+            .map_err(|e| e.into_error(op, path))?
+            .to_owned()
+    };
+    let mut checks = Vec::new();
+    let dir = match sys::dir::open_dir(rustix::fs::CWD, &directory) {
+        Ok(fd) => {
+            checks.push(passed("parent exists", &[]));
+            fd
+        }
+        Err(e) => return Err(Error::io(op, "open directory", &directory, e)),
+    };
+    let environment =
+        env::of_dir(&dir).map_err(|e| Error::io(op, "detect filesystem", &directory, e))?;
+    checks.push(match sys::file::access_writable(&directory) {
+        Ok(()) => passed("parent writable", &[]),
+        Err(e) => failed(
+            "parent writable",
+            &[Guarantee::AtomicVisibility, Guarantee::CrashDurability],
+            &e,
+        ),
+    });
+    if options.destructive && checks.iter().all(|c| c.status == CheckStatus::Passed) {
+        let mut probe = Probe::new(&dir, &directory)
+            .map_err(|e| Error::io(op, "name probe files", &directory, e))?;
+        checks.extend(probe.run_all());
+        probe.cleanup();
+    } else {
+        let why = if options.destructive {
+            "the directory is not writable"
+        } else {
+            "destructive probes not allowed"
+        };
+        checks.extend(PROBES.iter().map(|(name, supports)| DoctorCheck {
+            name,
+            status: CheckStatus::NotRun,
+            detail: Some(why.to_owned()),
+            supports: supports.to_vec(),
+        }));
+    }
+    let report = DoctorReport {
+        path: path.to_owned(),
+        directory,
+        guarantees: Guarantee::ALL
+            .iter()
+            .map(|g| (*g, environment.filesystem_class().level(*g)))
+            .collect(),
+        environment,
+        checks,
+        destructive: options.destructive,
+    };
+    let missing = report.missing(&options.require);
+    if !missing.is_empty() {
+        let list: Vec<String> = missing
+            .iter()
+            .map(|(g, why)| format!("{g} ({why})"))
+            .collect();
+        return Err(Error::new(
+            ErrorKind::UnsupportedEnvironment,
+            op,
+            "check required guarantees",
+            path,
+        )
+        .with_detail(format!("missing: {}", list.join("; "))));
+    }
+    Ok(report)
+}
+
+fn passed(name: &'static str, supports: &[Guarantee]) -> DoctorCheck {
+    DoctorCheck {
+        name,
+        status: CheckStatus::Passed,
+        detail: None,
+        supports: supports.to_vec(),
+    }
+}
+
+fn failed(name: &'static str, supports: &[Guarantee], why: &dyn fmt::Display) -> DoctorCheck {
+    DoctorCheck {
+        name,
+        status: CheckStatus::Failed,
+        detail: Some(why.to_string()),
+        supports: supports.to_vec(),
+    }
+}
+
+use Guarantee::{
+    AtomicVisibility as AV, CrashDurability as CD, IntegrityDetection as ID,
+    MetadataPreservation as MP, ReaderConsistency as RC, StaleRecovery as SR,
+    WriterExclusion as WE,
+};
+
+/// Every destructive probe, in order, with the guarantees it supports.
+const PROBES: &[(&str, &[Guarantee])] = &[
+    ("exclusive create", &[AV]),
+    ("fsync file", &[CD]),
+    ("fsync directory", &[CD]),
+    ("atomic replace", &[AV, MP]),
+    ("reader snapshot", &[RC]),
+    ("rename without replace", &[]),
+    ("rename exchange", &[]),
+    ("O_TMPFILE", &[]),
+    ("flock", &[WE, SR]),
+    ("lock sidecar round trip", &[WE, SR]),
+    ("checksum sidecar round trip", &[ID]),
+];
+
+/// The probe files of one doctor run.
+struct Probe<'a> {
+    dir: &'a OwnedFd,
+    directory: &'a Path,
+    id: String,
+    created: Vec<String>,
+}
+
+type ProbeResult = std::result::Result<(), String>;
+
+impl<'a> Probe<'a> {
+    fn new(dir: &'a OwnedFd, directory: &'a Path) -> std::io::Result<Self> {
+        Ok(Self {
+            dir,
+            directory,
+            id: format!("{PROBE_PREFIX}{:016x}", sys::process::random_u64()?),
+            created: Vec::new(),
+        })
+    }
+
+    /// A probe file name; remembered for cleanup.
+    fn name(&mut self, suffix: &str) -> String {
+        let n = format!("{}-{suffix}", self.id);
+        for extra in ["", ".lock", ".sha256", ".sha512"] {
+            self.created.push(format!("{n}{extra}"));
+        }
+        n
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.directory.join(name)
+    }
+
+    fn run_all(&mut self) -> Vec<DoctorCheck> {
+        let mut out = Vec::new();
+        for (name, supports) in PROBES {
+            let result = match *name {
+                "exclusive create" => self.exclusive_create(),
+                "fsync file" => self.fsync_file(),
+                "fsync directory" => sys::file::fsync(self.dir).map_err(|e| e.to_string()),
+                "atomic replace" => self.atomic_replace(),
+                "reader snapshot" => self.reader_snapshot(),
+                "rename without replace" => self.rename_noreplace(),
+                "rename exchange" => self.rename_exchange(),
+                "O_TMPFILE" => self.tmpfile(),
+                "flock" => self.flock(),
+                "lock sidecar round trip" => self.lock_round_trip(),
+                "checksum sidecar round trip" => self.checksum_round_trip(),
+                other => Err(format!("unknown probe {other}")),
+            };
+            out.push(match result {
+                Ok(()) => passed(name, supports),
+                Err(why) => failed(name, supports, &why),
+            });
+        }
+        out
+    }
+
+    fn create(
+        &mut self,
+        suffix: &str,
+        content: &[u8],
+    ) -> std::result::Result<(String, OwnedFd), String> {
+        let name = self.name(suffix);
+        let fd = sys::file::openat(
+            self.dir,
+            Path::new(&name),
+            OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(|e| format!("create: {e}"))?;
+        sys::file::write_all(&fd, content).map_err(|e| format!("write: {e}"))?;
+        Ok((name, fd))
+    }
+
+    fn exclusive_create(&mut self) -> ProbeResult {
+        let (name, _fd) = self.create("excl", b"x")?;
+        match sys::file::openat(
+            self.dir,
+            Path::new(&name),
+            OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW,
+            Mode::from_raw_mode(0o600),
+        ) {
+            Ok(_) => Err("a second O_EXCL create of the same name succeeded".into()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(format!("second create: {e}")),
+        }
+    }
+
+    fn fsync_file(&mut self) -> ProbeResult {
+        let (_, fd) = self.create("fsync", b"durable")?;
+        sys::file::fsync(&fd).map_err(|e| e.to_string())
+    }
+
+    fn atomic_replace(&mut self) -> ProbeResult {
+        let (name, _) = self.create("replace", b"old")?;
+        let p = self.path(&name);
+        crate::write_atomic_with(
+            &p,
+            b"new",
+            &WriteOptions::new()
+                .lock(false)
+                .safety(crate::Safety::BestEffort),
+        )
+        .map_err(|e| e.to_string())?;
+        let st = sys::file::lstatat(self.dir, Path::new(&name)).map_err(|e| e.to_string())?;
+        if st.st_mode & 0o7777 != 0o600 {
+            return Err(format!(
+                "mode {:o} after replace, expected 600",
+                st.st_mode & 0o7777
+            ));
+        }
+        match crate::read_atomic_with(
+            &p,
+            &crate::ReadOptions::new().safety(crate::Safety::BestEffort),
+        ) {
+            Ok(bytes) if bytes == b"new" => Ok(()),
+            Ok(bytes) => Err(format!("read back {bytes:?} after replace")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn reader_snapshot(&mut self) -> ProbeResult {
+        let (name, _) = self.create("snapshot", b"old")?;
+        let p = self.path(&name);
+        let opts = crate::ReadOptions::new().safety(crate::Safety::BestEffort);
+        let mut reader = crate::AtomicReader::open_with(&p, &opts).map_err(|e| e.to_string())?;
+        crate::write_atomic_with(
+            &p,
+            b"new",
+            &WriteOptions::new()
+                .lock(false)
+                .safety(crate::Safety::BestEffort),
+        )
+        .map_err(|e| e.to_string())?;
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut reader, &mut got).map_err(|e| e.to_string())?;
+        if got == b"old" {
+            Ok(())
+        } else {
+            Err(format!("an open reader saw {got:?} after a replace"))
+        }
+    }
+
+    fn rename_noreplace(&mut self) -> ProbeResult {
+        let (a, _) = self.create("noreplace-a", b"a")?;
+        let (b, _) = self.create("noreplace-b", b"b")?;
+        match sys::dir::renameat_noreplace(self.dir, Path::new(&a), self.dir, Path::new(&b)) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Ok(()) => return Err("replaced an existing file".into()),
+            Err(e) => return Err(e.to_string()),
+        }
+        let c = self.name("noreplace-c");
+        sys::dir::renameat_noreplace(self.dir, Path::new(&a), self.dir, Path::new(&c))
+            .map_err(|e| e.to_string())
+    }
+
+    fn rename_exchange(&mut self) -> ProbeResult {
+        let (a, _) = self.create("exchange-a", b"a")?;
+        let (b, _) = self.create("exchange-b", b"b")?;
+        sys::dir::renameat_exchange(self.dir, Path::new(&a), self.dir, Path::new(&b))
+            .map_err(|e| e.to_string())?;
+        let opts = crate::ReadOptions::new().safety(crate::Safety::BestEffort);
+        match crate::read_atomic_with(self.path(&a), &opts) {
+            Ok(bytes) if bytes == b"b" => Ok(()),
+            Ok(bytes) => Err(format!("after exchange read {bytes:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn tmpfile(&mut self) -> ProbeResult {
+        let fd = sys::file::open_tmpfile(self.dir).map_err(|e| e.to_string())?;
+        sys::file::write_all(&fd, b"unnamed").map_err(|e| e.to_string())
+    }
+
+    fn flock(&mut self) -> ProbeResult {
+        let (name, first) = self.create("flock", b"")?;
+        if !sys::flock::try_lock_exclusive(&first).map_err(|e| e.to_string())? {
+            return Err("could not lock a fresh file".into());
+        }
+        let second = sys::file::openat(self.dir, Path::new(&name), OFlags::RDONLY, Mode::empty())
+            .map_err(|e| e.to_string())?;
+        if sys::flock::try_lock_exclusive(&second).map_err(|e| e.to_string())? {
+            return Err("a second open file description got the same exclusive lock".into());
+        }
+        sys::flock::unlock(&first).map_err(|e| e.to_string())?;
+        if !sys::flock::try_lock_exclusive(&second).map_err(|e| e.to_string())? {
+            return Err("the lock was not free after unlock".into());
+        }
+        Ok(())
+    }
+
+    fn lock_round_trip(&mut self) -> ProbeResult {
+        let name = self.name("lock");
+        let target = self.path(&name);
+        let opts = crate::LockOptions::new().safety(crate::Safety::BestEffort);
+        let guard = crate::try_acquire_lock_with(&target, &opts)
+            .map_err(|e| e.to_string())?
+            .ok_or("the fresh lock was held elsewhere")?;
+        let info = crate::inspect_lock(&target).map_err(|e| e.to_string())?;
+        if !info.held || info.pid != Some(sys::process::pid()) {
+            return Err(format!("inspect_lock while held: {info:?}"));
+        }
+        guard.release().map_err(|e| e.to_string())?;
+        let info = crate::inspect_lock(&target).map_err(|e| e.to_string())?;
+        if info.held || info.pid.is_some() {
+            return Err(format!("inspect_lock after release: {info:?}"));
+        }
+        Ok(())
+    }
+
+    fn checksum_round_trip(&mut self) -> ProbeResult {
+        let name = self.name("checksum");
+        let target = self.path(&name);
+        let opts = WriteOptions::new()
+            .lock(false)
+            .checksum(Some(Algorithm::Sha256))
+            .safety(crate::Safety::BestEffort);
+        crate::write_atomic_with(&target, b"checked", &opts).map_err(|e| e.to_string())?;
+        if !crate::verify_checksum(&target).map_err(|e| e.to_string())? {
+            return Err("a fresh sidecar did not verify".into());
+        }
+        // Change the data in place: the sidecar must notice.
+        let fd = sys::file::openat(self.dir, Path::new(&name), OFlags::WRONLY, Mode::empty())
+            .map_err(|e| e.to_string())?;
+        sys::file::write_all(&fd, b"C").map_err(|e| e.to_string())?;
+        drop(fd);
+        if crate::verify_checksum(&target).map_err(|e| e.to_string())? {
+            return Err("a changed byte was not detected".into());
+        }
+        Ok(())
+    }
+
+    /// Removes every probe file of this run (those that exist).
+    fn cleanup(&mut self) {
+        for name in self.created.drain(..) {
+            match sys::dir::unlinkat(self.dir, Path::new(&name)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => log::warn!("doctor: could not remove probe file {name}: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for Probe<'_> {
+    fn drop(&mut self) {
+        // Also on panic: never leave probe files behind.
+        self.cleanup();
+    }
+}
