@@ -1,0 +1,155 @@
+//! The doctor: probes pass and clean up, a non-destructive run creates
+//! nothing, `require` turns missing guarantees into an error, and a failing
+//! probe (made to fail with fault injection) is reported, not hidden.
+
+use common::{leftovers, tempdir};
+use rustix::io::Errno;
+use safeatomic::fault::{self, Plan};
+use safeatomic::{CheckStatus, DoctorOptions, ErrorKind, Guarantee, doctor};
+use std::fs;
+use std::path::Path;
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn destructive_probes_all_pass_and_leave_nothing_behind() {
+    let d = tempdir();
+    fs::write(d.path().join("existing"), b"keep").unwrap();
+    let before = listing(d.path());
+    let report = doctor(
+        d.path().join("state.json"),
+        &DoctorOptions::new().destructive(true),
+    )
+    .unwrap();
+    for c in report.checks() {
+        assert_eq!(c.status, CheckStatus::Passed, "{}: {:?}", c.name, c.detail);
+    }
+    assert_eq!(report.checks().len(), 13, "2 always-on checks + 11 probes");
+    assert!(report.all_passed());
+    assert_eq!(listing(d.path()), before, "probe files left behind");
+    assert!(leftovers(d.path()).is_empty());
+    assert_eq!(report.directory(), d.path());
+}
+
+#[test]
+fn a_non_destructive_run_creates_no_file_and_reports_probes_as_not_run() {
+    let d = tempdir();
+    let report = doctor(d.path().join("x"), &DoctorOptions::new()).unwrap();
+    assert!(listing(d.path()).is_empty());
+    let statuses: Vec<_> = report.checks().iter().map(|c| c.status).collect();
+    assert_eq!(&statuses[..2], &[CheckStatus::Passed, CheckStatus::Passed]);
+    assert!(statuses[2..].iter().all(|s| *s == CheckStatus::NotRun));
+    assert!(report.summary().contains("probes not run"));
+}
+
+#[test]
+fn a_directory_path_is_examined_itself() {
+    let d = tempdir();
+    let report = doctor(d.path(), &DoctorOptions::new()).unwrap();
+    assert_eq!(report.directory(), d.path());
+}
+
+#[test]
+fn require_fails_with_the_missing_guarantees_listed() {
+    let d = tempdir();
+    // On the machine's disk everything is Guaranteed: a requirement is met.
+    let all = DoctorOptions::new()
+        .destructive(true)
+        .require(Guarantee::ALL);
+    let on_disk = doctor(d.path().join("x"), &all);
+    if on_disk
+        .as_ref()
+        .is_ok_and(|r| r.environment().filesystem_class() == safeatomic::FsClass::LocalPersistent)
+    {
+        assert!(on_disk.is_ok());
+    }
+    // A failed probe makes the guarantees it supports missing. Fail the
+    // fsync of the probe file: find its call index in a clean run.
+    let opts = DoctorOptions::new().destructive(true);
+    // Warm the per-process caches (umask, filesystem) so the recorded and
+    // the injected runs make the same calls.
+    doctor(d.path().join("x"), &opts).unwrap();
+    let (_, trace) = fault::record(|| doctor(d.path().join("x"), &opts));
+    let fsync_file = trace.calls.iter().position(|c| c.name == "fsync").unwrap();
+    let (result, _) = fault::inject(Plan::fail(fsync_file, Errno::IO.raw_os_error()), || {
+        doctor(
+            d.path().join("x"),
+            &opts.clone().require([Guarantee::CrashDurability]),
+        )
+    });
+    let e = result.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnsupportedEnvironment);
+    assert!(e.to_string().contains("CrashDurability"), "{e}");
+    assert!(e.to_string().contains("probe `fsync file` failed"), "{e}");
+    assert!(
+        listing(d.path()).is_empty(),
+        "probe files must be removed even when a probe fails"
+    );
+}
+
+#[test]
+fn a_failing_probe_is_reported_with_the_os_error_and_others_still_run() {
+    let d = tempdir();
+    let opts = DoctorOptions::new().destructive(true);
+    // Warm the per-process caches (umask, filesystem) so the recorded and
+    // the injected runs make the same calls.
+    doctor(d.path().join("x"), &opts).unwrap();
+    let (_, trace) = fault::record(|| doctor(d.path().join("x"), &opts));
+    let exchange = trace
+        .calls
+        .iter()
+        .position(|c| c.name == "renameat2(RENAME_EXCHANGE)")
+        .unwrap();
+    let (result, _) = fault::inject(Plan::fail(exchange, Errno::INVAL.raw_os_error()), || {
+        doctor(d.path().join("x"), &opts)
+    });
+    let report = result.unwrap();
+    let c = report
+        .checks()
+        .iter()
+        .find(|c| c.name == "rename exchange")
+        .unwrap();
+    assert_eq!(c.status, CheckStatus::Failed);
+    assert!(
+        c.detail.as_deref().unwrap().contains("Invalid argument"),
+        "{c:?}"
+    );
+    assert!(!report.all_passed());
+    let after: Vec<_> = report
+        .checks()
+        .iter()
+        .skip_while(|c| c.name != "rename exchange")
+        .skip(1)
+        .collect();
+    assert!(
+        after.iter().all(|c| c.status == CheckStatus::Passed),
+        "later probes still ran"
+    );
+    assert!(listing(d.path()).is_empty());
+}
+
+#[test]
+fn a_missing_directory_is_not_found() {
+    let d = tempdir();
+    let e = doctor(d.path().join("nope/x"), &DoctorOptions::new()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn the_report_serializes_for_machines() {
+    let d = tempdir();
+    let report = doctor(d.path().join("x"), &DoctorOptions::new().destructive(true)).unwrap();
+    let v = serde_json::to_value(&report).unwrap();
+    assert!(v["environment"]["filesystem"].is_string());
+    assert!(v["environment"]["filesystem_class"].is_string());
+    assert_eq!(v["checks"].as_array().unwrap().len(), 13);
+    assert_eq!(v["checks"][0]["status"], "passed");
+    assert!(v["guarantees"].is_array());
+}
