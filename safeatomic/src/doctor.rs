@@ -338,6 +338,23 @@ const PROBES: &[(&str, &[Guarantee])] = &[
     ("checksum sidecar round trip", &[ID]),
 ];
 
+/// Probes exercise the syscalls whatever the filesystem: no safety gate,
+/// no lock file.
+fn quiet_read() -> crate::ReadOptions {
+    crate::ReadOptions::new().safety(crate::Safety::BestEffort)
+}
+
+fn replace(path: &Path, data: &[u8]) -> ProbeResult {
+    let opts = WriteOptions::new()
+        .lock(false)
+        .safety(crate::Safety::BestEffort);
+    crate::write_atomic_with(path, data, &opts).map_err(|e| e.to_string())
+}
+
+fn read(path: &Path) -> crate::Result<Vec<u8>> {
+    crate::read_atomic_with(path, &quiet_read())
+}
+
 /// The probe files of one doctor run.
 struct Probe<'a> {
     dir: &'a OwnedFd,
@@ -435,14 +452,7 @@ impl<'a> Probe<'a> {
     fn atomic_replace(&mut self) -> ProbeResult {
         let (name, _) = self.create("replace", b"old")?;
         let p = self.path(&name);
-        crate::write_atomic_with(
-            &p,
-            b"new",
-            &WriteOptions::new()
-                .lock(false)
-                .safety(crate::Safety::BestEffort),
-        )
-        .map_err(|e| e.to_string())?;
+        replace(&p, b"new")?;
         let st = sys::file::lstatat(self.dir, Path::new(&name)).map_err(|e| e.to_string())?;
         if st.st_mode & 0o7777 != 0o600 {
             return Err(format!(
@@ -450,10 +460,7 @@ impl<'a> Probe<'a> {
                 st.st_mode & 0o7777
             ));
         }
-        match crate::read_atomic_with(
-            &p,
-            &crate::ReadOptions::new().safety(crate::Safety::BestEffort),
-        ) {
+        match read(&p) {
             Ok(bytes) if bytes == b"new" => Ok(()),
             Ok(bytes) => Err(format!("read back {bytes:?} after replace")),
             Err(e) => Err(e.to_string()),
@@ -463,16 +470,9 @@ impl<'a> Probe<'a> {
     fn reader_snapshot(&mut self) -> ProbeResult {
         let (name, _) = self.create("snapshot", b"old")?;
         let p = self.path(&name);
-        let opts = crate::ReadOptions::new().safety(crate::Safety::BestEffort);
-        let mut reader = crate::AtomicReader::open_with(&p, &opts).map_err(|e| e.to_string())?;
-        crate::write_atomic_with(
-            &p,
-            b"new",
-            &WriteOptions::new()
-                .lock(false)
-                .safety(crate::Safety::BestEffort),
-        )
-        .map_err(|e| e.to_string())?;
+        let mut reader =
+            crate::AtomicReader::open_with(&p, &quiet_read()).map_err(|e| e.to_string())?;
+        replace(&p, b"new")?;
         let mut got = Vec::new();
         std::io::Read::read_to_end(&mut reader, &mut got).map_err(|e| e.to_string())?;
         if got == b"old" {
@@ -500,8 +500,7 @@ impl<'a> Probe<'a> {
         let (b, _) = self.create("exchange-b", b"b")?;
         sys::dir::renameat_exchange(self.dir, Path::new(&a), self.dir, Path::new(&b))
             .map_err(|e| e.to_string())?;
-        let opts = crate::ReadOptions::new().safety(crate::Safety::BestEffort);
-        match crate::read_atomic_with(self.path(&a), &opts) {
+        match read(&self.path(&a)) {
             Ok(bytes) if bytes == b"b" => Ok(()),
             Ok(bytes) => Err(format!("after exchange read {bytes:?}")),
             Err(e) => Err(e.to_string()),
