@@ -110,11 +110,12 @@ fn publish_index(trace: &Trace) -> Option<usize> {
 fn sweep_range(trace: &Trace) -> std::ops::Range<usize> {
     let names = trace.names();
     match (
-        names.iter().position(|n| *n == "fdopendir"),
+        names.iter().position(|n| *n == "readdir"),
         names.iter().position(|n| *n == "getrandom"),
     ) {
-        // The sweep's openat(".") comes right before fdopendir.
-        (Some(start), Some(end)) => start - 1..end,
+        // The sweep reads the directory's entries through the directory fd
+        // the write already holds, then the temp name is generated.
+        (Some(start), Some(end)) => start..end,
         _ => 0..0,
     }
 }

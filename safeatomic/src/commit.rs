@@ -152,6 +152,9 @@ pub(crate) struct Pending {
     publish: Publish,
     temp_name: OsString,
     temp: Option<OwnedFd>,
+    /// The temp file's owner and group as created: the writer's effective
+    /// ids (or the directory's group, in a set-group-ID directory).
+    temp_owner: (u32, u32),
     /// The digest of everything written so far, when a sidecar is wanted.
     hasher: Option<Hasher>,
     /// The permission bits the data file gets, when known (explicit or
@@ -248,7 +251,7 @@ impl Pending {
             Found::File(st) => Some(st),
             _ => None,
         };
-        let (temp_name, temp) = create_temp(
+        let (temp_name, temp, temp_owner) = create_temp(
             &target.dir,
             &target.path,
             opts.mode.or(existing.map(|st| st.st_mode & 0o7777)),
@@ -261,6 +264,7 @@ impl Pending {
             publish,
             temp_name,
             temp: Some(temp),
+            temp_owner,
             hasher: opts.checksum.map(Algorithm::hasher),
             final_mode: opts.mode.or(existing.map(|st| st.st_mode & 0o7777)),
             _lock: lock,
@@ -291,7 +295,7 @@ impl Pending {
         let mut chowned = false;
         if opts.preserve_owner
             && let Some(st) = existing
-            && (st.st_uid, st.st_gid) != sys::process::effective_ids()
+            && (st.st_uid, st.st_gid) != self.temp_owner
         {
             match sys::file::fchown(self.temp(), st.st_uid, st.st_gid) {
                 Ok(()) => chowned = true,
@@ -474,7 +478,7 @@ fn create_temp(
     shown: &Path,
     mode: Option<u32>,
     op: Operation,
-) -> Result<(OsString, OwnedFd)> {
+) -> Result<(OsString, OwnedFd, (u32, u32))> {
     let fail = |step, e| Error::io(op, step, shown, e);
     // Without an explicit or inherited mode, 0o666 lets the kernel apply the
     // umask, exactly as for a file created by open(2). With one, create with
@@ -499,10 +503,10 @@ fn create_temp(
         // removed it between our openat and our flock.
         let locked = sys::flock::lock_exclusive(&fd)
             .and_then(|()| sys::file::fstat(&fd))
-            .map(|st| st.st_nlink > 0);
+            .map(|st| (st.st_nlink > 0, (st.st_uid, st.st_gid)));
         match locked {
-            Ok(true) => return Ok((name, fd)),
-            Ok(false) => continue,
+            Ok((true, owner)) => return Ok((name, fd, owner)),
+            Ok((false, _)) => continue,
             Err(e) => {
                 let _ = sys::dir::unlinkat(dir, Path::new(&name)); // best effort; litter otherwise
                 return Err(fail("lock temp file", e));
@@ -523,7 +527,7 @@ pub(crate) fn publish_small(
     op: Operation,
     shown: &Path,
 ) -> Result<()> {
-    let (tmp, fd) = create_temp(dir, shown, mode, op)?;
+    let (tmp, fd, _) = create_temp(dir, shown, mode, op)?;
     let result = sys::file::write_all(&fd, content)
         .map_err(|e| Error::io(op, "write temp file", shown, e))
         .and_then(|()| {

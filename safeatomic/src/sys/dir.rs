@@ -89,23 +89,25 @@ pub(crate) fn readlinkat(dir: impl AsFd, path: &Path) -> io::Result<PathBuf> {
     .map(|target| PathBuf::from(OsString::from_vec(target.into_bytes())))
 }
 
-/// The names in a directory that start with `prefix` (`openat(".")` then
-/// `getdents64(2)` until the end). The `readdir` fault point fires once per
-/// entry (rustix reads entries in batches, so that is where a failure of
-/// `getdents64` can surface).
+/// The names in a directory that start with `prefix`, read with
+/// `getdents64(2)` straight from `dir` (no second open of the directory).
+///
+/// Reads from the descriptor's current position: pass a freshly opened
+/// directory (every caller opens its directory per operation and lists it
+/// at most once). The `readdir` fault point fires once per entry, where a
+/// failure of `getdents64` can surface.
 pub(crate) fn names_with_prefix(dir: impl AsFd, prefix: &[u8]) -> io::Result<Vec<OsString>> {
-    let fd = open_dir(dir, Path::new("."))?;
-    let mut stream = once("fdopendir", || rustix::fs::Dir::new(fd))?;
+    let mut buf = Vec::with_capacity(8192);
+    let mut entries = rustix::fs::RawDir::new(dir.as_fd(), buf.spare_capacity_mut());
     let mut names = Vec::new();
     loop {
-        let entry = retry_intr("readdir", || match stream.read() {
+        let entry = retry_intr("readdir", || match entries.next() {
             None => Ok(None),
-            Some(r) => r.map(Some),
+            Some(r) => r.map(|e| Some(e.file_name().to_bytes().to_vec())),
         })?;
-        let Some(entry) = entry else { break };
-        let name = entry.file_name().to_bytes();
+        let Some(name) = entry else { break };
         if name.starts_with(prefix) {
-            names.push(OsString::from_vec(name.to_vec()));
+            names.push(OsString::from_vec(name));
         }
     }
     Ok(names)

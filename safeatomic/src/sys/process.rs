@@ -14,14 +14,6 @@ pub(crate) fn random_u64() -> io::Result<u64> {
     Ok(u64::from_ne_bytes(buf))
 }
 
-/// `geteuid(2)` and `getegid(2)`; these cannot fail.
-pub(crate) fn effective_ids() -> (u32, u32) {
-    (
-        rustix::process::geteuid().as_raw(),
-        rustix::process::getegid().as_raw(),
-    )
-}
-
 /// The process umask, read once from `/proc/self/status` (Linux ≥ 4.7).
 ///
 /// `umask(2)` cannot be read without being set, and setting it is a race
