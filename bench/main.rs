@@ -6,6 +6,7 @@
 //! cargo run --release -p safeatomic-bench -- hash [--mib 1024] [--rounds 5] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- lock-wait [--seconds 1] [--rounds 3] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- store [--rounds 200] [--dir DIR]
+//! cargo run --release -p safeatomic-bench -- writes [--rounds 40] [--syscalls] [--svg docs/benchmarks.svg] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- smoke        # a few seconds, for CI
 //! ```
 
@@ -16,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod writes;
+
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// A named contender: runs once and returns its time or rate.
@@ -24,6 +27,10 @@ type Contender<'a> = (&'static str, Box<dyn Fn() -> BoxResult<f64> + 'a>);
 /// Command-line options shared by the benchmarks.
 struct Opts {
     dir: Option<PathBuf>,
+    /// Count syscalls per operation with strace (`writes --syscalls`).
+    syscalls: bool,
+    /// Where `writes` draws its SVG chart (`--svg FILE`).
+    svg: Option<PathBuf>,
     mib: u64,
     rounds: usize,
     seconds: f64,
@@ -32,6 +39,8 @@ struct Opts {
 fn parse_opts(args: &[String]) -> BoxResult<Opts> {
     let mut o = Opts {
         dir: None,
+        syscalls: false,
+        svg: None,
         mib: 1024,
         rounds: 5,
         seconds: 1.0,
@@ -44,6 +53,8 @@ fn parse_opts(args: &[String]) -> BoxResult<Opts> {
             "--mib" => o.mib = val()?.parse()?,
             "--rounds" => o.rounds = val()?.parse()?,
             "--seconds" => o.seconds = val()?.parse()?,
+            "--syscalls" => o.syscalls = true,
+            "--svg" => o.svg = Some(PathBuf::from(val()?)),
             other => return Err(format!("unknown option {other}").into()),
         }
     }
@@ -339,20 +350,27 @@ fn store(o: &Opts) -> BoxResult<()> {
 fn main() -> BoxResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
-        return Err("usage: safeatomic-bench hash|lock-wait|store|smoke [options]".into());
+        return Err("usage: safeatomic-bench hash|lock-wait|store|writes|smoke [options]".into());
     };
     match cmd.as_str() {
         "hash" => hash(&parse_opts(rest)?),
         "lock-wait" => lock_wait(&parse_opts(rest)?),
         "lock-wait-child" => lock_wait_child(rest),
         "store" => store(&parse_opts(rest)?),
+        "writes" => {
+            let o = parse_opts(rest)?;
+            writes::writes(&o, o.svg.as_deref())
+        }
+        "write-n" => writes::write_n(rest),
         "smoke" => {
             let mut o = parse_opts(rest)?;
             (o.mib, o.rounds, o.seconds) = (16, 1, 0.1);
             hash(&o)?;
             lock_wait(&o)?;
             o.rounds = 5;
-            store(&o)
+            store(&o)?;
+            o.rounds = 2;
+            writes::writes(&o, None)
         }
         other => Err(format!("unknown benchmark {other}").into()),
     }

@@ -151,5 +151,6 @@ fn the_report_serializes_for_machines() {
     assert!(v["environment"]["filesystem_class"].is_string());
     assert_eq!(v["checks"].as_array().unwrap().len(), 13);
     assert_eq!(v["checks"][0]["status"], "passed");
-    assert!(v["guarantees"].is_array());
+    assert_eq!(v["guarantees"].as_object().map(|m| m.len()), Some(8));
+    assert_eq!(v["guarantees"]["CrossDeviceSafety"], "Guaranteed");
 }

@@ -412,9 +412,14 @@ pub(crate) fn read_sidecar_in(
     dir: &OwnedFd,
     name: &OsStr,
     algorithm: Algorithm,
+    target: &Path,
     shown: &Path,
     op: Operation,
 ) -> Result<Option<(ChecksumInfo, Stat)>> {
+    // Errors name the data file (what the caller asked about); the detail
+    // names the sidecar.
+    let sidecar = format!("sidecar `{}`", shown.display());
+    let fail = |step, e| Error::io(op, step, target, e).with_detail(sidecar.clone());
     let fd = match sys::file::openat(
         dir,
         Path::new(name),
@@ -424,23 +429,22 @@ pub(crate) fn read_sidecar_in(
         Ok(fd) => fd,
         Err(e) if sys::errno(&e) == Some(rustix::io::Errno::NOENT) => return Ok(None),
         Err(e) => {
-            let err = Error::io(op, "open checksum sidecar", shown, e);
+            let err = fail("open checksum sidecar", e);
             return Err(
                 if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
                     err.with_kind(ErrorKind::SymlinkRefused)
-                        .with_detail("the sidecar is a symlink")
+                        .with_detail(format!("{sidecar} is a symlink"))
                 } else {
                     err
                 },
             );
         }
     };
-    let st = require_regular(&fd, op, shown)?;
+    let st = require_regular(&fd, op, shown).map_err(|e| e.with_detail(sidecar.clone()))?;
     let mut bytes = Vec::new();
     let mut buf = [0u8; 8192];
     while bytes.len() <= MAX_SIDECAR {
-        let n = sys::file::read(&fd, &mut buf)
-            .map_err(|e| Error::io(op, "read checksum sidecar", shown, e))?;
+        let n = sys::file::read(&fd, &mut buf).map_err(|e| fail("read checksum sidecar", e))?;
         if n == 0 {
             break;
         }
@@ -452,9 +456,9 @@ pub(crate) fn read_sidecar_in(
             ErrorKind::ChecksumMalformed,
             op,
             "parse checksum sidecar",
-            shown,
+            target,
         )
-        .with_detail(reason)),
+        .with_detail(format!("{sidecar}: {reason}"))),
     }
 }
 
@@ -471,7 +475,7 @@ pub(crate) fn current_sidecar(
     for algo in Algorithm::ALL {
         let sname = sidecar_name(name, algo);
         let shown = sidecar_path(target_path, algo);
-        if let Some(found) = read_sidecar_in(dir, &sname, algo, &shown, op)? {
+        if let Some(found) = read_sidecar_in(dir, &sname, algo, target_path, &shown, op)? {
             let newer = match &best {
                 None => true,
                 Some(b) => written_at(&found) > written_at(b),
@@ -575,6 +579,12 @@ pub(crate) fn verify_in(
             None
         };
         let Some((info, side_st)) = current_sidecar(dir, name, path, op)? else {
+            // Without a sidecar, a missing data file is the better answer.
+            if let Err(e) = sys::file::lstatat(dir, Path::new(name))
+                && sys::errno(&e) == Some(rustix::io::Errno::NOENT)
+            {
+                return Err(Error::io(op, "open file", path, e));
+            }
             return Err(Error::new(
                 ErrorKind::ChecksumMissing,
                 op,

@@ -95,7 +95,8 @@ pub struct DoctorReport {
     path: PathBuf,
     directory: PathBuf,
     environment: Arc<Environment>,
-    guarantees: Vec<(Guarantee, Level)>,
+    /// Serializes as a JSON object, `{"AtomicVisibility": "Guaranteed", …}`.
+    guarantees: std::collections::BTreeMap<Guarantee, Level>,
     checks: Vec<DoctorCheck>,
     destructive: bool,
 }
@@ -183,7 +184,7 @@ impl DoctorReport {
             s.push('\n');
         }
         if !self.destructive {
-            s.push_str("(probes not run: pass destructive to exercise the syscalls)\n");
+            s.push_str("(probes not run: destructive probes were not allowed)\n");
         }
         s
     }

@@ -517,7 +517,8 @@ pub struct LockInfo {
     pub session_hash: Option<String>,
     /// When the holder took the lock (ISO-8601, as written).
     pub timestamp: Option<String>,
-    /// How long ago that was.
+    /// How long ago that was (serialized as `age_seconds`, a number).
+    #[serde(rename = "age_seconds", serialize_with = "seconds")]
     pub age: Option<Duration>,
     /// Why the payload could not be trusted, if it could not.
     pub corrupt: Option<String>,
@@ -531,6 +532,17 @@ impl LockInfo {
     /// already released the lock, so it blocks no one.
     pub fn is_stale(&self) -> bool {
         self.exists && !self.held && (self.pid.is_some() || self.corrupt.is_some())
+    }
+}
+
+/// Serializes a duration as fractional seconds (`null` when absent).
+fn seconds<S: serde::Serializer>(
+    age: &Option<Duration>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match age {
+        Some(d) => s.serialize_some(&d.as_secs_f64()),
+        None => s.serialize_none(),
     }
 }
 

@@ -228,7 +228,9 @@ impl Environment {
 pub struct GuaranteeReport {
     path: PathBuf,
     environment: Arc<Environment>,
-    guarantees: Vec<(Guarantee, Level)>,
+    /// In documentation order (the enum's order); serializes as a JSON
+    /// object, `{"AtomicVisibility": "Guaranteed", …}`.
+    guarantees: std::collections::BTreeMap<Guarantee, Level>,
 }
 
 impl GuaranteeReport {
@@ -249,7 +251,7 @@ impl GuaranteeReport {
 
     /// Every guarantee with its level, in documentation order.
     pub fn guarantees(&self) -> impl Iterator<Item = (Guarantee, Level)> + '_ {
-        self.guarantees.iter().copied()
+        self.guarantees.iter().map(|(g, l)| (*g, *l))
     }
 
     /// The guarantees of `required` that are not [`Level::Guaranteed`].

@@ -1,0 +1,65 @@
+//! `safeatomic write PATH`: standard input → PATH, atomically and durably.
+
+use crate::failure::Failure;
+use crate::parse::{self, SafetyArg};
+use safeatomic::{Algorithm, WriteOptions, write_atomic_with};
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  generate-config | safeatomic write /etc/app/config.json
+  safeatomic write --mode 600 ~/.app/token < token.txt
+  safeatomic write --checksum state.json < new.json      # also state.json.sha256
+  safeatomic write --checksum=sha512 big.tar < big.tar.new
+
+Nothing is printed on success. If reading standard input fails, PATH is not
+touched; but a producer that fails halfway still ends the input, and what it
+wrote is written: when that matters, collect its output in a file first and
+write only if it succeeded. Inside `safeatomic lock run PATH -- ...` use --no-lock: the lock is
+already held by `lock run`, and a write that waits for it would wait forever.";
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The file to replace (created if it does not exist)
+    path: PathBuf,
+    /// Also write the checksum sidecar PATH.ALGO (ALGO: sha256 (default) or sha512)
+    #[arg(
+        long,
+        value_name = "ALGO",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "sha256",
+        value_parser = parse::algorithm,
+    )]
+    checksum: Option<Algorithm>,
+    /// Do not take the cooperative lock PATH.lock (only for a file with a single writer)
+    #[arg(long)]
+    no_lock: bool,
+    /// Permission bits of the new file, in octal (600, 0644) [default: those of the file
+    /// replaced; 666 minus the umask for a new file]
+    #[arg(long, value_name = "OCTAL", value_parser = parse::mode)]
+    mode: Option<u32>,
+    /// What to do on a filesystem that cannot keep a guarantee a write needs
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = SafetyArg::Strict)]
+    safety: SafetyArg,
+}
+
+pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
+    // All of stdin first: a failing producer must not leave a half file.
+    let mut data = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut data)
+        .map_err(|e| Failure::io("cannot read standard input; nothing written", &e))?;
+    let mut options = WriteOptions::new()
+        .lock(!args.no_lock)
+        .checksum(args.checksum)
+        .safety(args.safety.into());
+    if let Some(mode) = args.mode {
+        options = options.mode(mode);
+    }
+    write_atomic_with(&args.path, &data, &options)?;
+    Ok(ExitCode::SUCCESS)
+}
