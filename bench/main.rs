@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p safeatomic-bench -- hash [--mib 1024] [--rounds 5] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- lock-wait [--seconds 1] [--rounds 3] [--dir DIR]
+//! cargo run --release -p safeatomic-bench -- lock-costs [--rounds 20] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- store [--rounds 200] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- writes [--rounds 40] [--syscalls] [--svg docs/benchmarks.svg] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- smoke        # a few seconds, for CI
@@ -192,6 +193,71 @@ fn lock_wait_child(args: &[String]) -> BoxResult<()> {
     Ok(())
 }
 
+/// Nanoseconds on CLOCK_MONOTONIC: comparable between processes of one boot.
+fn mono_ns() -> u128 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    t.tv_sec as u128 * 1_000_000_000 + t.tv_nsec as u128
+}
+
+/// Child side of the hand-off: block on the lock, print when it was granted.
+fn handoff_child(args: &[String]) -> BoxResult<()> {
+    let path = Path::new(args.first().ok_or("path")?);
+    println!("waiting");
+    std::io::stdout().flush()?;
+    let g = acquire_lock(path, None)?;
+    let granted = mono_ns();
+    drop(g);
+    println!("{granted}");
+    Ok(())
+}
+
+/// Uncontended acquire + release, and hand-off latency between processes.
+fn lock_costs(o: &Opts) -> BoxResult<()> {
+    let dir = workdir(o)?;
+    let path = dir.path().join("locked");
+    let n = 5_000;
+    drop(acquire_lock(&path, None)?); // the lock file exists
+    let start = Instant::now();
+    for _ in 0..n {
+        safeatomic::try_acquire_lock(&path)?
+            .ok_or("contended")?
+            .release()?;
+    }
+    let uncontended_us = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let exe = std::env::current_exe()?;
+    let mut handoff = Vec::new();
+    for _ in 0..o.rounds.max(5) {
+        let held = acquire_lock(&path, None)?;
+        let mut child = Command::new(&exe)
+            .arg("handoff-child")
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut out = std::io::BufReader::new(child.stdout.take().ok_or("stdout")?);
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line)?; // "waiting"
+        std::thread::sleep(Duration::from_millis(20)); // let it block in flock
+        let released = mono_ns();
+        drop(held);
+        line.clear();
+        std::io::BufRead::read_line(&mut out, &mut line)?;
+        child.wait()?;
+        let granted: u128 = line.trim().parse()?;
+        handoff.push((granted.saturating_sub(released)) as f64 / 1000.0);
+    }
+    let (med, min, max) = stats(handoff);
+    println!("### Lock costs\n");
+    println!("| measure | value |\n|---|---|");
+    println!(
+        "| uncontended `try_acquire_lock` + `release` (mean of {n}) | {uncontended_us:.1} µs |"
+    );
+    println!(
+        "| hand-off to a process blocked in `acquire_lock` (median, min–max of {}) | {med:.0} µs ({min:.0}–{max:.0}) |",
+        o.rounds.max(5)
+    );
+    Ok(())
+}
+
 fn lock_wait(o: &Opts) -> BoxResult<()> {
     let dir = workdir(o)?;
     let path = dir.path().join("contended");
@@ -247,12 +313,12 @@ fn lock_wait(o: &Opts) -> BoxResult<()> {
 /// A typical ~4 KiB configuration value.
 #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
 #[persisted(format = "json")]
-struct Config {
-    counter: u64,
+pub(crate) struct Config {
+    pub(crate) counter: u64,
     entries: Vec<(String, String)>,
 }
 
-fn config() -> Config {
+pub(crate) fn config() -> Config {
     Config {
         counter: 0,
         entries: (0..80)
@@ -350,12 +416,16 @@ fn store(o: &Opts) -> BoxResult<()> {
 fn main() -> BoxResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
-        return Err("usage: safeatomic-bench hash|lock-wait|store|writes|smoke [options]".into());
+        return Err(
+            "usage: safeatomic-bench hash|lock-wait|lock-costs|store|writes|smoke [options]".into(),
+        );
     };
     match cmd.as_str() {
         "hash" => hash(&parse_opts(rest)?),
         "lock-wait" => lock_wait(&parse_opts(rest)?),
         "lock-wait-child" => lock_wait_child(rest),
+        "lock-costs" => lock_costs(&parse_opts(rest)?),
+        "handoff-child" => handoff_child(rest),
         "store" => store(&parse_opts(rest)?),
         "writes" => {
             let o = parse_opts(rest)?;
@@ -367,6 +437,7 @@ fn main() -> BoxResult<()> {
             (o.mib, o.rounds, o.seconds) = (16, 1, 0.1);
             hash(&o)?;
             lock_wait(&o)?;
+            lock_costs(&o)?;
             o.rounds = 5;
             store(&o)?;
             o.rounds = 2;

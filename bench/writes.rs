@@ -165,7 +165,8 @@ pub(crate) fn measure(dir: &Path, size: usize, rounds: usize) -> BoxResult<Vec<(
     Ok(samples.into_iter().map(stats).collect())
 }
 
-/// Hidden subcommand for strace: `write-n INDEX N DIR SIZE`.
+/// Hidden subcommand for strace: `write-n INDEX N DIR SIZE`; index
+/// `CONTENDERS.len()` is `Store::update` (one store, N updates).
 pub(crate) fn write_n(args: &[String]) -> BoxResult<()> {
     let index: usize = args.first().ok_or("index")?.parse()?;
     let n: usize = args.get(1).ok_or("n")?.parse()?;
@@ -173,6 +174,14 @@ pub(crate) fn write_n(args: &[String]) -> BoxResult<()> {
     let size: usize = args.get(3).ok_or("size")?.parse()?;
     let data = vec![7u8; size];
     let path = dir.join(format!("strace-{index}"));
+    if index == CONTENDERS.len() {
+        let store = safeatomic::Store::<crate::Config>::open(&path)?;
+        store.replace(crate::config())?;
+        for _ in 0..n {
+            store.update(|c| c.counter += 1)?;
+        }
+        return Ok(());
+    }
     (CONTENDERS[index].run)(&path, &data)?; // the file exists before counting
     for _ in 0..n {
         (CONTENDERS[index].run)(&path, &data)?;
@@ -208,7 +217,7 @@ fn strace_total(index: usize, n: usize, dir: &Path, size: usize) -> BoxResult<u6
 fn syscalls_per_op(dir: &Path, size: usize) -> BoxResult<Vec<f64>> {
     const N: usize = 200;
     let mut out = Vec::new();
-    for i in 0..CONTENDERS.len() {
+    for i in 0..=CONTENDERS.len() {
         let base = strace_total(i, 0, dir, size)?;
         let many = strace_total(i, N, dir, size)?;
         out.push((many.saturating_sub(base)) as f64 / N as f64);
@@ -260,6 +269,12 @@ pub(crate) fn writes(o: &Opts, svg: Option<&Path>) -> BoxResult<()> {
             println!(
                 "| {name} | {med:.0} µs | {min:.0} | {max:.0} | {:.2}× | {sc} |",
                 med / floor
+            );
+        }
+        if let Some(v) = &calls {
+            println!(
+                "| `Store::update` (same lock, one stat before and after) | | | | | {:.1} |",
+                v[CONTENDERS.len()]
             );
         }
         println!();

@@ -42,6 +42,19 @@ use std::time::{Duration, Instant, SystemTime};
 /// The suffix of lock files: `<target>.lock`.
 const LOCK_SUFFIX: &str = ".lock";
 
+/// The size of the payload record: the JSON line padded with spaces (so the
+/// file's size, and its block allocation, never change after first use:
+/// acquiring and releasing rewrite one block in place instead of freeing
+/// and reallocating it, which the next fsync's journal commit would carry).
+const RECORD: usize = 512;
+
+/// The payload of a free lock: the record, all spaces (read as empty).
+fn blank_record() -> [u8; RECORD] {
+    let mut r = [b' '; RECORD];
+    r[RECORD - 1] = b'\n';
+    r
+}
+
 /// Payloads larger than this are not ours: reported as corrupt, not parsed.
 const MAX_PAYLOAD: usize = 64 * 1024;
 
@@ -153,7 +166,8 @@ impl LockGuard {
         };
         let fail = |step, e| lock_error(self.op, step, &self.target, &self.lock_path, e);
         let cleared = if self.writable {
-            sys::file::ftruncate(&fd, 0).map_err(|e| fail("clear lock payload", e))
+            sys::file::pwrite_all(&fd, &blank_record(), 0)
+                .map_err(|e| fail("clear lock payload", e))
         } else {
             Ok(())
         };
@@ -199,6 +213,18 @@ impl Payload {
         // Serializing plain strings and integers cannot fail.
         let mut line = serde_json::to_string(self).expect("payload serializes");
         line.push('\n');
+        line
+    }
+
+    /// The line padded with spaces to the record size (a longer line —
+    /// only with an absurd host name — is written as it is).
+    fn to_record(&self) -> Vec<u8> {
+        let mut line = self.to_line().into_bytes();
+        if line.len() < RECORD {
+            line.pop();
+            line.resize(RECORD - 1, b' ');
+            line.push(b'\n');
+        }
         line
     }
 }
@@ -367,10 +393,19 @@ pub(crate) fn acquire_in(
     if guard.writable {
         // Held now: only the holder ever writes the payload.
         let fd = guard.fd.as_ref().expect("just acquired");
-        let line = Payload::current(session).to_line();
-        sys::file::ftruncate(fd, 0)
-            .and_then(|()| sys::file::pwrite_all(fd, line.as_bytes(), 0))
-            .map_err(|e| lock_error(op, "write lock payload", target, &guard.lock_path, e))?;
+        let line = Payload::current(session).to_record();
+        let size = sys::file::fstat(fd).map(|st| st.st_size);
+        // Over the whole record: a longer leftover (from another tool, or
+        // a corrupt payload) is cut once; then the size stays `RECORD`.
+        size.and_then(|size| {
+            if size > RECORD as i64 {
+                sys::file::ftruncate(fd, RECORD as u64)
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| sys::file::pwrite_all(fd, &line, 0))
+        .map_err(|e| lock_error(op, "write lock payload", target, &guard.lock_path, e))?;
     }
     Ok(Some(guard))
 }
@@ -552,7 +587,7 @@ fn parse_payload(bytes: &[u8]) -> std::result::Result<Payload, String> {
         return Err(format!("payload larger than {MAX_PAYLOAD} bytes"));
     }
     let text = std::str::from_utf8(bytes).map_err(|_| "payload is not UTF-8".to_owned())?;
-    let payload: Payload = serde_json::from_str(text.trim_end_matches('\n'))
+    let payload: Payload = serde_json::from_str(text.trim())
         .map_err(|e| format!("payload is not a valid lock payload: {e}"))?;
     if payload.version != 1 {
         return Err(format!("unknown payload version {}", payload.version));
@@ -687,7 +722,7 @@ pub fn inspect_lock(path: impl AsRef<Path>) -> Result<LockInfo> {
             e,
         )
     })?;
-    if bytes.is_empty() {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(info);
     }
     match parse_payload(&bytes) {
@@ -776,10 +811,11 @@ pub fn release_stale_lock(path: impl AsRef<Path>) -> Result<bool> {
     if !sys::flock::try_lock_exclusive(&opened.fd).map_err(|e| fail("lock", e))? {
         return Ok(false);
     }
-    let had_payload = sys::file::fstat(&opened.fd)
-        .map_err(|e| fail("stat lock file", e))?
-        .st_size
-        > 0;
+    // A payload is anything but whitespace (a free lock holds a blank record).
+    let had_payload = read_payload(&opened.fd)
+        .map_err(|e| fail("read lock payload", e))?
+        .iter()
+        .any(|b| !b.is_ascii_whitespace());
     if had_payload {
         if !opened.writable {
             return Err(
@@ -790,6 +826,7 @@ pub fn release_stale_lock(path: impl AsRef<Path>) -> Result<bool> {
                     )),
             );
         }
+        // Truncate (not blank): the leftover may be longer than a record.
         sys::file::ftruncate(&opened.fd, 0).map_err(|e| fail("clear lock payload", e))?;
     }
     sys::flock::unlock(&opened.fd).map_err(|e| fail("unlock", e))?;
@@ -860,6 +897,17 @@ mod tests {
             "the raw session string must not reach disk"
         );
         assert!(parse_payload(line.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn the_record_is_one_padded_line_of_fixed_size_and_parses() {
+        let record = Payload::current(Some("s")).to_record();
+        assert_eq!(record.len(), RECORD);
+        assert_eq!(record.iter().filter(|b| **b == b'\n').count(), 1);
+        assert_eq!(record.last(), Some(&b'\n'));
+        assert!(parse_payload(&record).is_ok());
+        let blank = blank_record();
+        assert!(blank.iter().all(u8::is_ascii_whitespace));
     }
 
     #[test]
