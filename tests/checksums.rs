@@ -297,10 +297,16 @@ fn readers_verifying_while_a_writer_replaces_see_no_false_alarm() {
     };
     let readers: Vec<_> = (0..3)
         .map(|r| {
-            let path = path.clone();
+            let (path, writes) = (path.clone(), writes.clone());
             std::thread::spawn(move || {
-                for n in 0..1500 {
-                    let bytes = if n % 2 == 0 {
+                // At least 1500 reads each, and on for as long as the writer
+                // has not made 50 writes (slow-fsync storage), within 60 s.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                let mut n = 0u64;
+                while n < 1500
+                    || (writes.load(Ordering::Relaxed) < 50 && std::time::Instant::now() < deadline)
+                {
+                    let bytes = if n.is_multiple_of(2) {
                         read_atomic_verified(&path)
                             .unwrap_or_else(|e| panic!("reader {r}, read {n}: {e}"))
                     } else {
@@ -310,6 +316,7 @@ fn readers_verifying_while_a_writer_replaces_see_no_false_alarm() {
                         read_atomic(&path).unwrap()
                     };
                     assert!(bytes.starts_with(b"{\"version\"") || bytes == b"seed");
+                    n += 1;
                 }
             })
         })
@@ -320,7 +327,7 @@ fn readers_verifying_while_a_writer_replaces_see_no_false_alarm() {
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
     assert!(
-        writes.load(Ordering::Relaxed) > 20,
+        writes.load(Ordering::Relaxed) >= 50,
         "the writer barely ran: the test proved nothing"
     );
 }

@@ -518,10 +518,8 @@ pub(crate) fn check_fd(
     keep: bool,
 ) -> std::io::Result<(std::result::Result<(), String>, Vec<u8>)> {
     let mut current = info.algorithm.hasher();
-    let same_file = info.previous_inode == Some(st.st_ino)
-        && info.previous_ctime.as_deref() == Some(ctime_of(st).as_str());
     let mut previous = match &info.previous {
-        Some((algo, digest)) if same_file => Some((algo.hasher(), digest)),
+        Some((algo, digest)) if previous_applies(info, st) => Some((algo.hasher(), digest)),
         _ => None,
     };
     let mut kept = Vec::new();
@@ -544,6 +542,13 @@ pub(crate) fn check_fd(
     Ok((if ok { Ok(()) } else { Err(actual) }, kept))
 }
 
+/// Whether the sidecar's `previous` lines describe the file with stat `st`
+/// (same inode and ctime): the version its writer was replacing.
+pub(crate) fn previous_applies(info: &ChecksumInfo, st: &Stat) -> bool {
+    info.previous_inode == Some(st.st_ino)
+        && info.previous_ctime.as_deref() == Some(ctime_of(st).as_str())
+}
+
 /// How many lock-free attempts a verifying read makes while writers keep
 /// replacing the file, before it settles the question under the lock.
 const RACY_ATTEMPTS: usize = 8;
@@ -562,22 +567,19 @@ pub(crate) enum Verified {
 /// the incoming and the outgoing digest) before the data, so the sidecar a
 /// reader sees is never older than the data it then opens; if the data is
 /// newer still, the mismatch comes with a changed inode, and the read is
-/// retried. After `RACY_ATTEMPTS` such races it waits for the writers' lock
-/// and decides there.
+/// retried. A mismatch is only reported once confirmed under the writers'
+/// lock (a rename in progress can hide from the change check).
 pub(crate) fn verify_in(
     dir: &OwnedFd,
     name: &OsStr,
     path: &Path,
     op: Operation,
     keep: bool,
+    lock_held: bool,
 ) -> Result<Verified> {
-    for attempt in 0..=RACY_ATTEMPTS {
-        let _settled = if attempt == RACY_ATTEMPTS {
-            let wait = crate::lock::Wait::Block(None);
-            crate::lock::acquire_in(op, dir, name, path, wait, None)?
-        } else {
-            None
-        };
+    let mut races = 0;
+    let mut settled: Option<crate::lock::LockGuard> = None;
+    loop {
         let Some((info, side_st)) = current_sidecar(dir, name, path, op)? else {
             // Without a sidecar, a missing data file is the better answer.
             if let Err(e) = sys::file::lstatat(dir, Path::new(name))
@@ -610,6 +612,10 @@ pub(crate) fn verify_in(
             Ok(()) => return Ok(Verified::Match(bytes)),
             Err(actual) => actual,
         };
+        if settled.is_some() || lock_held {
+            // Under the writers' lock nothing moves: this is genuine.
+            return Ok(Verified::Mismatch(Box::new(info), actual));
+        }
         // A writer may have replaced the data or the sidecar while we read:
         // then this was not a fair comparison; try again.
         let same = |n: &OsStr, before: &Stat| {
@@ -619,12 +625,23 @@ pub(crate) fn verify_in(
             })
         };
         let side_name = sidecar_name(name, info.algorithm);
-        if attempt < RACY_ATTEMPTS && !(same(name, &st) && same(&side_name, &side_st)) {
+        if races < RACY_ATTEMPTS && !(same(name, &st) && same(&side_name, &side_st)) {
+            races += 1;
             continue;
         }
-        return Ok(Verified::Mismatch(Box::new(info), actual));
+        // No change visible, or persistent races. A rename in progress can
+        // still hide (the replaced inode's ctime changes before the name
+        // moves), so a mismatch is only ever reported under the writers'
+        // lock. Where the lock cannot be taken (a read-only directory
+        // without a lock file), nobody can be writing: report it.
+        match crate::lock::acquire_in(op, dir, name, path, crate::lock::Wait::Block(None), None) {
+            Ok(guard) => settled = guard,
+            Err(e) => {
+                log::debug!("cannot settle a checksum mismatch under the lock: {e}");
+                return Ok(Verified::Mismatch(Box::new(info), actual));
+            }
+        }
     }
-    unreachable!("the last attempt always returns")
 }
 
 /// The directory and name of a data file, for checksum operations.
@@ -667,7 +684,7 @@ pub fn verify_checksum(path: impl AsRef<Path>) -> Result<bool> {
     let path = path.as_ref();
     let op = Operation::Checksum;
     let target = open_target(path, op)?;
-    match verify_in(&target.dir, &target.name, path, op, false)? {
+    match verify_in(&target.dir, &target.name, path, op, false, false)? {
         Verified::Match(_) => Ok(true),
         Verified::Mismatch(..) => Ok(false),
     }

@@ -393,7 +393,7 @@ impl Pending {
         };
         let previous = match outgoing {
             None => None,
-            Some(st) => Some((self.outgoing_digest(algorithm)?, st)),
+            Some(st) => Some((self.outgoing_digest(algorithm, &st)?, st)),
         };
         let content = checksum::render_sidecar(
             algorithm,
@@ -413,13 +413,31 @@ impl Pending {
         Ok(())
     }
 
-    /// The digest of the version being replaced: what its sidecar vouches
-    /// for, or, without a readable sidecar, the digest of its bytes.
-    fn outgoing_digest(&self, algorithm: Algorithm) -> Result<(Algorithm, String)> {
+    /// The digest of the version being replaced (`outgoing`): what its
+    /// sidecar vouches for *for this very file*, or, without a readable
+    /// sidecar, the digest of its bytes.
+    ///
+    /// After a crash between a previous write's sidecar and its data rename,
+    /// the sidecar's current digest describes a version that was never
+    /// published; its `previous` lines, bound to this file's inode and
+    /// ctime, describe the file actually here. Taking the current digest
+    /// there would leave a pair that a second such crash makes unverifiable.
+    fn outgoing_digest(
+        &self,
+        algorithm: Algorithm,
+        outgoing: &Stat,
+    ) -> Result<(Algorithm, String)> {
         let dir = &self.target.dir;
         let name = &self.target.name;
         match checksum::current_sidecar(dir, name, &self.target.path, self.op) {
-            Ok(Some((info, _))) => return Ok((info.algorithm, info.digest)),
+            Ok(Some((info, _))) => {
+                return Ok(
+                    match (&info.previous, checksum::previous_applies(&info, outgoing)) {
+                        (Some((algo, digest)), true) => (*algo, digest.clone()),
+                        _ => (info.algorithm, info.digest),
+                    },
+                );
+            }
             Ok(None) => {}
             Err(e) => log::debug!("replacing a file whose sidecar is unusable: {e}"),
         }

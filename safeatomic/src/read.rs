@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 pub struct ReadOptions {
     pub(crate) safety: Safety,
     pub(crate) verify: bool,
+    /// The caller holds the file's cooperative lock (a store update): a
+    /// mismatch is then settled as it is, not by waiting for the lock.
+    pub(crate) lock_held: bool,
 }
 
 impl ReadOptions {
@@ -252,7 +255,7 @@ impl AtomicReader {
         };
         env::gate(options.safety, &environment, needed, op, path)?;
         if options.verify {
-            return match checksum::verify_in(&dir, name, path, op, true)? {
+            return match checksum::verify_in(&dir, name, path, op, true, options.lock_held)? {
                 Verified::Match(bytes) => Ok(Self {
                     len: bytes.len() as u64,
                     source: Source::Memory(io::Cursor::new(bytes)),

@@ -118,6 +118,28 @@ const COMMANDS: &[Command] = &[
                 yield, remove MARKER, release",
         run: exclusion,
     },
+    Command {
+        name: "kill-loop",
+        args: "SCRIPT DIR FIRST",
+        about: "forever from step FIRST: print \"K begin\", run step K of the kill script SCRIPT (common::killops) in DIR, print \"K done\" or \"K refused\"",
+        run: kill_loop,
+    },
+    Command {
+        name: "torture-writer",
+        args: "DIR WRITER NEXT_STORE NEXT_RAW",
+        about: "forever, alternating: write the counter DIR/store.json and the payload DIR/raw.bin with WRITER \
+                (safeatomic, std-fs-write, rename-no-fsync, rename-no-dir-fsync; common::torture), print \"store N T\" / \"raw SEQ T\" \
+                after each success (T: nanoseconds since the epoch when the call returned); on the first failure print \"error T TARGET MESSAGE\" and exit 1",
+        run: torture_writer,
+    },
+    Command {
+        name: "mixed-reader",
+        args: "MODE STORE COUNTER",
+        about: "until a line (or EOF) on stdin: MODE verify: read_atomic_verified, verify_checksum and Store::load of the checked \
+                counter STORE, read_atomic of the decimal COUNTER, values never decreasing; MODE inspect: inspect_lock of both; \
+                then print \"reads N bad B\" and up to 5 \"bad WHY\" lines; exit 1 if B > 0",
+        run: mixed_reader,
+    },
 ];
 
 fn usage() -> String {
@@ -418,4 +440,174 @@ fn config_dir(args: &[String]) -> Outcome {
         .update(|c| c.n += 1)
         .map_err(|e| error(e.to_string()))?;
     say(&store.path().display().to_string())
+}
+
+// ------------------------------------------------------------- kill and crash harnesses
+
+fn kill_loop(args: &[String]) -> Outcome {
+    let args = args_between(args, 3, 3, "SCRIPT DIR FIRST")?;
+    let script = common::killops::script(&args[0])
+        .ok_or_else(|| fail(exit::USAGE, format!("unknown kill script {:?}", args[0])))?;
+    let dir = Path::new(&args[1]);
+    let first: u64 = number("FIRST", &args[2])?;
+    for k in first.. {
+        say(&format!("{k} begin"))?;
+        let outcome = common::killops::run_step(dir, script.step(k), k).map_err(error)?;
+        say(&format!("{k} {}", outcome.word()))?;
+    }
+    Ok(())
+}
+
+fn torture_writer(args: &[String]) -> Outcome {
+    use common::torture::{
+        RAW, RAW_TAG, STORE, Writer, counter_json, naive_write, now_nanos, raw_size,
+    };
+    let args = args_between(args, 4, 4, "DIR WRITER NEXT_STORE NEXT_RAW")?;
+    let dir = Path::new(&args[0]);
+    let writer = Writer::parse(&args[1])
+        .ok_or_else(|| fail(exit::USAGE, format!("unknown writer {:?}", args[1])))?;
+    let mut next_store: u64 = number("NEXT_STORE", &args[2])?;
+    let mut next_raw: u64 = number("NEXT_RAW", &args[3])?;
+    let (store_path, raw_path) = (dir.join(STORE), dir.join(RAW));
+    // The first failure ends the writer: reported as a line for the parent
+    // (after a shutdown every call fails), with a quiet exit.
+    let stop = |target: &str, e: &dyn std::fmt::Display| {
+        let message = e.to_string().replace('\n', " ");
+        let _ = say(&format!("error {} {target} {message}", now_nanos()));
+        fail(exit::ERROR, "")
+    };
+    let store = match writer {
+        Writer::Safeatomic => Some(
+            safeatomic::Store::<common::types::CheckedCounter>::open(&store_path)
+                .map_err(|e| stop(STORE, &e))?,
+        ),
+        _ => None,
+    };
+    loop {
+        let n = match &store {
+            Some(s) => s
+                .update(|c| {
+                    c.n += 1;
+                    c.n
+                })
+                .map_err(|e| stop(STORE, &e))?,
+            None => {
+                naive_write(writer, &store_path, &counter_json(next_store))
+                    .map_err(|e| stop(STORE, &e))?;
+                next_store
+            }
+        };
+        say(&format!("store {n} {}", now_nanos()))?;
+        next_store = n + 1;
+
+        let data = make_payload(next_raw, RAW_TAG, raw_size(next_raw));
+        match writer {
+            Writer::Safeatomic => write_atomic(&raw_path, &data).map_err(|e| stop(RAW, &e))?,
+            _ => naive_write(writer, &raw_path, &data).map_err(|e| stop(RAW, &e))?,
+        }
+        say(&format!("raw {next_raw} {}", now_nanos()))?;
+        next_raw += 1;
+    }
+}
+
+/// Bad reads of `mixed-reader`: all counted, the first few kept.
+#[derive(Default)]
+struct BadReads {
+    count: u64,
+    first: Vec<String>,
+}
+
+impl BadReads {
+    fn note(&mut self, why: String) {
+        self.count += 1;
+        if self.first.len() < 5 {
+            self.first.push(why);
+        }
+    }
+
+    /// Notes a value smaller than the last one seen by the same kind of read.
+    fn monotonic(&mut self, what: &str, last: &mut u64, now: u64) {
+        if now < *last {
+            self.note(format!("{what} went back from {last} to {now}"));
+        }
+        *last = now;
+    }
+}
+
+fn mixed_reader(args: &[String]) -> Outcome {
+    use safeatomic::{inspect_lock, read_atomic_verified, verify_checksum};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let args = args_between(args, 3, 3, "MODE STORE COUNTER")?;
+    let mode = args[0].as_str();
+    if !matches!(mode, "verify" | "inspect") {
+        return Err(fail(exit::USAGE, format!("unknown mode {mode:?}")));
+    }
+    let (store_path, counter_path) = (Path::new(&args[1]), Path::new(&args[2]));
+    let store = safeatomic::Store::<common::types::CheckedCounter>::open(store_path)
+        .map_err(|e| error(e.to_string()))?;
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let _ = wait_for_stdin();
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
+    let mut bad = BadReads::default();
+    let (mut last_read, mut last_loaded, mut last_counter) = (0, 0, 0);
+    let mut reads: u64 = 0;
+    while !stop.load(Ordering::Relaxed) {
+        if mode == "verify" {
+            match read_atomic_verified(store_path) {
+                Ok(bytes) => {
+                    match serde_json::from_slice::<common::types::CheckedCounter>(&bytes) {
+                        Ok(c) => bad.monotonic("read_atomic_verified", &mut last_read, c.n),
+                        Err(e) => bad.note(format!("read_atomic_verified returned {bytes:?}: {e}")),
+                    }
+                }
+                Err(e) => bad.note(format!("read_atomic_verified: {e}")),
+            }
+            match verify_checksum(store_path) {
+                Ok(true) => {}
+                Ok(false) => bad.note("verify_checksum: false (mismatch)".to_owned()),
+                Err(e) => bad.note(format!("verify_checksum: {e}")),
+            }
+            match store.load() {
+                Ok(c) => bad.monotonic("Store::load", &mut last_loaded, c.n),
+                Err(e) => bad.note(format!("Store::load: {e}")),
+            }
+            match read_atomic_to_string(counter_path) {
+                Ok(text) => match text.trim().parse::<u64>() {
+                    Ok(n) => bad.monotonic("counter", &mut last_counter, n),
+                    Err(_) => bad.note(format!("counter is not a number: {text:?}")),
+                },
+                Err(e) => bad.note(format!("read_atomic_to_string: {e}")),
+            }
+        } else {
+            for p in [store_path, counter_path] {
+                match inspect_lock(p) {
+                    Ok(info) => {
+                        if let Some(why) = info.corrupt {
+                            bad.note(format!(
+                                "inspect_lock {}: corrupt payload ({why}): {:?}",
+                                p.display(),
+                                info.raw_payload
+                            ));
+                        }
+                    }
+                    Err(e) => bad.note(format!("inspect_lock {}: {e}", p.display())),
+                }
+            }
+        }
+        reads += 1;
+    }
+    say(&format!("reads {reads} bad {}", bad.count))?;
+    for why in &bad.first {
+        say(&format!("bad {}", why.replace('\n', " ")))?;
+    }
+    if bad.count > 0 {
+        Err(fail(exit::ERROR, ""))
+    } else {
+        Ok(())
+    }
 }

@@ -35,5 +35,8 @@ pub fn no_leftovers(dir: &Path) {
 }
 
 pub mod child;
+pub mod killops;
 pub mod mounts;
+pub mod rng;
+pub mod torture;
 pub mod types;

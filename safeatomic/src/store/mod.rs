@@ -305,9 +305,10 @@ impl<T: Persisted> Store<T> {
         {
             return Ok(Arc::clone(&cached.value));
         }
-        let options = ReadOptions::new()
+        let mut options = ReadOptions::new()
             .safety(self.inner.options.safety)
             .verify(T::CHECKSUM.is_some());
+        options.lock_held = guard.is_some();
         let parsed = read_atomic_with(path, &options)
             .and_then(|bytes| format::decode::<T>(T::FORMAT, &bytes, path, Operation::Store));
         let value = match parsed {
@@ -347,9 +348,10 @@ impl<T: Persisted> Store<T> {
             }
         };
         // Re-check under the lock: another process may have repaired it.
-        let options = ReadOptions::new()
+        let mut options = ReadOptions::new()
             .safety(self.inner.options.safety)
             .verify(T::CHECKSUM.is_some());
+        options.lock_held = true;
         let still_bad = match read_atomic_with(path, &options)
             .and_then(|bytes| format::decode::<T>(T::FORMAT, &bytes, path, Operation::Store))
         {
