@@ -247,6 +247,68 @@ fn corrupt_payloads_are_reported_never_trusted() {
 }
 
 #[test]
+fn a_payload_that_stays_corrupt_under_a_holder_is_reported() {
+    let d = tempdir();
+    let path = d.path().join("f");
+    let g = acquire_lock(&path, None).unwrap();
+    fs::write(lock_file_path(&path), b"not a payload\n").unwrap();
+    let info = inspect_lock(&path).unwrap();
+    assert!(info.held);
+    assert!(info.corrupt.is_some(), "{info:?}");
+    assert_eq!(info.pid, None);
+    drop(g);
+}
+
+/// A holder writes its payload right after acquiring and blanks it right
+/// before releasing; an inspector racing either write must never mistake
+/// the half-written record for a corrupt one.
+#[test]
+fn inspection_while_holders_come_and_go_never_sees_a_torn_payload() {
+    const CYCLES: usize = 3000;
+    let d = tempdir();
+    let path = d.path().join("f");
+    let done = Arc::new(AtomicBool::new(false));
+    let holders: Vec<_> = (0..2)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                for _ in 0..CYCLES {
+                    drop(acquire_lock(&path, None).unwrap());
+                }
+            })
+        })
+        .collect();
+    let inspectors: Vec<_> = (0..2)
+        .map(|_| {
+            let (path, done) = (path.clone(), done.clone());
+            std::thread::spawn(move || {
+                let (mut inspections, mut torn) = (0u64, Vec::new());
+                while !done.load(Ordering::SeqCst) {
+                    let info = inspect_lock(&path).unwrap();
+                    inspections += 1;
+                    if info.corrupt.is_some() {
+                        torn.push(info);
+                    }
+                }
+                (inspections, torn)
+            })
+        })
+        .collect();
+    holders.into_iter().for_each(|t| t.join().unwrap());
+    done.store(true, Ordering::SeqCst);
+    for t in inspectors {
+        let (inspections, torn) = t.join().unwrap();
+        assert!(inspections > 0);
+        assert!(
+            torn.is_empty(),
+            "{} of {inspections} inspections saw a torn payload, e.g. {:?}",
+            torn.len(),
+            torn[0]
+        );
+    }
+}
+
+#[test]
 fn a_symlink_at_the_lock_name_is_refused_and_its_victim_untouched() {
     let d = tempdir();
     let victim_dir = tempdir();

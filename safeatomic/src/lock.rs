@@ -603,18 +603,61 @@ fn parse_payload(bytes: &[u8]) -> std::result::Result<Payload, String> {
     Ok(payload)
 }
 
-/// Reads at most `MAX_PAYLOAD + 1` bytes of the lock file.
+/// Reads at most `MAX_PAYLOAD + 1` bytes of the lock file, from its start.
 fn read_payload(fd: &OwnedFd) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut buf = [0u8; 8192];
     while out.len() <= MAX_PAYLOAD {
-        let n = sys::file::read(fd, &mut buf)?;
+        let n = sys::file::pread(fd, &mut buf, out.len() as u64)?;
         if n == 0 {
             break;
         }
         out.extend_from_slice(&buf[..n]);
     }
     Ok(out)
+}
+
+/// How often [`read_settled_payload`] reads a payload that is in flux
+/// before it reports what it sees.
+const SETTLE_READS: u32 = 12;
+
+/// Reads the payload once no holder is writing it, and whether the lock
+/// was held at that moment.
+///
+/// A holder writes its record right after acquiring and blanks it just
+/// before releasing, and `read(2)` is not atomic with respect to a
+/// concurrent `write(2)`: a plain read can return a mix of the two (say,
+/// blanks followed by the tail of the old record). So: while the lock is
+/// free, the read happens under a shared lock, which no writing holder can
+/// have; while it is held, a read counts only once it parses, is blank, or
+/// equals the read before it (a payload that stays invalid is corrupt, not
+/// in flux).
+fn read_settled_payload(fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result<(bool, Vec<u8>)> {
+    let fail = |step, e| lock_error(Operation::Lock, step, target, lock_path, e);
+    let mut previous: Option<Vec<u8>> = None;
+    let mut pause = Duration::from_micros(50);
+    let mut reads = 0;
+    loop {
+        reads += 1;
+        if sys::flock::try_lock_shared(fd).map_err(|e| fail("test lock", e))? {
+            let bytes = read_payload(fd);
+            let unlocked = sys::flock::unlock(fd).map_err(|e| fail("unlock", e));
+            let bytes = bytes.map_err(|e| fail("read lock payload", e))?;
+            unlocked?;
+            return Ok((false, bytes));
+        }
+        let bytes = read_payload(fd).map_err(|e| fail("read lock payload", e))?;
+        let settled = bytes.iter().all(u8::is_ascii_whitespace)
+            || parse_payload(&bytes).is_ok()
+            || previous.as_ref() == Some(&bytes)
+            || reads == SETTLE_READS;
+        if settled {
+            return Ok((true, bytes));
+        }
+        previous = Some(bytes);
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
+    }
 }
 
 /// Opens an existing lock file read-only for inspection (never creates).
@@ -712,16 +755,8 @@ pub fn inspect_lock(path: impl AsRef<Path>) -> Result<LockInfo> {
         raw_payload: None,
     };
     let Some(fd) = fd else { return Ok(info) };
-    info.held = held(&fd, path, &info.lock_path)?;
-    let bytes = read_payload(&fd).map_err(|e| {
-        lock_error(
-            Operation::Lock,
-            "read lock payload",
-            path,
-            &info.lock_path,
-            e,
-        )
-    })?;
+    let (held, bytes) = read_settled_payload(&fd, path, &info.lock_path)?;
+    info.held = held;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(info);
     }

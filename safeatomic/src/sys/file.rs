@@ -35,6 +35,11 @@ pub(crate) fn read(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
     retry_intr("read", || rustix::io::read(fd.as_fd(), &mut *buf))
 }
 
+/// `pread(2)` once at `offset` (`EINTR` retried). Returns 0 at end of file.
+pub(crate) fn pread(fd: impl AsFd, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    retry_intr("pread", || rustix::io::pread(fd.as_fd(), &mut *buf, offset))
+}
+
 /// `lseek(2)`.
 pub(crate) fn seek(fd: impl AsFd, pos: io::SeekFrom) -> io::Result<u64> {
     let pos = match pos {
