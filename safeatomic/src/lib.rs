@@ -102,8 +102,9 @@
 //! B proceeds (tmpfs is emptied by a power loss by design; overlay is as
 //! durable as its upper layer). `docs/guarantees.md` explains each cell.
 //!
-//! Linux is the supported platform. Durability assumes storage that honours
-//! cache flushes (`fsync` reaching stable media).
+//! Linux is the supported platform (`docs/supported-environments.md`).
+//! Durability assumes storage that honours cache flushes (`fsync` reaching
+//! stable media).
 //!
 //! # Cargo features
 //!
@@ -117,6 +118,12 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "safeatomic supports Linux only (renameat2, statfs magic numbers, flock); \
+     see docs/supported-environments.md for what a port would need"
+);
 
 mod checksum;
 mod commit;
@@ -188,6 +195,12 @@ pub use write::{
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// `docs/getting-started.md`, compiled and run as doctests (its store
+/// example is TOML).
+#[doc = include_str!("../../docs/getting-started.md")]
+#[cfg(all(doctest, feature = "toml"))]
+pub struct GettingStartedDoctests;
 
 /// Items named by the `#[derive(Persisted)]` expansion; not public API.
 #[doc(hidden)]
