@@ -8,6 +8,7 @@
 //! cargo run --release -p safeatomic-bench -- lock-costs [--rounds 20] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- store [--rounds 200] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- writes [--rounds 40] [--syscalls] [--svg docs/benchmarks.svg] [--dir DIR]
+//! cargo run --release -p safeatomic-bench -- ablation [--rounds 400] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- smoke        # a few seconds, for CI
 //! ```
 
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod ablation;
 mod writes;
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -75,6 +77,52 @@ fn workdir(o: &Opts) -> BoxResult<tempfile::TempDir> {
 fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(|a, b| a.total_cmp(b));
     (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// Runs contender `run(i)` for `i` in `0..n`, `rounds` times, and returns
+/// each contender's timed samples (µs).
+///
+/// Each round visits the contenders in a fresh random order, and runs each
+/// one `block` times in a row, timing all but the first. Why: an fsync
+/// commits the whole filesystem's journal, so an operation that leaves
+/// work behind (a lock payload blanked after the commit, the non-durable
+/// reference's dirty data) makes whoever fsyncs next pay for it. A fixed or
+/// rotating order always hands that bill to the same neighbour; here the
+/// untimed first run of each block pays it, and the timed runs measure the
+/// steady state of a program that writes the same way again and again.
+fn interleaved(
+    n: usize,
+    rounds: usize,
+    block: usize,
+    mut run: impl FnMut(usize) -> BoxResult<()>,
+) -> BoxResult<Vec<Vec<f64>>> {
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9e37_79b9_7f4a_7c15, |d| d.as_nanos() as u64)
+        | 1;
+    let mut next = move || {
+        // xorshift64*: plenty for shuffling benchmark order.
+        seed ^= seed >> 12;
+        seed ^= seed << 25;
+        seed ^= seed >> 27;
+        seed.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let mut samples = vec![Vec::with_capacity(rounds * block); n];
+    let mut order: Vec<usize> = (0..n).collect();
+    for _ in 0..rounds {
+        for k in (1..n).rev() {
+            order.swap(k, (next() % (k as u64 + 1)) as usize);
+        }
+        for &i in &order {
+            run(i)?; // pays for whatever the previous contender left behind
+            for _ in 1..block.max(2) {
+                let start = Instant::now();
+                run(i)?;
+                samples[i].push(start.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+    }
+    Ok(samples)
 }
 
 fn machine() -> String {
@@ -417,7 +465,7 @@ fn main() -> BoxResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
         return Err(
-            "usage: safeatomic-bench hash|lock-wait|lock-costs|store|writes|smoke [options]".into(),
+            "usage: safeatomic-bench hash|lock-wait|lock-costs|store|writes|ablation|smoke [options]".into(),
         );
     };
     match cmd.as_str() {
@@ -432,6 +480,7 @@ fn main() -> BoxResult<()> {
             writes::writes(&o, o.svg.as_deref())
         }
         "write-n" => writes::write_n(rest),
+        "ablation" => ablation::ablation(&parse_opts(rest)?),
         "smoke" => {
             let mut o = parse_opts(rest)?;
             (o.mib, o.rounds, o.seconds) = (16, 1, 0.1);
@@ -441,6 +490,7 @@ fn main() -> BoxResult<()> {
             o.rounds = 5;
             store(&o)?;
             o.rounds = 2;
+            ablation::ablation(&o)?;
             writes::writes(&o, None)
         }
         other => Err(format!("unknown benchmark {other}").into()),

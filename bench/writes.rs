@@ -1,13 +1,12 @@
 //! Durable replace of a file: safeatomic against the syscall floor and the
 //! alternatives, interleaved, plus syscalls per operation counted by strace.
 
-use crate::{BoxResult, Opts, machine, stats, workdir};
+use crate::{BoxResult, Opts, interleaved, machine, stats, workdir};
 use rustix::fs::{Mode, OFlags};
 use safeatomic::{Algorithm, AtomicWriter, WriteOptions};
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
 
 /// One way of durably replacing `path` with `data` (except the reference).
 pub(crate) struct Contender {
@@ -145,28 +144,22 @@ pub(crate) const CONTENDERS: &[Contender] = &[
     },
 ];
 
+/// Runs per contender per round: the first pays for its predecessor's
+/// leftovers and is not timed (see [`interleaved`]).
+pub(crate) const BLOCK: usize = 4;
+
 /// Medians (µs) per contender for one size, measured interleaved.
 pub(crate) fn measure(dir: &Path, size: usize, rounds: usize) -> BoxResult<Vec<(f64, f64, f64)>> {
     let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); CONTENDERS.len()];
     let paths: Vec<_> = (0..CONTENDERS.len())
         .map(|i| dir.join(format!("target-{i}")))
         .collect();
     for (c, p) in CONTENDERS.iter().zip(&paths) {
         (c.run)(p, &data)?; // warm up: the file exists, caches are filled
     }
-    // Rotate the order each round: under ext4's data=ordered, an fsync's
-    // journal commit also flushes other files' dirty data (the non-durable
-    // reference's), so whoever runs right after it would pay for it.
-    let n = CONTENDERS.len();
-    for round in 0..rounds {
-        for k in 0..n {
-            let i = (round + k) % n;
-            let start = Instant::now();
-            (CONTENDERS[i].run)(&paths[i], &data)?;
-            samples[i].push(start.elapsed().as_secs_f64() * 1e6);
-        }
-    }
+    let samples = interleaved(CONTENDERS.len(), rounds, BLOCK, |i| {
+        (CONTENDERS[i].run)(&paths[i], &data)
+    })?;
     Ok(samples.into_iter().map(stats).collect())
 }
 

@@ -690,3 +690,44 @@ fn docs_matrix_agrees_with_the_code() {
         "the docs have more rows than the code has classes"
     );
 }
+
+/// The litter sweep lists the directory on every write; the directory is
+/// opened `O_NOATIME` so that listing does not update its atime (under
+/// `relatime` it would on every write, because every write changes the
+/// directory's mtime: decision 0007).
+#[test]
+fn writes_leave_the_directory_atime_alone() {
+    use std::os::unix::fs::MetadataExt as _;
+    use std::time::{Duration, UNIX_EPOCH};
+    let d = tempdir();
+    let path = d.path().join("f");
+    write_atomic(&path, "first").unwrap();
+    let old = UNIX_EPOCH + Duration::from_secs(86_400);
+    let set_old_atime = || {
+        fs::File::open(d.path())
+            .unwrap()
+            .set_times(fs::FileTimes::new().set_accessed(old))
+            .unwrap();
+    };
+    set_old_atime();
+    for i in 0..3 {
+        write_atomic(&path, format!("write {i}")).unwrap();
+    }
+    let after_writes = fs::metadata(d.path()).unwrap().atime();
+    // Control: a plain listing does update the atime on this mount, so the
+    // assertion below can fail.
+    fs::read_dir(d.path()).unwrap().for_each(drop);
+    let after_listing = fs::metadata(d.path()).unwrap().atime();
+    if after_listing == 86_400 {
+        eprintln!(
+            "SKIPPED writes_leave_the_directory_atime_alone: this mount does not update \
+             atimes (noatime?), so nothing can be checked"
+        );
+        return;
+    }
+    assert_eq!(
+        after_writes, 86_400,
+        "a write updated the directory's atime"
+    );
+    set_old_atime();
+}

@@ -1021,3 +1021,38 @@ fn help_and_version() {
     assert_ok(&out);
     assert!(stdout(&out).contains("--no-lock"), "{}", stdout(&out));
 }
+
+/// The directory is opened `O_NOATIME` (decision 0007), which the kernel
+/// refuses with `EPERM` to a user who neither owns the directory nor has
+/// `CAP_FOWNER`: such a user, writing into a shared directory like `/tmp`,
+/// must still be able to write (and lock, and read).
+#[test]
+fn a_user_who_does_not_own_the_directory_can_write_lock_and_read_in_it() {
+    use std::os::unix::process::CommandExt as _;
+    if !require_root("a_user_who_does_not_own_the_directory_can_write_lock_and_read_in_it") {
+        return;
+    }
+    let d = tempdir();
+    // Root owns it; everyone may create files in it, as in /tmp.
+    fs::set_permissions(d.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+    let path = d.path().join("state.txt");
+    let as_nobody = |args: &[&str], stdin: &[u8]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).uid(65534).gid(65534);
+        run_with(cmd, stdin)
+    };
+    let p = path.to_str().unwrap();
+    let out = as_nobody(&["write", p, "--checksum"], b"written by nobody\n");
+    assert_ok(&out);
+    assert_eq!(fs::read(&path).unwrap(), b"written by nobody\n");
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&fs::metadata(&path).unwrap()),
+        65534
+    );
+    let out = as_nobody(&["cat", p, "--verify"], b"");
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "written by nobody\n");
+    let out = as_nobody(&["lock", "run", p, "--", "true"], b"");
+    assert_ok(&out);
+    no_leftovers(d.path());
+}

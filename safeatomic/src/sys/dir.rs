@@ -9,14 +9,22 @@ use std::path::{Path, PathBuf};
 
 /// `openat(2)` of a directory with `O_RDONLY|O_DIRECTORY` (readable so it can
 /// be listed and fsynced). `path` is resolved relative to `dir`.
+///
+/// With `O_NOATIME` where the kernel allows it (the caller owns the
+/// directory or has `CAP_FOWNER`; otherwise `EPERM`, and the directory is
+/// opened without it): the litter sweep lists the directory on every
+/// write, and since every write also changes the directory's mtime,
+/// `relatime` would update its atime on every listing — a dirtied inode
+/// that measurably slowed each durable write (decision 0007).
 pub(crate) fn open_dir(dir: impl AsFd, path: &Path) -> io::Result<OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     retry_intr("openat", || {
-        rustix::fs::openat(
-            dir.as_fd(),
-            path,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
+        match rustix::fs::openat(dir.as_fd(), path, flags | OFlags::NOATIME, Mode::empty()) {
+            Err(rustix::io::Errno::PERM) => {
+                rustix::fs::openat(dir.as_fd(), path, flags, Mode::empty())
+            }
+            other => other,
+        }
     })
 }
 
