@@ -3,10 +3,14 @@
 //!
 //! Run with `cargo run --example typed_config`. It uses
 //! `$XDG_CONFIG_HOME/safeatomic-example/config.toml` (or
-//! `~/.config/...`); set `XDG_CONFIG_HOME` to try it somewhere else.
+//! `~/.config/...`); set `XDG_CONFIG_HOME` to try it somewhere else. Its
+//! output is the same on every first run (the test of the examples points
+//! `XDG_CONFIG_HOME` at a fresh temporary directory); later runs continue
+//! from what the previous one saved.
 
 use safeatomic::{Persisted, Store};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Persisted)]
 #[persisted(format = "toml", checksum, validate = check_config)]
@@ -39,7 +43,22 @@ fn check_config(c: &AppConfig) -> Result<(), String> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::<AppConfig>::open_in_config_dir("safeatomic-example", "config.toml")?;
-    println!("config file: {}", store.path().display());
+    // Where the config directory is depends on the user: it is printed as
+    // `<config dir>`.
+    let config_dir = store
+        .path()
+        .parent()
+        .and_then(Path::parent)
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let show = |text: String| {
+        if config_dir.is_empty() {
+            text
+        } else {
+            text.replace(&config_dir, "<config dir>")
+        }
+    };
+    println!("config file: {}", show(store.path().display().to_string()));
 
     let before = store.load()?;
     println!("loaded:      {before:?}");
@@ -55,7 +74,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // An invalid change is refused and nothing is written.
     match store.update(|c| c.theme = "neon".into()) {
-        Err(e) if e.kind() == safeatomic::ErrorKind::Validation => println!("refused:     {e}"),
+        Err(e) if e.kind() == safeatomic::ErrorKind::Validation => {
+            println!("refused:     {}", show(e.to_string()));
+        }
         other => return Err(format!("expected a validation error, got {other:?}").into()),
     }
 

@@ -376,6 +376,26 @@ fn a_checksum_mismatch_is_an_error_or_recovered_by_policy() {
         StoreOptions::new().on_corrupt(CorruptPolicy::MoveAside),
     )
     .unwrap();
+    assert_eq!(recovering.load().unwrap().n, 0, "the default");
+    // The bad file went aside with its sidecar: nothing describes a file
+    // that is not there, and the evidence is whole.
+    let sidecar = d.path().join("c.json.sha256");
+    assert!(!p.exists() && !sidecar.exists());
+    let mut aside: Vec<_> = fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("c.json.corrupt-"))
+        .collect();
+    aside.sort();
+    assert_eq!(aside.len(), 2, "{aside:?}");
+    assert!(
+        aside[1].ends_with(".sha256") && aside[1].starts_with(&aside[0]),
+        "{aside:?}"
+    );
+    assert_eq!(
+        fs::read_to_string(d.path().join(&aside[0])).unwrap(),
+        "{\n  \"n\": 42\n}\n"
+    );
     assert_eq!(
         recovering
             .update(|c| {

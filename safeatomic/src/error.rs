@@ -26,7 +26,7 @@ pub enum ErrorKind {
     /// `RENAME_EXCHANGE`); nothing was changed.
     UnsupportedOperation,
     /// Under [`Safety::Strict`](crate::Safety::Strict), the filesystem cannot
-    /// provide a guarantee the operation needs; refused before any I/O.
+    /// provide a guarantee the operation needs; refused before anything is created or written.
     UnsupportedEnvironment,
     /// The new content **is** in place and visible, but the final directory
     /// fsync failed, so it may not survive a power loss. Not rolled back.
@@ -144,7 +144,7 @@ impl Operation {
             Self::Cleanup => "clean up",
             Self::Lock => "lock",
             Self::Checksum => "checksum",
-            Self::Store => "update",
+            Self::Store => "access store",
         }
     }
 }

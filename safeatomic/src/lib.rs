@@ -98,9 +98,10 @@
 //!
 //! G = [`Level::Guaranteed`], B = [`Level::BestEffort`], N = [`Level::NonTarget`],
 //! U = [`Level::Unsupported`]. Under the default [`Safety::Strict`] an
-//! operation is refused before any I/O when a guarantee it needs is N or U;
-//! B proceeds (tmpfs is emptied by a power loss by design; overlay is as
-//! durable as its upper layer). `docs/guarantees.md` explains each cell.
+//! operation is refused before anything is created or written when a
+//! guarantee it needs is N or U; B proceeds (tmpfs is emptied by a power
+//! loss by design; overlay is as durable as its upper layer).
+//! `docs/guarantees.md` explains each cell.
 //!
 //! Linux is the supported platform (`docs/supported-environments.md`).
 //! Durability assumes storage that honours cache flushes (`fsync` reaching

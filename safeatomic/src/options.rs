@@ -8,7 +8,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Safety {
-    /// Refuse before any I/O, with
+    /// Refuse before anything is created or written, with
     /// [`ErrorKind::UnsupportedEnvironment`](crate::ErrorKind::UnsupportedEnvironment),
     /// when a guarantee the operation needs is
     /// [`NonTarget`](crate::Level::NonTarget) or

@@ -27,7 +27,7 @@ use std::path::Path;
 /// [`IsADirectory`](crate::ErrorKind::IsADirectory),
 /// [`InvalidInput`](crate::ErrorKind::InvalidInput) (empty path, special file),
 /// [`UnsupportedEnvironment`](crate::ErrorKind::UnsupportedEnvironment) (refused by
-/// [`Safety::Strict`](crate::Safety::Strict) before any I/O).
+/// [`Safety::Strict`](crate::Safety::Strict) before anything is created or written).
 /// After the rename, only
 /// [`DurabilityUnconfirmed`](crate::ErrorKind::DurabilityUnconfirmed): the new
 /// content is in place, but the directory fsync failed.

@@ -380,7 +380,7 @@ pub(crate) fn of_dir_with_stat(dir: impl AsFd) -> std::io::Result<(Arc<Environme
     Ok((env, st))
 }
 
-/// The safety gate: decides, before any I/O, whether an operation needing
+/// The safety gate: decides, before anything is created or written, whether an operation needing
 /// `required` may run on `env` under `safety`.
 pub(crate) fn gate(
     safety: Safety,

@@ -13,7 +13,7 @@ use crate::lock::{LockGuard, LockOptions, acquire_lock_with};
 use crate::options::{Safety, WriteOptions};
 use crate::read::{ReadOptions, read_atomic_with};
 use crate::sys::{self, Stat};
-use crate::{litter, path, timefmt};
+use crate::{checksum, litter, path, timefmt};
 use persisted::Persisted;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -364,6 +364,19 @@ impl<T: Persisted> Store<T> {
             aside.push(timefmt::format_compact(sys::process::now()));
             let aside = PathBuf::from(aside);
             crate::move_atomic_noreplace(guard.path(), &aside)?;
+            // Its sidecars go with it: they are part of the evidence, and
+            // left behind they would describe a file that is not there.
+            for algorithm in crate::Algorithm::ALL {
+                let sidecar = checksum::sidecar_path(guard.path(), algorithm);
+                match crate::move_atomic_noreplace(
+                    &sidecar,
+                    checksum::sidecar_path(&aside, algorithm),
+                ) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
             log::warn!(
                 "{}: moved a corrupt file aside to {} ({error}); starting from the default",
                 path.display(),
