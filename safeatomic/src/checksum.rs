@@ -10,9 +10,9 @@
 //!
 //! which `sha256sum -c` accepts (it warns about the two `key=value` lines and
 //! exits 0) and which the Python reference library writes. A sidecar written
-//! by a safeatomic write may carry two more lines, `previous=<algo>:<hex>`
-//! and `previous_inode=<n>`: the digest and inode of the version it replaces,
-//! so that a crash between publishing the sidecar and publishing the data is
+//! by a safeatomic write may carry three more lines, `previous=<algo>:<hex>`,
+//! `previous_inode=<n>` and `previous_ctime=<s.ns>`: the digest, inode and
+//! change time of the version it replaces, so that a crash between publishing the sidecar and publishing the data is
 //! never mistaken for corruption (docs/decisions/0004).
 
 use crate::error::{Error, ErrorKind, Operation, Result};

@@ -14,8 +14,9 @@
 //!
 //! A symlink planted at the lock name must not make us truncate or write
 //! whatever it points to (CVE-2025-68146 in `filelock`). The file is opened
-//! `O_RDWR|O_CREAT|O_NOFOLLOW|O_CLOEXEC`, and the diagnostic payload is
-//! truncated and written only once the lock is held.
+//! `O_RDWR|O_CREAT|O_NOFOLLOW|O_CLOEXEC`, and the diagnostic payload (a
+//! fixed 512-byte record, decision 0006) is written in place only once the
+//! lock is held.
 //!
 //! # Not compatible with `O_EXCL` lock files
 //!
@@ -493,6 +494,12 @@ pub fn try_acquire_lock_with(
 /// Waits for the lock of `path` and takes it. `timeout: None` waits
 /// indefinitely, asleep in the kernel; with a timeout the wait polls with a
 /// back-off of at most 20 ms (near-zero CPU either way).
+///
+/// The lock is not reentrant: while you hold the guard, write the file with
+/// [`write_atomic_locked`](crate::write_atomic_locked). A second
+/// acquisition of the same lock — by `acquire_lock`, or by `write_atomic`
+/// or `Store::update`, which lock by default — waits for your own guard,
+/// forever without a timeout.
 ///
 /// # Errors
 ///
