@@ -100,6 +100,82 @@ fn rename_error(
     Error::io(op, step, src, e).with_other_path(dst)
 }
 
+/// The error for the one request every rename refuses with `EINVAL`.
+fn beneath_itself(err: Error) -> Error {
+    err.with_kind(ErrorKind::InvalidInput)
+        .with_detail("a directory cannot be moved beneath itself")
+}
+
+/// Whether `name` in `dir` is a directory that `other_dir` is or lies
+/// beneath: the one request `renameat2` refuses with `EINVAL` on every
+/// filesystem. Used to tell that refusal apart from the `EINVAL` a
+/// filesystem without the requested flag returns, which must not be
+/// mistaken for (and remembered as) a missing capability.
+///
+/// Walks up from `other_dir` through `..` to the root; any error while
+/// walking answers `false` (the caller then reports the flag as missing).
+fn is_beneath_itself(dir: &OwnedFd, name: &Path, other_dir: &OwnedFd) -> bool {
+    /// Deeper than any real path: a bound on the walk, not a limit users meet.
+    const MAX_DEPTH: usize = 4096;
+    let Ok(moved) = sys::file::lstatat(dir, name) else {
+        return false;
+    };
+    if !rustix::fs::FileType::from_raw_mode(moved.st_mode).is_dir() {
+        return false;
+    }
+    let id = |st: &sys::Stat| (st.st_dev, st.st_ino);
+    let Ok(mut cur_st) = sys::file::fstat(other_dir) else {
+        return false;
+    };
+    let mut cur: Option<OwnedFd> = None;
+    for _ in 0..MAX_DEPTH {
+        if id(&cur_st) == id(&moved) {
+            return true;
+        }
+        let parent = match &cur {
+            Some(fd) => sys::dir::open_dir(fd, Path::new("..")),
+            None => sys::dir::open_dir(other_dir, Path::new("..")),
+        };
+        let Ok(parent) = parent else { return false };
+        let Ok(parent_st) = sys::file::fstat(&parent) else {
+            return false;
+        };
+        if id(&parent_st) == id(&cur_st) {
+            return false; // the root is its own parent
+        }
+        cur = Some(parent);
+        cur_st = parent_st;
+    }
+    false
+}
+
+/// The error for a failed `renameat2` with a flag: `EINVAL` is either a
+/// directory moved beneath itself ([`InvalidInput`](ErrorKind::InvalidInput))
+/// or the filesystem lacking the flag
+/// ([`UnsupportedOperation`](ErrorKind::UnsupportedOperation)); `ENOSYS` and
+/// `EOPNOTSUPP` are always the latter.
+fn flagged_rename_error(
+    p: &Pair<'_>,
+    op: Operation,
+    step: &'static str,
+    src: &Path,
+    dst: &Path,
+    e: std::io::Error,
+) -> Error {
+    let invalid = sys::errno(&e) == Some(Errno::INVAL)
+        && (is_beneath_itself(&p.src_dir, p.src_name, &p.dst_dir)
+            || is_beneath_itself(&p.dst_dir, p.dst_name, &p.src_dir));
+    let unsupported = !invalid && is_unsupported(&e);
+    let err = rename_error(op, step, src, dst, e);
+    if invalid {
+        beneath_itself(err)
+    } else if unsupported {
+        err.with_kind(ErrorKind::UnsupportedOperation)
+    } else {
+        err
+    }
+}
+
 /// Renames `src` to `dst` atomically, replacing `dst` if it exists, and makes
 /// the change durable (both directories are fsynced).
 ///
@@ -115,7 +191,9 @@ fn rename_error(
 /// [`PermissionDenied`](crate::ErrorKind::PermissionDenied),
 /// [`IsADirectory`](crate::ErrorKind::IsADirectory) /
 /// [`NotADirectory`](crate::ErrorKind::NotADirectory) (file over directory or
-/// the reverse), [`UnsupportedEnvironment`](crate::ErrorKind::UnsupportedEnvironment),
+/// the reverse), [`InvalidInput`](crate::ErrorKind::InvalidInput) (a
+/// directory moved beneath itself),
+/// [`UnsupportedEnvironment`](crate::ErrorKind::UnsupportedEnvironment),
 /// or [`DurabilityUnconfirmed`](crate::ErrorKind::DurabilityUnconfirmed)
 /// (moved, directory fsync failed). Errors name both paths.
 ///
@@ -134,8 +212,13 @@ pub fn move_atomic(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Result<()> {
     let (src, dst) = (src.as_ref(), dst.as_ref());
     let op = Operation::Move;
     let p = open_pair(op, src, dst)?;
-    sys::dir::renameat(&p.src_dir, p.src_name, &p.dst_dir, p.dst_name)
-        .map_err(|e| rename_error(op, "rename", src, dst, e))?;
+    sys::dir::renameat(&p.src_dir, p.src_name, &p.dst_dir, p.dst_name).map_err(|e| {
+        // Plain rename(2) fails with EINVAL only for a request that can
+        // never succeed: a directory moved beneath itself.
+        let invalid = sys::errno(&e) == Some(Errno::INVAL);
+        let err = rename_error(op, "rename", src, dst, e);
+        if invalid { beneath_itself(err) } else { err }
+    })?;
     p.sync(op, src, dst)
 }
 
@@ -171,11 +254,15 @@ pub fn move_atomic_noreplace(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Re
     if !fallback {
         match sys::dir::renameat_noreplace(&p.src_dir, p.src_name, &p.dst_dir, p.dst_name) {
             Ok(()) => return p.sync(op, src, dst),
-            Err(e) if is_unsupported(&e) => {
+            Err(e) => {
+                let err = flagged_rename_error(&p, op, "rename without replace", src, dst, e);
+                if err.kind() != ErrorKind::UnsupportedOperation {
+                    return Err(err);
+                }
+                // Learnt once per device: the filesystem lacks the flag.
                 env::set_capability(env, Capability::RenameNoreplace, false);
                 fallback = true;
             }
-            Err(e) => return Err(rename_error(op, "rename without replace", src, dst, e)),
         }
     }
     debug_assert!(fallback);
@@ -225,12 +312,7 @@ pub fn exchange_atomic(a: impl AsRef<Path>, b: impl AsRef<Path>) -> Result<()> {
     let (a, b) = (a.as_ref(), b.as_ref());
     let op = Operation::Exchange;
     let p = open_pair(op, a, b)?;
-    sys::dir::renameat_exchange(&p.src_dir, p.src_name, &p.dst_dir, p.dst_name).map_err(|e| {
-        let err = rename_error(op, "exchange", a, b, e);
-        match err.io_error() {
-            Some(io) if is_unsupported(io) => err.with_kind(ErrorKind::UnsupportedOperation),
-            _ => err,
-        }
-    })?;
+    sys::dir::renameat_exchange(&p.src_dir, p.src_name, &p.dst_dir, p.dst_name)
+        .map_err(|e| flagged_rename_error(&p, op, "exchange", a, b, e))?;
     p.sync(op, a, b)
 }

@@ -43,6 +43,8 @@ mod imp {
         at: usize,
         errno: i32,
         sticky: bool,
+        /// When set, `at` counts only the calls with this name.
+        name: Option<&'static str>,
     }
 
     impl Plan {
@@ -53,6 +55,19 @@ mod imp {
                 at,
                 errno,
                 sticky: false,
+                name: None,
+            }
+        }
+
+        /// Fail the first call named `name` (e.g. `"linkat"`) once with
+        /// `errno`; every other call runs normally. Independent of how many
+        /// calls come before it (which caches can change).
+        pub fn fail_named(name: &'static str, errno: i32) -> Self {
+            Self {
+                at: 0,
+                errno,
+                sticky: false,
+                name: Some(name),
             }
         }
 
@@ -64,6 +79,7 @@ mod imp {
                 at,
                 errno: rustix::io::Errno::IO.raw_os_error(),
                 sticky: true,
+                name: None,
             }
         }
     }
@@ -87,6 +103,8 @@ mod imp {
     struct State {
         plan: Option<Plan>,
         trace: Trace,
+        /// Calls seen so far that the plan counts.
+        counted: usize,
     }
 
     thread_local! {
@@ -101,12 +119,19 @@ mod imp {
             };
             let index = state.trace.calls.len();
             state.trace.calls.push(call);
-            match state.plan {
-                Some(plan) if index == plan.at || (plan.sticky && index > plan.at) => {
-                    state.trace.injected.get_or_insert(index);
-                    Err(std::io::Error::from_raw_os_error(plan.errno))
-                }
-                _ => Ok(()),
+            let Some(plan) = state.plan else {
+                return Ok(());
+            };
+            if plan.name.is_some_and(|name| name != call.name) {
+                return Ok(());
+            }
+            let counted = state.counted;
+            state.counted += 1;
+            if counted == plan.at || (plan.sticky && counted > plan.at) {
+                state.trace.injected.get_or_insert(index);
+                Err(std::io::Error::from_raw_os_error(plan.errno))
+            } else {
+                Ok(())
             }
         })
     }
@@ -116,6 +141,7 @@ mod imp {
             let previous = s.borrow_mut().replace(State {
                 plan,
                 trace: Trace::default(),
+                counted: 0,
             });
             assert!(previous.is_none(), "fault injection plans do not nest");
         });
