@@ -32,6 +32,8 @@ struct Opts {
     dir: Option<PathBuf>,
     /// Count syscalls per operation with strace (`writes --syscalls`).
     syscalls: bool,
+    /// Operations per strace run when counting syscalls.
+    syscall_ops: usize,
     /// Where `writes` draws its SVG chart (`--svg FILE`).
     svg: Option<PathBuf>,
     mib: u64,
@@ -43,6 +45,7 @@ fn parse_opts(args: &[String]) -> BoxResult<Opts> {
     let mut o = Opts {
         dir: None,
         syscalls: false,
+        syscall_ops: 200,
         svg: None,
         mib: 1024,
         rounds: 5,
@@ -137,11 +140,32 @@ fn machine() -> String {
         .unwrap_or_else(|| "unknown CPU".into());
     let sha_ni = std::fs::read_to_string("/proc/cpuinfo")
         .is_ok_and(|s| s.split_whitespace().any(|f| f == "sha_ni"));
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map_or_else(|_| "unknown".into(), |k| k.trim().to_owned());
     format!(
-        "{cpu}, {} cores, SHA-NI {}",
+        "{cpu}, {} cores, SHA-NI {}, Linux {kernel}; run on {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        if sha_ni { "yes" } else { "no" }
+        if sha_ni { "yes" } else { "no" },
+        today()
     )
+}
+
+/// Today's date (UTC), `YYYY-MM-DD`, for the reports.
+fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 // ---------------------------------------------------------------- hash
@@ -491,7 +515,15 @@ fn main() -> BoxResult<()> {
             store(&o)?;
             o.rounds = 2;
             ablation::ablation(&o)?;
-            writes::writes(&o, None)
+            // The strace count and the chart too, so neither can rot.
+            (o.syscalls, o.syscall_ops) = (true, 3);
+            let chart = tempfile::NamedTempFile::new()?;
+            writes::writes(&o, Some(chart.path()))?;
+            let svg = std::fs::read_to_string(chart.path())?;
+            if !svg.contains("<svg") || !svg.contains("floor") {
+                return Err("smoke: the chart was not drawn".into());
+            }
+            Ok(())
         }
         other => Err(format!("unknown benchmark {other}").into()),
     }

@@ -212,13 +212,13 @@ fn strace_total(index: usize, n: usize, dir: &Path, size: usize) -> BoxResult<u6
 }
 
 /// Syscalls per operation: (runs of N) − (runs of 0), divided by N.
-fn syscalls_per_op(dir: &Path, size: usize) -> BoxResult<Vec<f64>> {
-    const N: usize = 200;
+fn syscalls_per_op(dir: &Path, size: usize, n: usize) -> BoxResult<Vec<f64>> {
+    let n = n.max(1);
     let mut out = Vec::new();
     for i in 0..=CONTENDERS.len() {
         let base = strace_total(i, 0, dir, size)?;
-        let many = strace_total(i, N, dir, size)?;
-        out.push((many.saturating_sub(base)) as f64 / N as f64);
+        let many = strace_total(i, n, dir, size)?;
+        out.push((many.saturating_sub(base)) as f64 / n as f64);
     }
     Ok(out)
 }
@@ -230,13 +230,14 @@ pub(crate) fn writes(o: &Opts, svg: Option<&Path>) -> BoxResult<()> {
         "## Durable replace, {} interleaved rounds per size\n",
         o.rounds
     );
-    println!(
-        "Machine: {}. Directory: {} on {} ({}).\n",
+    let setting = format!(
+        "Machine: {}. Directory: {} on {} ({}).",
         machine(),
         dir.path().display(),
         fs.environment().filesystem(),
         fs.environment().filesystem_class()
     );
+    println!("{setting}\n");
     let mut chart = Vec::new();
     for (label, size) in [("4 KiB", 4096usize), ("1 MiB", 1 << 20)] {
         let rounds = if size > 65536 {
@@ -246,7 +247,7 @@ pub(crate) fn writes(o: &Opts, svg: Option<&Path>) -> BoxResult<()> {
         };
         let results = measure(dir.path(), size, rounds)?;
         let calls = if o.syscalls {
-            Some(syscalls_per_op(dir.path(), size)?)
+            Some(syscalls_per_op(dir.path(), size, o.syscall_ops)?)
         } else {
             None
         };
@@ -282,18 +283,20 @@ pub(crate) fn writes(o: &Opts, svg: Option<&Path>) -> BoxResult<()> {
         ));
     }
     if let Some(svg) = svg {
-        draw(svg, &chart)?;
+        draw(svg, &setting, &chart)?;
         println!("Chart: `{}`.", svg.display());
     }
     Ok(())
 }
 
 /// A horizontal bar chart of the ratios to the floor, one panel per size.
-fn draw(svg: &Path, panels: &[(&str, Vec<f64>)]) -> BoxResult<()> {
+fn draw(svg: &Path, setting: &str, panels: &[(&str, Vec<f64>)]) -> BoxResult<()> {
     use plotters::prelude::*;
     let height = 60 + 40 * CONTENDERS.len() as u32;
-    let root = SVGBackend::new(svg, (900, height * panels.len() as u32)).into_drawing_area();
+    let root = SVGBackend::new(svg, (900, 30 + height * panels.len() as u32)).into_drawing_area();
     root.fill(&WHITE)?;
+    // Where and when: machine, filesystem, date.
+    let root = root.titled(setting, ("sans-serif", 12))?;
     let areas = root.split_evenly((panels.len(), 1));
     for (area, (label, ratios)) in areas.iter().zip(panels) {
         let max = ratios.iter().cloned().fold(1.0f64, f64::max) * 1.1;
