@@ -2,12 +2,14 @@
 //! payload, inspection, stale recovery and bad input.
 
 use common::child::{AckReader, ChildGuard, exit};
-use common::{no_leftovers, tempdir};
+use common::types::JsonCounter;
+use common::{mounts, no_leftovers, tempdir};
+use safeatomic::fault::{self, Plan, Trace};
 use safeatomic::{
-    ErrorKind, LockOptions, WriteOptions, acquire_lock, acquire_lock_with, force_release_lock,
-    inspect_lock, is_locked, is_stale_lock, lock_age, lock_file_path, read_atomic_to_string,
-    release_stale_lock, try_acquire_lock, try_acquire_lock_with, write_atomic, write_atomic_locked,
-    write_atomic_with,
+    AtomicWriter, ErrorKind, LockOptions, Store, WriteOptions, acquire_lock, acquire_lock_with,
+    force_release_lock, inspect_lock, is_locked, is_stale_lock, lock_age, lock_file_path,
+    read_atomic_to_string, release_stale_lock, try_acquire_lock, try_acquire_lock_with,
+    write_atomic, write_atomic_locked, write_atomic_with,
 };
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -496,6 +498,276 @@ fn while_we_hold_the_lock_flock1_fails() {
         .status()
         .unwrap();
     assert!(status.success(), "flock -n must succeed once released");
+}
+
+// ---------------------------------------------------------------- lock span of writes
+
+/// `EIO`, injected to find out which call a step of an operation is.
+const EIO: i32 = rustix::io::Errno::IO.raw_os_error();
+
+/// An operation under test: it writes into `dir`, and its calls are
+/// recorded and failed one at a time.
+struct Traced<'a> {
+    what: &'a str,
+    dir: &'a Path,
+    run: &'a dyn Fn() -> safeatomic::Result<()>,
+    /// The calls of a clean run.
+    clean: Trace,
+    /// Temp files that an injected failure left behind (removed again, so
+    /// every run starts from the same directory and makes the same calls).
+    litter: Vec<String>,
+}
+
+impl Traced<'_> {
+    /// The index, in the clean trace, of the first call named `name` whose
+    /// failure makes the operation fail at `step`: the one way to tell
+    /// apart calls that share a name (the parent directory, the lock file
+    /// and the temp file are all opened with `openat`; the lock file and
+    /// the temp file are both `flock(LOCK_EX)`ed).
+    fn call_failing_at(&mut self, name: &str, step: &str) -> usize {
+        let names = self.clean.names();
+        for (i, n) in names.iter().enumerate() {
+            if *n != name {
+                continue;
+            }
+            let (result, trace) = fault::inject(Plan::fail(i, EIO), self.run);
+            for left in common::leftovers(self.dir) {
+                fs::remove_file(self.dir.join(&left)).unwrap();
+                self.litter
+                    .push(format!("{left} (call #{i}, {name}, failed)"));
+            }
+            assert_eq!(
+                trace.names()[..i],
+                names[..i],
+                "{}: the calls before #{i} changed between runs: the classification would be wrong",
+                self.what
+            );
+            if let Err(e) = result
+                && e.step() == step
+            {
+                return i;
+            }
+        }
+        panic!(
+            "{}: no `{name}` call makes the operation fail at step {step:?}: {names:?}",
+            self.what
+        );
+    }
+}
+
+/// Checks, from the calls `run` makes, that the target's lock is taken
+/// before the temp file is created and released only after the last
+/// `fsync` (the directory's): DESIGN §3 steps 3 and 10.
+///
+/// `run` writes into `dir`; it is called once clean, then once per
+/// candidate call with that call failing (which must leave no temp file).
+fn assert_lock_spans_the_write(what: &str, dir: &Path, run: &dyn Fn() -> safeatomic::Result<()>) {
+    // Warm-up: per-device caches filled, lock file and target in place, so
+    // every later run makes the same calls.
+    run().unwrap();
+    let (result, clean) = fault::record(run);
+    result.unwrap();
+    let mut op = Traced {
+        what,
+        dir,
+        run,
+        clean,
+        litter: Vec::new(),
+    };
+    let lock = op.call_failing_at("flock(LOCK_EX)", "lock");
+    let temp = op.call_failing_at("openat", "create temp file");
+    let names = op.clean.names();
+    assert!(
+        lock < temp,
+        "{what}: the lock (call #{lock}) must be taken before the temp file is created (call #{temp}): {names:?}"
+    );
+    let last_fsync = names
+        .iter()
+        .rposition(|n| *n == "fsync")
+        .unwrap_or_else(|| panic!("{what}: no fsync: {names:?}"));
+    // The lock is released explicitly with LOCK_UN before its descriptor is
+    // closed (safeatomic/src/sys/flock.rs: a forked child would otherwise
+    // keep it); the temp file's own flock goes with its close.
+    let unlocks: Vec<usize> = (lock..names.len())
+        .filter(|&i| names[i] == "flock(LOCK_UN)")
+        .collect();
+    assert!(
+        !unlocks.is_empty(),
+        "{what}: the lock is never released with LOCK_UN: {names:?}"
+    );
+    assert!(
+        unlocks.iter().all(|&u| u > last_fsync),
+        "{what}: the lock is released (calls {unlocks:?}) before the last fsync (call #{last_fsync}): {names:?}"
+    );
+    assert!(
+        op.litter.is_empty(),
+        "{what}: failed writes left temp files: {:?}",
+        op.litter
+    );
+}
+
+#[test]
+fn write_atomic_holds_the_lock_from_before_the_temp_file_until_after_the_directory_fsync() {
+    let d = tempdir();
+    let path = d.path().join("f");
+    assert_lock_spans_the_write("write_atomic", d.path(), &|| {
+        write_atomic(&path, b"new content")
+    });
+    let with_sidecar = WriteOptions::new().checksum(Some(safeatomic::Algorithm::Sha256));
+    assert_lock_spans_the_write("write_atomic_with(checksum)", d.path(), &|| {
+        write_atomic_with(&path, b"checked", &with_sidecar)
+    });
+    no_leftovers(d.path());
+}
+
+#[test]
+fn atomic_writer_holds_the_lock_from_create_until_after_the_directory_fsync() {
+    use std::io::Write;
+    let d = tempdir();
+    let path = d.path().join("f");
+    assert_lock_spans_the_write("AtomicWriter", d.path(), &|| {
+        let mut w = AtomicWriter::create(&path)?;
+        w.write_all(&[b'x'; 100_000]).expect("buffered write");
+        w.commit()
+    });
+    no_leftovers(d.path());
+}
+
+#[test]
+fn store_update_holds_the_lock_from_before_the_read_until_after_the_directory_fsync() {
+    let d = tempdir();
+    let path = d.path().join("counter.json");
+    let store = Store::<JsonCounter>::open(&path).unwrap();
+    assert_lock_spans_the_write("Store::update", d.path(), &|| store.update(|c| c.n += 1));
+    // The injected failures wrote nothing: only the clean runs counted.
+    assert_eq!(
+        Store::<JsonCounter>::open(&path).unwrap().load().unwrap().n,
+        2
+    );
+    no_leftovers(d.path());
+}
+
+#[test]
+fn an_open_atomic_writer_holds_the_lock_until_commit_or_discard() {
+    use std::io::Write;
+    let d = tempdir();
+    let path = d.path().join("f");
+    let mut w = AtomicWriter::create(&path).unwrap();
+    assert!(
+        try_acquire_lock(&path).unwrap().is_none(),
+        "the lock is free while a writer is open"
+    );
+    assert!(is_locked(&path).unwrap());
+    w.write_all(b"streamed").unwrap();
+    w.commit().unwrap();
+    let g = try_acquire_lock(&path).unwrap().expect("free after commit");
+    drop(g);
+    let w = AtomicWriter::create(&path).unwrap();
+    assert!(try_acquire_lock(&path).unwrap().is_none());
+    w.discard();
+    assert!(
+        try_acquire_lock(&path).unwrap().is_some(),
+        "free after discard"
+    );
+    // Control: without the lock option the writer holds nothing.
+    let w = AtomicWriter::create_with(&path, &WriteOptions::new().lock(false)).unwrap();
+    assert!(try_acquire_lock(&path).unwrap().is_some());
+    w.discard();
+    no_leftovers(d.path());
+}
+
+// ---------------------------------------------------------------- read-only directories
+
+/// The lock API in a directory nobody may write: a clear
+/// `PermissionDenied` naming the target (and the lock file) where a lock
+/// file would have to be created; inspection works and creates nothing.
+#[test]
+fn lock_apis_in_a_read_only_directory_fail_clearly_or_inspect_and_create_nothing() {
+    const TEST: &str =
+        "lock_apis_in_a_read_only_directory_fail_clearly_or_inspect_and_create_nothing";
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempdir();
+    let ro = d.path().join("ro");
+    fs::create_dir(&ro).unwrap();
+    let fresh = ro.join("fresh"); // no lock file
+    let free = ro.join("free"); // a lock file nobody holds
+    let held = ro.join("held"); // a lock file we hold
+    fs::write(&fresh, b"data").unwrap();
+    drop(acquire_lock(&free, None).unwrap());
+    let guard = acquire_lock(&held, None).unwrap();
+    // Root ignores permission bits: a read-only bind mount binds it too.
+    // Declared after `d` (and `guard`): unmounted before they go.
+    let bind = if rustix::process::geteuid().is_root() {
+        match mounts::ReadOnlyBind::new(TEST, &ro) {
+            Some(bind) => Some(bind),
+            None => return,
+        }
+    } else {
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
+        None
+    };
+    let before = snapshot(&ro);
+
+    let lock_named = |e: &safeatomic::Error, target: &Path| {
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
+        assert_eq!(e.path(), target, "{e}");
+        let shown = lock_file_path(target).display().to_string();
+        assert!(e.to_string().contains(&shown), "{e} should name {shown}");
+    };
+    lock_named(&try_acquire_lock(&fresh).unwrap_err(), &fresh);
+    // Blocking, with and without a timeout: an error at once, never a wait.
+    lock_named(&acquire_lock(&fresh, None).unwrap_err(), &fresh);
+    let e = acquire_lock(&fresh, Some(Duration::from_millis(10))).unwrap_err();
+    lock_named(&e, &fresh);
+    let e = write_atomic(&fresh, b"new").unwrap_err();
+    lock_named(&e, &fresh);
+    assert!(!is_locked(&fresh).unwrap());
+    let info = inspect_lock(&fresh).unwrap();
+    assert!(!info.exists && !info.held && info.pid.is_none(), "{info:?}");
+
+    // Existing lock files are inspected through read-only descriptors.
+    assert!(!is_locked(&free).unwrap());
+    let info = inspect_lock(&free).unwrap();
+    assert!(info.exists && !info.held && !info.is_stale(), "{info:?}");
+    assert!(is_locked(&held).unwrap());
+    let info = inspect_lock(&held).unwrap();
+    assert!(info.exists && info.held, "{info:?}");
+    assert_eq!(info.pid, Some(std::process::id()));
+    // Taking an existing lock file: either refused as above, or the
+    // read-only fallback of lock.rs (flock on a read-only descriptor,
+    // no payload), which must then exclude like any lock.
+    for (target, holder) in [(&free, false), (&held, true)] {
+        match try_acquire_lock(target) {
+            Err(e) => lock_named(&e, target),
+            Ok(None) => assert!(holder, "{} is free, yet busy", target.display()),
+            Ok(Some(g)) => {
+                assert!(!holder, "{} acquired while we hold it", target.display());
+                assert!(try_acquire_lock(target).unwrap().is_none());
+                drop(g);
+            }
+        }
+    }
+
+    assert_eq!(snapshot(&ro), before, "the read-only directory changed");
+    drop(bind);
+    if !rustix::process::geteuid().is_root() {
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    drop(guard);
+}
+
+/// Every name in `dir` with its content, for "nothing changed" checks.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let content = fs::read(&p).unwrap_or_default();
+            (p, content)
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 // ---------------------------------------------------------------- processes

@@ -225,6 +225,8 @@ use syn::{DeriveInput, parse_macro_input};
 /// Implements `safeatomic::Persisted` as the type's `#[persisted(...)]`
 /// attribute says.
 ///
+/// # Examples
+///
 /// ```
 /// use safeatomic::Persisted;
 /// use serde::{Deserialize, Serialize};
@@ -234,6 +236,10 @@ use syn::{DeriveInput, parse_macro_input};
 /// struct State {
 ///     runs: u64,
 /// }
+///
+/// assert_eq!(State::FORMAT, safeatomic::Format::Json);
+/// assert_eq!(State::CHECKSUM, Some(safeatomic::Algorithm::Sha256));
+/// assert_eq!(State::default_value().map(|s| s.runs), Some(0));
 /// ```
 ///
 /// The keys are `format` (required), `checksum`, `validate` and `crate`;

@@ -37,6 +37,18 @@ pub struct DoctorOptions {
 
 impl DoctorOptions {
     /// Defaults: no destructive probes, nothing required.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{DoctorOptions, doctor};
+    /// assert_eq!(DoctorOptions::new(), DoctorOptions::default());
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = doctor(dir.path(), &DoctorOptions::new())?;
+    /// assert_eq!(std::fs::read_dir(dir.path())?.count(), 0); // created nothing
+    /// # let _ = report;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -44,6 +56,17 @@ impl DoctorOptions {
     /// Allow probes that create, write, rename, lock and remove files in
     /// the parent directory (always cleaned up). Without it the doctor
     /// creates no file at all, and the probes are reported as not run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{CheckStatus, DoctorOptions, doctor};
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = doctor(dir.path(), &DoctorOptions::new().destructive(true))?;
+    /// assert!(report.checks().iter().all(|c| c.status != CheckStatus::NotRun));
+    /// assert_eq!(std::fs::read_dir(dir.path())?.count(), 0); // probe files removed
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn destructive(mut self, allow: bool) -> Self {
         self.destructive = allow;
@@ -54,6 +77,19 @@ impl DoctorOptions {
     /// [`ErrorKind::UnsupportedEnvironment`] (listing what is missing) when
     /// one of them is not `Guaranteed` for the filesystem class, or a probe
     /// that supports it failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{DoctorOptions, ErrorKind, Guarantee, doctor};
+    /// # let dir = tempfile::tempdir()?;
+    /// let opts = DoctorOptions::new().require([Guarantee::CrashDurability]);
+    /// match doctor(dir.path(), &opts) {
+    ///     Ok(report) => assert!(report.missing(&[Guarantee::CrashDurability]).is_empty()),
+    ///     Err(e) => assert_eq!(e.kind(), ErrorKind::UnsupportedEnvironment), // e.g. tmpfs
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn require(mut self, guarantees: impl IntoIterator<Item = Guarantee>) -> Self {
         self.require = guarantees.into_iter().collect();
@@ -62,6 +98,18 @@ impl DoctorOptions {
 }
 
 /// The outcome of one check.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{CheckStatus, DoctorOptions, doctor};
+/// # let dir = tempfile::tempdir()?;
+/// let report = doctor(dir.path(), &DoctorOptions::new())?; // not destructive
+/// let not_run = report.checks().iter().filter(|c| c.status == CheckStatus::NotRun);
+/// assert!(not_run.count() > 0); // the probes
+/// assert_eq!(report.checks()[0].status, CheckStatus::Passed); // "parent exists"
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
@@ -69,12 +117,24 @@ pub enum CheckStatus {
     Passed,
     /// The check ran and failed; the check's detail says how (errno text).
     Failed,
-    /// The check did not run (destructive probes not allowed, or a
-    /// previous check it depends on failed).
+    /// The check did not run: destructive probes were not allowed, or the
+    /// `parent writable` check failed, so no probe ran.
     NotRun,
 }
 
 /// One check of a [`DoctorReport`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{CheckStatus, DoctorOptions, doctor};
+/// # let dir = tempfile::tempdir()?;
+/// let report = doctor(dir.path(), &DoctorOptions::new().destructive(true))?;
+/// for check in report.checks().iter().filter(|c| c.status == CheckStatus::Failed) {
+///     eprintln!("{} failed ({:?}); affects {:?}", check.name, check.detail, check.supports);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DoctorCheck {
     /// A short name, e.g. `"fsync directory"`.
@@ -90,6 +150,18 @@ pub struct DoctorCheck {
 /// What the doctor found: the environment, the eight guarantee levels, and
 /// every check. Serializes (serde) for machines; [`summary`](Self::summary)
 /// for people.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{DoctorOptions, doctor};
+/// # let dir = tempfile::tempdir()?;
+/// let report = doctor(dir.path().join("state.json"), &DoctorOptions::new().destructive(true))?;
+/// if !report.all_passed() {
+///     eprintln!("{report}"); // Display is the summary
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DoctorReport {
     path: PathBuf,
@@ -103,37 +175,114 @@ pub struct DoctorReport {
 
 impl DoctorReport {
     /// The path that was examined, as given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("state.json");
+    /// let report = safeatomic::doctor(&path, &safeatomic::DoctorOptions::new())?;
+    /// assert_eq!(report.path(), path);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The directory the checks ran in.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("state.json"); // need not exist
+    /// let report = safeatomic::doctor(&path, &safeatomic::DoctorOptions::new())?;
+    /// assert_eq!(report.directory(), dir.path());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn directory(&self) -> &Path {
         &self.directory
     }
 
     /// The detected environment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{DoctorOptions, doctor, inspect_guarantees};
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = doctor(dir.path(), &DoctorOptions::new())?;
+    /// assert_eq!(report.environment(), inspect_guarantees(dir.path())?.environment());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn environment(&self) -> &Environment {
         &self.environment
     }
 
     /// The level of one guarantee on this filesystem class.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{DoctorOptions, Guarantee, doctor};
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = doctor(dir.path(), &DoctorOptions::new())?;
+    /// let class = report.environment().filesystem_class();
+    /// assert_eq!(report.level(Guarantee::WriterExclusion), class.level(Guarantee::WriterExclusion));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn level(&self, guarantee: Guarantee) -> Level {
         self.environment.filesystem_class().level(guarantee)
     }
 
     /// Every check, in the order they ran.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = safeatomic::doctor(dir.path(), &safeatomic::DoctorOptions::new())?;
+    /// let names: Vec<&str> = report.checks().iter().map(|c| c.name).collect();
+    /// assert_eq!(names[..2], ["parent exists", "parent writable"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn checks(&self) -> &[DoctorCheck] {
         &self.checks
     }
 
     /// Whether no check failed.
+    ///
+    /// Checks that did not run do not count as failures.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{CheckStatus, DoctorOptions, doctor};
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = doctor(dir.path(), &DoctorOptions::new().destructive(true))?;
+    /// let failed = report.checks().iter().any(|c| c.status == CheckStatus::Failed);
+    /// assert_eq!(report.all_passed(), !failed);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn all_passed(&self) -> bool {
         self.checks.iter().all(|c| c.status != CheckStatus::Failed)
     }
 
     /// For each guarantee of `required` that is missing here: why (its
     /// level is not `Guaranteed`, or a probe supporting it failed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{DoctorOptions, Guarantee, doctor};
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = doctor(dir.path(), &DoctorOptions::new().destructive(true))?;
+    /// for (guarantee, why) in report.missing(&Guarantee::ALL) {
+    ///     eprintln!("{guarantee}: {why}"); // e.g. "CrashDurability: BestEffort on tmpfs"
+    /// }
+    /// assert!(report.missing(&[Guarantee::CrossDeviceSafety]).is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn missing(&self, required: &[Guarantee]) -> Vec<(Guarantee, String)> {
         let mut out = Vec::new();
         for g in required {
@@ -154,7 +303,18 @@ impl DoctorReport {
         out
     }
 
-    /// A human-readable, multi-line summary.
+    /// A human-readable, multi-line summary (also what `Display` prints).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = safeatomic::doctor(dir.path(), &safeatomic::DoctorOptions::new())?;
+    /// let text = report.summary();
+    /// assert!(text.contains("  [ok  ] parent exists\n"));
+    /// assert!(text.ends_with("(probes not run: destructive probes were not allowed)\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn summary(&self) -> String {
         let mut s = String::new();
         let env = &self.environment;
@@ -197,7 +357,7 @@ impl fmt::Display for DoctorReport {
 }
 
 /// Examines the directory `path` lives in (or `path` itself, if it is a
-/// directory): the guarantee matrix for its filesystem, two checks that
+/// directory or a symlink to one): the guarantee matrix for its filesystem, two checks that
 /// write nothing (the directory exists, is writable), and — with
 /// [`DoctorOptions::destructive`] — probes that perform the real syscalls:
 /// exclusive create, fsync of a file, fsync of the directory, atomic

@@ -5,11 +5,40 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// A specialized `Result` whose error is [`Error`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Result, read_atomic_to_string};
+///
+/// fn first_line(path: &std::path::Path) -> Result<String> {
+///     Ok(read_atomic_to_string(path)?.lines().next().unwrap_or("").to_owned())
+/// }
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("notes.txt");
+/// # safeatomic::write_atomic(&path, "one\ntwo\n")?;
+/// assert_eq!(first_line(&path)?, "one");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What went wrong, in a form a program can act on.
 ///
 /// New kinds may be added in minor releases; match with a wildcard arm.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{ErrorKind, read_atomic};
+/// # let dir = tempfile::tempdir()?;
+/// let config = match read_atomic(dir.path().join("config.json")) {
+///     Ok(bytes) => bytes,
+///     Err(e) if e.kind() == ErrorKind::NotFound => b"{}".to_vec(), // first run
+///     Err(e) => return Err(e.into()),
+/// };
+/// assert_eq!(config, b"{}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -107,6 +136,16 @@ impl ErrorKind {
 }
 
 /// The public operation that failed.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Operation, move_atomic};
+/// # let dir = tempfile::tempdir()?;
+/// let err = move_atomic(dir.path().join("a"), dir.path().join("b")).unwrap_err();
+/// assert_eq!(err.operation(), Operation::Move);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Operation {
@@ -156,6 +195,20 @@ impl Operation {
 /// ``failed to write `/etc/app.toml` (fsync temp file): no space left``;
 /// [`source()`](std::error::Error::source) gives the OS error without
 /// repeating it.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{ErrorKind, Operation, read_atomic};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("missing.json");
+/// let err = read_atomic(&path).unwrap_err();
+/// assert_eq!((err.kind(), err.operation()), (ErrorKind::NotFound, Operation::Read));
+/// assert_eq!(err.to_string(), format!("failed to read `{}` (open file): not found", path.display()));
+/// // Converts into `std::io::Error` with the matching kind.
+/// assert_eq!(std::io::Error::from(err).kind(), std::io::ErrorKind::NotFound);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -241,12 +294,42 @@ impl Error {
 
     /// For [`ErrorKind::Format`]: the 1-based line and column of the
     /// problem in the file, when the format's parser reports it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{ErrorKind, atomic_json_load};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("config.json");
+    /// std::fs::write(&path, "{\"port\": }")?;
+    /// let err = atomic_json_load::<serde_json::Value>(&path).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Format);
+    /// assert_eq!(err.location(), Some((1, 10)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn location(&self) -> Option<(u64, u64)> {
         self.inner.location
     }
 
     /// For [`ErrorKind::ChecksumMismatch`]: the digest the sidecar expects
     /// and the digest of the data found, in that order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Algorithm, ErrorKind, WriteOptions, compute_hash_data};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("data.bin");
+    /// let opts = WriteOptions::new().checksum(Some(Algorithm::Sha256));
+    /// safeatomic::write_atomic_with(&path, b"hello", &opts)?;
+    /// std::fs::write(&path, b"jello")?; // changed behind the library's back
+    /// let err = safeatomic::read_atomic_verified(&path).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::ChecksumMismatch);
+    /// let (expected, found) = err.checksum_mismatch().unwrap();
+    /// assert_eq!(expected, compute_hash_data(b"hello", Algorithm::Sha256));
+    /// assert_eq!(found, compute_hash_data(b"jello", Algorithm::Sha256));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn checksum_mismatch(&self) -> Option<(&str, &str)> {
         self.inner
             .mismatch
@@ -255,42 +338,129 @@ impl Error {
     }
 
     /// What went wrong.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{ErrorKind, WriteOptions, write_atomic_with};
+    /// # let dir = tempfile::tempdir()?;
+    /// let opts = WriteOptions::new().mode(0o10000); // not a permission bit
+    /// let err = write_atomic_with(dir.path().join("f"), b"x", &opts).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
     }
 
     /// The public operation that failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Operation, create_atomic};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("id");
+    /// create_atomic(&path, b"1")?;
+    /// let err = create_atomic(&path, b"2").unwrap_err(); // already there
+    /// assert_eq!(err.operation(), Operation::Create);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn operation(&self) -> Operation {
         self.inner.op
     }
 
     /// The step of the operation that failed, e.g. `"fsync temp file"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let err = safeatomic::read_atomic(dir.path().join("missing")).unwrap_err();
+    /// assert_eq!(err.step(), "open file");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn step(&self) -> &'static str {
         self.inner.step
     }
 
     /// The path the operation was about (the target, or the source of a move).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("missing");
+    /// let err = safeatomic::read_atomic(&path).unwrap_err();
+    /// assert_eq!(err.path(), path);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
 
     /// The second path of a two-path operation (move destination, exchange partner).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let (src, dst) = (dir.path().join("missing"), dir.path().join("dst"));
+    /// let err = safeatomic::move_atomic(&src, &dst).unwrap_err();
+    /// assert_eq!(err.path(), src);
+    /// assert_eq!(err.other_path(), Some(dst.as_path()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn other_path(&self) -> Option<&Path> {
         self.inner.other_path.as_deref()
     }
 
     /// The underlying OS error, if the failure came from a syscall.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let err = safeatomic::read_atomic(dir.path().join("missing")).unwrap_err();
+    /// let os = err.io_error().expect("open(2) failed");
+    /// assert_eq!(os.kind(), std::io::ErrorKind::NotFound);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn io_error(&self) -> Option<&io::Error> {
         self.inner.source.as_ref()
     }
 
     /// The raw OS error number, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let err = safeatomic::read_atomic(dir.path().join("missing")).unwrap_err();
+    /// assert_eq!(err.raw_os_error(), Some(2)); // ENOENT
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn raw_os_error(&self) -> Option<i32> {
         self.inner.source.as_ref().and_then(io::Error::raw_os_error)
     }
 
     /// Whether the new content was published despite this error
     /// (only [`ErrorKind::DurabilityUnconfirmed`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::write_atomic;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("state");
+    /// match write_atomic(&path, b"v2") {
+    ///     Ok(()) => {}
+    ///     // Visible but perhaps not durable: do not retry as if nothing happened.
+    ///     Err(e) if e.is_committed() => eprintln!("warning: {e}"),
+    ///     Err(e) => return Err(e.into()),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_committed(&self) -> bool {
         self.inner.kind == ErrorKind::DurabilityUnconfirmed
     }

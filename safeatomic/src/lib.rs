@@ -37,24 +37,52 @@
 //!
 //! A write is this sequence of syscalls (DESIGN §3), every one relative to
 //! the parent directory opened once, so a directory swapped underneath
-//! cannot redirect it:
+//! cannot redirect it (every descriptor is opened `O_CLOEXEC`; a
+//! [`mode`](WriteOptions::mode) with bits outside `0o7777` is refused
+//! before the first one):
 //!
 //! 1. `openat(parent, O_DIRECTORY)`; `fstatat(name, AT_SYMLINK_NOFOLLOW)`
-//!    applies the [`SymlinkPolicy`]; `fstat` + `fstatfs` identify the
-//!    filesystem (the result is cached per device) for the [`Safety`] gate;
-//! 2. temp files left by dead writers are removed (see [`cleanup_litter`]);
-//! 3. `openat(".safeatomic-tmp-<16 random hex>.tmp", O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode)`
-//!    with the final permission bits, then `flock(LOCK_EX)` on it so no
-//!    litter sweep can take it;
-//! 4. `write` all bytes; 5. `fsync` the temp file;
-//! 6. `fchown`/`fchmod` where the owner or mode must be preserved;
-//! 7. `renameat(temp, name)` — the moment readers switch to the new file;
-//! 8. `fsync` the directory — the moment the switch survives power loss.
+//!    applies the [`SymlinkPolicy`] (following a link opens the link's own
+//!    directory instead); `fstat` + `fstatfs` of the directory identify the
+//!    filesystem (cached per device) for the [`Safety`] gate, which refuses
+//!    here, before anything is created;
+//! 2. the cooperative lock: `openat("<name>.lock", O_RDWR|O_CREAT|O_NOFOLLOW|O_NONBLOCK)`,
+//!    `flock(LOCK_EX)`, and its payload written in place (see
+//!    [Locks](#locks)); skipped with [`WriteOptions::lock`]`(false)` and
+//!    by [`write_atomic_locked`], whose caller holds it already;
+//!    [`create_atomic`] takes it only to publish a checksum sidecar
+//!    (otherwise `RENAME_NOREPLACE` alone decides), and then checks under
+//!    it that the name is still free;
+//! 3. temp files left by dead writers are removed (see [`cleanup_litter`]);
+//! 4. `openat(".safeatomic-tmp-<16 random hex>.tmp", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, mode)`
+//!    with the final permission bits (the [`mode`](WriteOptions::mode)
+//!    given, else the replaced file's, else `0o666` minus the umask), then
+//!    `flock(LOCK_EX)` on it so no litter sweep can take it, and `fstat`
+//!    to make sure no sweep unlinked it in between;
+//! 5. still empty, the temp file gets its owner and mode: `fchown` to the
+//!    replaced file's owner and group when
+//!    [`preserve_owner`](WriteOptions::preserve_owner) is on and they
+//!    differ from the writer's (`EPERM` is not an error), then `fchmod`
+//!    when the umask stripped bits (or cannot be read), `fchown` cleared
+//!    set-user-ID bits, or the mode has set-user-ID, set-group-ID or
+//!    sticky bits;
+//! 6. `write` all bytes (hashed in the same pass when a
+//!    [`checksum`](WriteOptions::checksum) is wanted); 7. `fsync` the temp
+//!    file;
+//! 8. with a checksum only: the sidecar `<name>.<algo>` is published the
+//!    same way (temp file, `write`, `fsync`, `renameat`), then the
+//!    directory is `fsync`ed, so the sidecar is durable before the data;
+//! 9. `renameat(temp, name)` — the moment readers switch to the new file
+//!    ([`create_atomic`]: `renameat2(RENAME_NOREPLACE)`, or `linkat` +
+//!    `unlinkat` where that flag is unsupported);
+//! 10. `fsync` the directory — the moment the switch survives power loss;
+//! 11. the lock's payload is blanked, `flock(LOCK_UN)`, `close`.
 //!
-//! A failure before step 7 removes the temp file and leaves the target
-//! byte-for-byte untouched. A failure of step 8 is reported as
-//! [`ErrorKind::DurabilityUnconfirmed`]: the new content is visible but
-//! may not survive a power loss.
+//! A failure before step 9 removes the temp file and leaves the target
+//! byte-for-byte untouched. A failure of step 10 is reported as
+//! [`ErrorKind::DurabilityUnconfirmed`] (under [`Safety::Strict`]; the
+//! other policies log it or ignore it and return `Ok`): the new content is
+//! visible but may not survive a power loss.
 //!
 //! # Locks
 //!

@@ -91,8 +91,12 @@ pub(crate) fn sweep(dir: impl AsFd) -> std::io::Result<usize> {
 ///
 /// ```
 /// # let dir = tempfile::tempdir()?;
-/// let removed = safeatomic::cleanup_litter(dir.path())?;
-/// assert_eq!(removed, 0);
+/// // What a writer killed before its rename leaves behind (nobody holds it):
+/// let litter = dir.path().join(".safeatomic-tmp-0123456789abcdef.tmp");
+/// std::fs::write(&litter, b"half a file")?;
+/// assert_eq!(safeatomic::cleanup_litter(dir.path())?, 1);
+/// assert!(!litter.exists());
+/// assert_eq!(safeatomic::cleanup_litter(dir.path())?, 0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn cleanup_litter(dir: impl AsRef<Path>) -> Result<usize> {

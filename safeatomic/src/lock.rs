@@ -14,7 +14,7 @@
 //!
 //! A symlink planted at the lock name must not make us truncate or write
 //! whatever it points to (CVE-2025-68146 in `filelock`). The file is opened
-//! `O_RDWR|O_CREAT|O_NOFOLLOW|O_CLOEXEC`, and the diagnostic payload (a
+//! `O_RDWR|O_CREAT|O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC`, and the diagnostic payload (a
 //! fixed 512-byte record, decision 0006) is written in place only once the
 //! lock is held.
 //!
@@ -87,12 +87,35 @@ pub struct LockOptions {
 
 impl LockOptions {
     /// Defaults: wait indefinitely, no session, [`Safety::Strict`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{LockOptions, Safety};
+    /// assert_eq!(LockOptions::new(), LockOptions::default());
+    /// assert_eq!(LockOptions::new(), LockOptions::new().timeout(None).safety(Safety::Strict));
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// How long a blocking acquire waits before failing with
     /// [`ErrorKind::LockTimeout`]; `None` waits indefinitely.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{ErrorKind, LockOptions, acquire_lock_with};
+    /// use std::time::Duration;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("state.json");
+    /// let held = acquire_lock_with(&path, &LockOptions::new())?;
+    /// let opts = LockOptions::new().timeout(Some(Duration::from_millis(20)));
+    /// let err = acquire_lock_with(&path, &opts).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::LockTimeout);
+    /// # drop(held);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeout = timeout;
@@ -102,6 +125,19 @@ impl LockOptions {
     /// A caller session string. Its hex SHA-256 is written to the lock
     /// payload (the string itself never reaches the disk), so operators can
     /// tell which job holds a lock without exposing the identifier.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Algorithm, LockOptions, acquire_lock_with, compute_hash_data, inspect_lock};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("state.json");
+    /// let guard = acquire_lock_with(&path, &LockOptions::new().session("deploy-42"))?;
+    /// let expected = compute_hash_data(b"deploy-42", Algorithm::Sha256);
+    /// assert_eq!(inspect_lock(&path)?.session_hash, Some(expected));
+    /// # drop(guard);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn session(mut self, session: impl Into<String>) -> Self {
         self.session = Some(session.into());
@@ -109,6 +145,17 @@ impl LockOptions {
     }
 
     /// Sets the safety policy (WriterExclusion and StaleRecovery are needed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{LockOptions, Safety, acquire_lock_with};
+    /// # let dir = tempfile::tempdir()?;
+    /// // Lock even where flock may not exclude (e.g. NFS), with a logged warning.
+    /// let guard = acquire_lock_with(dir.path().join("job"), &LockOptions::new().safety(Safety::Warn))?;
+    /// # drop(guard);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn safety(mut self, safety: Safety) -> Self {
         self.safety = safety;
@@ -121,6 +168,21 @@ impl LockOptions {
 ///
 /// The lock belongs to this guard's own open file description, so it
 /// excludes other threads of the same process as well as other processes.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{acquire_lock, try_acquire_lock, write_atomic_locked};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("counter");
+/// {
+///     let guard = acquire_lock(&path, None)?;
+///     write_atomic_locked(&guard, b"1")?; // read-modify-write under the lock
+///     assert!(try_acquire_lock(&path)?.is_none());
+/// } // dropped: released
+/// assert!(try_acquire_lock(&path)?.is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 #[derive(Debug)]
 pub struct LockGuard {
@@ -133,11 +195,32 @@ pub struct LockGuard {
 
 impl LockGuard {
     /// The path the lock protects (after following symlinks).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let (real, link) = (dir.path().join("real"), dir.path().join("link"));
+    /// std::os::unix::fs::symlink(&real, &link)?;
+    /// let guard = safeatomic::acquire_lock(&link, None)?;
+    /// assert_eq!(guard.path(), real);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.target
     }
 
     /// The lock file, `<target>.lock`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let guard = safeatomic::acquire_lock(dir.path().join("state.json"), None)?;
+    /// assert_eq!(guard.lock_path(), dir.path().join("state.json.lock"));
+    /// assert!(guard.lock_path().exists()); // created on first use, never removed
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lock_path(&self) -> &Path {
         &self.lock_path
     }
@@ -289,9 +372,10 @@ fn open_lock_file(
     let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK;
     let (fd, writable) = match sys::file::openat(dir, name, flags, Mode::from_raw_mode(0o644)) {
         Ok(fd) => (fd, true),
-        // Someone else's lock file that we may not write: flock works on a
-        // read-only descriptor too; we just cannot leave a payload.
-        Err(e) if sys::errno(&e) == Some(Errno::ACCESS) => {
+        // Someone else's lock file that we may not write, or one on a
+        // read-only mount: flock works on a read-only descriptor too; we
+        // just cannot leave a payload.
+        Err(e) if matches!(sys::errno(&e), Some(Errno::ACCESS | Errno::ROFS)) => {
             let ro = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK;
             match sys::file::openat(dir, name, ro, Mode::empty()) {
                 Ok(fd) => (fd, false),
@@ -535,13 +619,35 @@ pub fn acquire_lock(path: impl AsRef<Path>, timeout: Option<Duration>) -> Result
 ///
 /// # Examples
 ///
-/// See [`LockOptions`].
+/// ```
+/// use safeatomic::{LockOptions, acquire_lock_with, inspect_lock};
+/// use std::time::Duration;
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("state.json");
+/// let opts = LockOptions::new().timeout(Some(Duration::from_secs(5)));
+/// let guard = acquire_lock_with(&path, &opts)?;
+/// assert!(inspect_lock(&path)?.held);
+/// guard.release()?;
+/// assert!(!inspect_lock(&path)?.held);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn acquire_lock_with(path: impl AsRef<Path>, options: &LockOptions) -> Result<LockGuard> {
     let guard = acquire(path.as_ref(), Wait::Block(options.timeout), options)?;
     Ok(guard.expect("a blocking acquire returns a guard or an error"))
 }
 
-/// Everything known about the lock of a path. Creating this creates no file.
+/// Everything known about the lock of a path, from [`inspect_lock`], which
+/// creates no file.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::inspect_lock;
+/// # let dir = tempfile::tempdir()?;
+/// let info = inspect_lock(dir.path().join("never-locked"))?;
+/// assert!(!info.exists && !info.held && info.pid.is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct LockInfo {
@@ -572,6 +678,20 @@ impl LockInfo {
     /// A payload is present (valid or corrupt) but nobody holds the lock:
     /// a holder died without clearing it. Diagnostic only — the kernel has
     /// already released the lock, so it blocks no one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{inspect_lock, lock_file_path};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("state.json");
+    /// // A holder that died while writing its payload left garbage behind.
+    /// std::fs::write(lock_file_path(&path), "garb")?;
+    /// let info = inspect_lock(&path)?;
+    /// assert!(info.corrupt.is_some() && !info.held);
+    /// assert!(info.is_stale());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_stale(&self) -> bool {
         self.exists && !self.held && (self.pid.is_some() || self.corrupt.is_some())
     }
@@ -836,8 +956,14 @@ pub fn is_stale_lock(path: impl AsRef<Path>) -> Result<bool> {
 /// # Examples
 ///
 /// ```
+/// use safeatomic::{is_stale_lock, lock_file_path, release_stale_lock};
 /// # let dir = tempfile::tempdir()?;
-/// assert!(!safeatomic::release_stale_lock(dir.path().join("f"))?);
+/// # let path = dir.path().join("state.json");
+/// # std::fs::write(lock_file_path(&path), "garb")?; // a dead holder's leftover
+/// assert!(is_stale_lock(&path)?);
+/// assert!(release_stale_lock(&path)?); // cleared
+/// assert!(!is_stale_lock(&path)?);
+/// assert!(!release_stale_lock(&path)?); // nothing left to clear
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn release_stale_lock(path: impl AsRef<Path>) -> Result<bool> {

@@ -5,6 +5,18 @@
 ///
 /// The policy is always chosen at the call site; there is no global default
 /// to change behind a caller's back.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Safety, WriteOptions, write_atomic_with};
+/// assert_eq!(Safety::default(), Safety::Strict);
+/// # let dir = tempfile::tempdir()?;
+/// // A cache that may be lost: write it anywhere, log what is not guaranteed.
+/// let opts = WriteOptions::new().safety(Safety::Warn);
+/// write_atomic_with(dir.path().join("cache.bin"), b"...", &opts)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Safety {
@@ -35,6 +47,21 @@ pub enum Safety {
 /// parent directories are resolved by the kernel as usual, and opened once,
 /// so swapping a directory after that cannot redirect the write. Temp, lock
 /// and sidecar files are never opened through a symlink.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{ErrorKind, SymlinkPolicy, WriteOptions, write_atomic, write_atomic_with};
+/// # let dir = tempfile::tempdir()?;
+/// let (real, link) = (dir.path().join("real.toml"), dir.path().join("link.toml"));
+/// std::os::unix::fs::symlink(&real, &link)?;
+/// write_atomic(&link, b"a = 1")?; // Follow (the default): writes real.toml
+/// assert_eq!(std::fs::read(&real)?, b"a = 1");
+/// let refuse = WriteOptions::new().symlinks(SymlinkPolicy::Refuse);
+/// let err = write_atomic_with(&link, b"a = 2", &refuse).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::SymlinkRefused);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum SymlinkPolicy {
@@ -92,6 +119,14 @@ impl Default for WriteOptions {
 
 impl WriteOptions {
     /// The defaults (see the type documentation).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Safety, WriteOptions};
+    /// assert_eq!(WriteOptions::new(), WriteOptions::default());
+    /// assert_eq!(WriteOptions::new(), WriteOptions::new().safety(Safety::Strict).lock(true));
+    /// ```
     pub fn new() -> Self {
         Self {
             safety: Safety::Strict,
@@ -105,6 +140,19 @@ impl WriteOptions {
     }
 
     /// Sets the safety policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Safety, WriteOptions, write_atomic_with};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("scratch.tmp");
+    /// // The caller takes responsibility: no refusal, no warning.
+    /// let opts = WriteOptions::new().safety(Safety::BestEffort);
+    /// write_atomic_with(&path, b"scratch", &opts)?;
+    /// # assert_eq!(std::fs::read(&path)?, b"scratch");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn safety(mut self, safety: Safety) -> Self {
         self.safety = safety;
@@ -116,6 +164,18 @@ impl WriteOptions {
     /// Without it, an existing file keeps its mode and a new file gets
     /// `0o666` minus the umask. An invalid mode makes the write fail with
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before any I/O.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{WriteOptions, write_atomic_with};
+    /// use std::os::unix::fs::PermissionsExt;
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("token");
+    /// write_atomic_with(&path, b"s3cr3t", &WriteOptions::new().mode(0o600))?;
+    /// assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o7777, 0o600);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = Some(mode);
@@ -125,6 +185,21 @@ impl WriteOptions {
     /// Whether to give the new file the owner and group of the file it
     /// replaces, where the OS permits it (default `true`). Only attempted
     /// when they differ from the writer's; refusal (`EPERM`) is not an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{WriteOptions, write_atomic_with};
+    /// use std::os::unix::fs::MetadataExt;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("report.txt");
+    /// # std::fs::write(&path, b"old")?;
+    /// // The new file belongs to the writer, whoever owned the old one.
+    /// write_atomic_with(&path, b"new", &WriteOptions::new().preserve_owner(false))?;
+    /// # let me = std::fs::metadata(dir.path())?.uid(); // the tempdir is ours
+    /// assert_eq!(std::fs::metadata(&path)?.uid(), me);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn preserve_owner(mut self, preserve: bool) -> Self {
         self.preserve_owner = preserve;
@@ -135,6 +210,21 @@ impl WriteOptions {
     /// before the temp file exists until after the directory fsync (default
     /// `true`, as in the reference library), so concurrent writers never
     /// interleave. Turn it off only for files with a single writer.
+    ///
+    /// [`create_atomic_with`](crate::create_atomic_with) takes the lock only
+    /// when it publishes a checksum sidecar, and then refuses `lock(false)`
+    /// with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{WriteOptions, lock_file_path, write_atomic_with};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("single-writer.log");
+    /// write_atomic_with(&path, b"x", &WriteOptions::new().lock(false))?;
+    /// assert!(!lock_file_path(&path).exists()); // no lock taken, none created
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn lock(mut self, lock: bool) -> Self {
         self.lock = lock;
@@ -144,6 +234,22 @@ impl WriteOptions {
     /// How long a locked write waits for the lock before failing with
     /// [`ErrorKind::LockTimeout`](crate::ErrorKind::LockTimeout); `None`
     /// (the default) waits indefinitely.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{ErrorKind, WriteOptions, acquire_lock, write_atomic_with};
+    /// use std::time::Duration;
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("state.json");
+    /// let held = acquire_lock(&path, None)?; // someone else is writing
+    /// let opts = WriteOptions::new().lock_timeout(Some(Duration::from_millis(20)));
+    /// let err = write_atomic_with(&path, b"{}", &opts).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::LockTimeout);
+    /// assert!(!path.exists()); // nothing was written
+    /// # drop(held);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn lock_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
         self.lock_timeout = timeout;
@@ -158,6 +264,19 @@ impl WriteOptions {
     /// data. Sidecars of other algorithms are removed. Verify with
     /// [`verify_checksum`](crate::verify_checksum) or
     /// [`read_atomic_verified`](crate::read_atomic_verified).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Algorithm, WriteOptions, verify_checksum, write_atomic_with};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("model.bin");
+    /// let opts = WriteOptions::new().checksum(Some(Algorithm::Sha256));
+    /// write_atomic_with(&path, b"weights", &opts)?;
+    /// assert!(dir.path().join("model.bin.sha256").exists());
+    /// assert!(verify_checksum(&path)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn checksum(mut self, algorithm: Option<crate::Algorithm>) -> Self {
         self.checksum = algorithm;
@@ -165,6 +284,21 @@ impl WriteOptions {
     }
 
     /// Sets the symlink policy for the target path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{SymlinkPolicy, WriteOptions, write_atomic_with};
+    /// # let dir = tempfile::tempdir()?;
+    /// let (shared, link) = (dir.path().join("shared.conf"), dir.path().join("local.conf"));
+    /// std::fs::write(&shared, b"shared")?;
+    /// std::os::unix::fs::symlink(&shared, &link)?;
+    /// let opts = WriteOptions::new().symlinks(SymlinkPolicy::ReplaceLink);
+    /// write_atomic_with(&link, b"local", &opts)?;
+    /// assert!(!std::fs::symlink_metadata(&link)?.file_type().is_symlink());
+    /// assert_eq!(std::fs::read(&shared)?, b"shared"); // untouched
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn symlinks(mut self, policy: SymlinkPolicy) -> Self {
         self.symlinks = policy;

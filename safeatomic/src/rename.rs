@@ -60,7 +60,7 @@ fn open_pair<'a>(op: Operation, src: &'a Path, dst: &'a Path) -> Result<Pair<'a>
         Guarantee::CrashDurability,
         Guarantee::CrossDeviceSafety,
     ];
-    env::gate(Safety::Strict, &se, &need, op, src)?;
+    env::gate(Safety::Strict, &se, &need, op, src).map_err(|e| e.with_other_path(dst))?;
     let same_dir = (src_st.st_dev, src_st.st_ino) == (dst_st.st_dev, dst_st.st_ino);
     Ok(Pair {
         env: de,

@@ -35,9 +35,14 @@ fn skips_are_failures() -> bool {
     std::env::var_os(REQUIRE_ENV).is_some_and(|v| v == "1")
 }
 
-/// Skips `test` for `reason` (or panics when skips are failures); returns
-/// `false` so callers can `return` on it.
-fn skip(test: &str, needs: &str, reason: &str) -> bool {
+/// Skips `test`, which needs `needs` but cannot have it because of
+/// `reason`: prints `SKIPPED <test>: needs <needs> (<reason>)` to stderr, or
+/// panics when skips are failures (`SAFEATOMIC_REQUIRE_ROOT_TESTS=1`).
+/// Returns `false` so callers can `return` on it.
+///
+/// For a requirement none of the `require_*` helpers covers; never skip
+/// with a bare `eprintln!` (the harness hides it, and CI would pass).
+pub fn skip(test: &str, needs: &str, reason: &str) -> bool {
     assert!(
         !skips_are_failures(),
         "{test}: needs {needs}, but {reason} ({REQUIRE_ENV}=1 makes this a failure)"
@@ -85,6 +90,19 @@ pub fn require_root(test: &str) -> bool {
     match root_problem() {
         None => true,
         Some(reason) => skip(test, "root and loop devices", reason),
+    }
+}
+
+/// Returns `true` when the test runs as root (the effective user id is 0):
+/// enough for `chown` to another user and for bind and tmpfs mounts, which
+/// need no loop device. Otherwise skips like [`require_root`]
+/// (`SKIPPED <test>: needs root (...)`), or panics under
+/// `SAFEATOMIC_REQUIRE_ROOT_TESTS=1`.
+pub fn require_root_user(test: &str) -> bool {
+    if rustix::process::geteuid().is_root() {
+        true
+    } else {
+        skip(test, "root", "not running as root")
     }
 }
 
@@ -488,6 +506,66 @@ impl Drop for Mount {
         let _ = writeln!(std::io::stderr(), "WARNING {msg}");
         if (leaked || self.mounted) && !std::thread::panicking() {
             panic!("{msg}");
+        }
+    }
+}
+
+/// A directory bind-mounted read-only onto itself, so that nobody, root
+/// included, can create, change or remove anything in it (root ignores
+/// permission bits; a read-only mount binds it too). Unmounted on drop.
+///
+/// Files opened before the mount stay writable through their descriptors.
+#[derive(Debug)]
+pub struct ReadOnlyBind {
+    path: PathBuf,
+    mounted: bool,
+}
+
+impl ReadOnlyBind {
+    /// Makes `dir` read-only by bind-mounting it onto itself read-only
+    /// (`mount --bind`, then `mount -o remount,bind,ro`). Needs root: call
+    /// [`require_root_user`] first. When the mount fails, skips `test` like
+    /// [`skip`] and returns `None` (or panics under
+    /// `SAFEATOMIC_REQUIRE_ROOT_TESTS=1`).
+    pub fn new(test: &str, dir: &Path) -> Option<ReadOnlyBind> {
+        let mut bind = ReadOnlyBind {
+            path: dir.to_owned(),
+            mounted: false,
+        };
+        let result = try_run(command("mount").arg("--bind").arg(dir).arg(dir)).and_then(|_| {
+            bind.mounted = true;
+            try_run(command("mount").args(["-o", "remount,bind,ro"]).arg(dir))
+        });
+        match result {
+            Ok(_) => Some(bind),
+            Err(e) => {
+                drop(bind); // unmounts a bind mount that could not be made read-only
+                skip(test, "a read-only bind mount", &e);
+                None
+            }
+        }
+    }
+
+    /// The read-only directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ReadOnlyBind {
+    fn drop(&mut self) {
+        if !self.mounted {
+            return;
+        }
+        if let Err(e) = try_run(command("umount").arg(&self.path)) {
+            // Busy (a child forked by another test thread holds a descriptor
+            // for a moment): detach it lazily rather than leak it.
+            let lazy = try_run(command("umount").arg("-l").arg(&self.path));
+            let msg = format!("unmount read-only bind {}: {e}", self.path.display());
+            let _ = writeln!(std::io::stderr(), "WARNING {msg}");
+            if lazy.is_err() && !std::thread::panicking() {
+                panic!("{msg}; lazy unmount failed too");
+            }
         }
     }
 }

@@ -14,6 +14,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// One of the eight promises the library makes, named as in the docs.
+///
+/// Parses from its name, case-insensitively, and displays as it.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::Guarantee;
+/// let g: Guarantee = "crashdurability".parse()?;
+/// assert_eq!(g, Guarantee::CrashDurability);
+/// assert_eq!(g.to_string(), "CrashDurability");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Guarantee {
     /// A reader sees the old complete file or the new complete file, never a mix.
@@ -36,6 +48,14 @@ pub enum Guarantee {
 
 impl Guarantee {
     /// All eight, in documentation order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::Guarantee;
+    /// assert_eq!(Guarantee::ALL.len(), 8);
+    /// assert_eq!(Guarantee::ALL[0], Guarantee::AtomicVisibility);
+    /// ```
     pub const ALL: [Guarantee; 8] = [
         Guarantee::AtomicVisibility,
         Guarantee::CrashDurability,
@@ -48,6 +68,13 @@ impl Guarantee {
     ];
 
     /// The name, e.g. `"CrashDurability"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::Guarantee;
+    /// assert_eq!(Guarantee::WriterExclusion.name(), "WriterExclusion");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Self::AtomicVisibility => "AtomicVisibility",
@@ -69,6 +96,15 @@ impl fmt::Display for Guarantee {
 }
 
 /// The error of parsing a [`Guarantee`] from an unknown name.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Guarantee, UnknownGuarantee};
+/// let err = "Durability".parse::<Guarantee>().unwrap_err();
+/// assert_eq!(err, UnknownGuarantee("Durability".to_owned()));
+/// assert!(err.to_string().starts_with("unknown guarantee `Durability`"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "unknown guarantee `{0}` (expected one of: AtomicVisibility, CrashDurability, WriterExclusion, IntegrityDetection, ReaderConsistency, StaleRecovery, MetadataPreservation, CrossDeviceSafety)"
@@ -88,6 +124,16 @@ impl std::str::FromStr for Guarantee {
 }
 
 /// How firmly a guarantee holds on a filesystem class.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{FsClass, Guarantee, Level};
+/// // tmpfs keeps everything but a power loss.
+/// assert_eq!(FsClass::LocalMemory.level(Guarantee::CrashDurability), Level::BestEffort);
+/// assert_eq!(FsClass::LocalMemory.level(Guarantee::AtomicVisibility), Level::Guaranteed);
+/// assert_eq!(FsClass::Network.level(Guarantee::WriterExclusion), Level::NonTarget);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Level {
     /// Holds, and is tested on this class.
@@ -105,6 +151,14 @@ pub enum Level {
 
 impl Level {
     /// The name, e.g. `"BestEffort"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::Level;
+    /// assert_eq!(Level::NonTarget.name(), "NonTarget");
+    /// assert_eq!(Level::NonTarget.to_string(), "NonTarget");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Self::Guaranteed => "Guaranteed",
@@ -122,6 +176,18 @@ impl fmt::Display for Level {
 }
 
 /// The kind of filesystem, as far as guarantees are concerned.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{FsClass, inspect_guarantees};
+/// # let dir = tempfile::tempdir()?;
+/// let class = inspect_guarantees(dir.path())?.environment().filesystem_class();
+/// if matches!(class, FsClass::LocalMemory | FsClass::Overlay) {
+///     println!("{} does not survive a power loss on its own", dir.path().display());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -144,6 +210,14 @@ pub enum FsClass {
 
 impl FsClass {
     /// Every class, in documentation order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{FsClass, Guarantee, Level};
+    /// // The library's own refusal of EXDEV holds on every class.
+    /// assert!(FsClass::ALL.iter().all(|c| c.level(Guarantee::CrossDeviceSafety) == Level::Guaranteed));
+    /// ```
     pub const ALL: [FsClass; 7] = [
         FsClass::LocalPersistent,
         FsClass::LocalMemory,
@@ -155,6 +229,14 @@ impl FsClass {
     ];
 
     /// The snake-case name used in reports, e.g. `"local_persistent"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::FsClass;
+    /// assert_eq!(FsClass::ObjectStore.name(), "object_store");
+    /// assert_eq!(FsClass::ObjectStore.to_string(), "object_store");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Self::LocalPersistent => "local_persistent",
@@ -168,6 +250,14 @@ impl FsClass {
     }
 
     /// The level of `guarantee` on this class (the guarantee matrix).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{FsClass, Guarantee, Level};
+    /// assert_eq!(FsClass::LocalPersistent.level(Guarantee::CrashDurability), Level::Guaranteed);
+    /// assert_eq!(FsClass::Unknown.level(Guarantee::CrashDurability), Level::Unsupported);
+    /// ```
     pub fn level(self, guarantee: Guarantee) -> Level {
         matrix::level(self, guarantee)
     }
@@ -180,6 +270,17 @@ impl fmt::Display for FsClass {
 }
 
 /// Where a path lives: platform, filesystem and its class.
+///
+/// # Examples
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// let report = safeatomic::inspect_guarantees(dir.path())?;
+/// let env = report.environment();
+/// println!("{} ({}) on {}", env.filesystem(), env.filesystem_class(), env.mount_point().unwrap_or("?"));
+/// assert_eq!(env.platform(), "linux");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Environment {
     platform: &'static str,
@@ -192,31 +293,99 @@ pub struct Environment {
 
 impl Environment {
     /// The OS, e.g. `"linux"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = safeatomic::inspect_guarantees(dir.path())?;
+    /// assert_eq!(report.environment().platform(), std::env::consts::OS);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn platform(&self) -> &'static str {
         self.platform
     }
 
     /// The filesystem type as the mount table names it (`"ext4"`, `"fuse.sshfs"`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = safeatomic::inspect_guarantees(dir.path())?;
+    /// let fs = report.environment().filesystem(); // "ext4", "tmpfs", "overlay" …
+    /// assert!(!fs.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn filesystem(&self) -> &str {
         &self.filesystem
     }
 
     /// The filesystem class, which decides the guarantee levels.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::Guarantee;
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = safeatomic::inspect_guarantees(dir.path())?;
+    /// let class = report.environment().filesystem_class();
+    /// assert_eq!(report.level(Guarantee::CrashDurability), class.level(Guarantee::CrashDurability));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn filesystem_class(&self) -> FsClass {
         self.filesystem_class
     }
 
     /// The device id (`st_dev`) of the directory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::fs::MetadataExt;
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = safeatomic::inspect_guarantees(dir.path())?;
+    /// assert_eq!(report.environment().device(), std::fs::metadata(dir.path())?.dev());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn device(&self) -> u64 {
         self.device
     }
 
     /// The `statfs(2)` magic number (`f_type`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let env = safeatomic::inspect_guarantees(dir.path())?.environment().clone();
+    /// if env.filesystem() == "ext4" {
+    ///     assert_eq!(env.statfs_magic(), 0xEF53); // EXT4_SUPER_MAGIC
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn statfs_magic(&self) -> u64 {
         self.statfs_magic
     }
 
     /// The mount point, when the mount table could be read and matched.
+    ///
+    /// Matched by device number: when one device is mounted more than once
+    /// (bind mounts), this is the last such mount in the table, which need
+    /// not be the one that contains the path. For display, not for path
+    /// arithmetic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = safeatomic::inspect_guarantees(dir.path())?;
+    /// match report.environment().mount_point() {
+    ///     Some(mount) => println!("mounted on {mount}"),
+    ///     None => println!("no mount table (no /proc?)"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn mount_point(&self) -> Option<&str> {
         self.mount_point.as_deref()
     }
@@ -224,6 +393,23 @@ impl Environment {
 
 /// The normative view of a path: its environment and, for each of the eight
 /// guarantees, the level the matrix promises there.
+///
+/// Returned by [`inspect_guarantees`]; `Display` prints one line per
+/// guarantee, and it serializes (serde) for machines.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Guarantee, inspect_guarantees};
+/// # let dir = tempfile::tempdir()?;
+/// let report = inspect_guarantees(dir.path().join("state.json"))?;
+/// print!("{report}");
+/// let missing = report.missing(&[Guarantee::AtomicVisibility, Guarantee::CrashDurability]);
+/// if !missing.is_empty() {
+///     eprintln!("not guaranteed here: {missing:?}");
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GuaranteeReport {
     path: PathBuf,
@@ -235,26 +421,80 @@ pub struct GuaranteeReport {
 
 impl GuaranteeReport {
     /// The path that was inspected, as given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("not-yet-written.json");
+    /// let report = safeatomic::inspect_guarantees(&path)?; // its directory is inspected
+    /// assert_eq!(report.path(), path);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The detected environment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = safeatomic::inspect_guarantees(dir.path())?;
+    /// println!("{} is {}", dir.path().display(), report.environment().filesystem());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn environment(&self) -> &Environment {
         &self.environment
     }
 
     /// The level of one guarantee.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Guarantee, Level};
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = safeatomic::inspect_guarantees(dir.path())?;
+    /// // Never emulated with a copy, so it holds on every filesystem.
+    /// assert_eq!(report.level(Guarantee::CrossDeviceSafety), Level::Guaranteed);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn level(&self, guarantee: Guarantee) -> Level {
         self.environment.filesystem_class.level(guarantee)
     }
 
     /// Every guarantee with its level, in documentation order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::Guarantee;
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = safeatomic::inspect_guarantees(dir.path())?;
+    /// let names: Vec<Guarantee> = report.guarantees().map(|(g, _)| g).collect();
+    /// assert_eq!(names, Guarantee::ALL);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn guarantees(&self) -> impl Iterator<Item = (Guarantee, Level)> + '_ {
         self.guarantees.iter().map(|(g, l)| (*g, *l))
     }
 
     /// The guarantees of `required` that are not [`Level::Guaranteed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Guarantee, Level};
+    /// # let dir = tempfile::tempdir()?;
+    /// let report = safeatomic::inspect_guarantees(dir.path())?;
+    /// for g in report.missing(&Guarantee::ALL) {
+    ///     assert_ne!(report.level(g), Level::Guaranteed);
+    /// }
+    /// assert!(report.missing(&[Guarantee::CrossDeviceSafety]).is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn missing(&self, required: &[Guarantee]) -> Vec<Guarantee> {
         required
             .iter()
@@ -287,6 +527,10 @@ impl fmt::Display for GuaranteeReport {
 ///
 /// `path` may be a file that does not exist yet: its parent directory is
 /// inspected. If `path` is an existing directory, that directory is inspected.
+/// Symlinks are not followed: for a symlink (even one to a directory), the
+/// directory holding the link is inspected, which need not be the
+/// filesystem a write through the link (under [`SymlinkPolicy::Follow`](crate::SymlinkPolicy::Follow))
+/// lands on; inspect the link's target for that.
 ///
 /// # Errors
 ///

@@ -21,6 +21,28 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// What a store does when its file cannot be parsed or fails its checksum.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{CorruptPolicy, Persisted, Store, StoreOptions};
+/// # use serde::{Deserialize, Serialize};
+/// # #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+/// # #[persisted(format = "json")]
+/// # struct Prefs { volume: u8 }
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("prefs.json");
+/// std::fs::write(&path, "{ truncated")?;
+/// let opts = StoreOptions::new().on_corrupt(CorruptPolicy::MoveAside);
+/// let store = Store::<Prefs>::open_with(&path, opts)?;
+/// assert_eq!(store.load()?.volume, 0); // the default; the bad file is kept aside
+/// let aside: Vec<_> = std::fs::read_dir(dir.path())?
+///     .flatten()
+///     .filter(|e| e.file_name().to_string_lossy().starts_with("prefs.json.corrupt-"))
+///     .collect();
+/// assert_eq!(aside.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum CorruptPolicy {
@@ -57,11 +79,40 @@ pub struct StoreOptions {
 impl StoreOptions {
     /// Defaults: [`CorruptPolicy::Error`], [`Safety::Strict`], wait for the
     /// lock indefinitely.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{CorruptPolicy, Safety, StoreOptions};
+    /// let defaults = StoreOptions::new()
+    ///     .on_corrupt(CorruptPolicy::Error)
+    ///     .safety(Safety::Strict)
+    ///     .lock_timeout(None);
+    /// assert_eq!(StoreOptions::new(), defaults);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// What to do with a corrupt file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{CorruptPolicy, ErrorKind, Persisted, Store, StoreOptions};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Clone, Debug, Default, Serialize, Deserialize, Persisted)]
+    /// # #[persisted(format = "json")]
+    /// # struct Prefs { volume: u8 }
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("prefs.json");
+    /// std::fs::write(&path, "{ truncated")?;
+    /// let opts = StoreOptions::new().on_corrupt(CorruptPolicy::Error); // the default
+    /// let err = Store::<Prefs>::open_with(&path, opts)?.load().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Format);
+    /// assert_eq!(std::fs::read(&path)?, b"{ truncated"); // left as it is
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn on_corrupt(mut self, policy: CorruptPolicy) -> Self {
         self.on_corrupt = policy;
@@ -69,6 +120,23 @@ impl StoreOptions {
     }
 
     /// The safety policy of every read and write of the store.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Persisted, Safety, Store, StoreOptions};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// # #[persisted(format = "json")]
+    /// # struct Cache { hits: u64 }
+    /// # let dir = tempfile::tempdir()?;
+    /// // A cache: fine on any filesystem, warn about what is not guaranteed.
+    /// let opts = StoreOptions::new().safety(Safety::Warn);
+    /// let store = Store::<Cache>::open_with(dir.path().join("cache.json"), opts)?;
+    /// store.update(|c| c.hits += 1)?;
+    /// # assert_eq!(store.load()?.hits, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn safety(mut self, safety: Safety) -> Self {
         self.safety = safety;
@@ -77,6 +145,25 @@ impl StoreOptions {
 
     /// How long an update waits for the lock before failing with
     /// [`ErrorKind::LockTimeout`]; `None` waits indefinitely.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{ErrorKind, Persisted, Store, StoreOptions, acquire_lock};
+    /// use std::time::Duration;
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// # #[persisted(format = "json")]
+    /// # struct Counter { n: u64 }
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("counter.json");
+    /// let opts = StoreOptions::new().lock_timeout(Some(Duration::from_millis(20)));
+    /// let store = Store::<Counter>::open_with(&path, opts)?;
+    /// let busy = acquire_lock(&path, None)?; // another writer holds the file
+    /// assert_eq!(store.update(|c| c.n += 1).unwrap_err().kind(), ErrorKind::LockTimeout);
+    /// # drop(busy);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn lock_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.lock_timeout = timeout;
@@ -186,7 +273,19 @@ impl<T: Persisted> Store<T> {
     ///
     /// # Examples
     ///
-    /// See [`Store`].
+    /// ```
+    /// use safeatomic::{ErrorKind, Persisted, Store};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// # #[persisted(format = "json")]
+    /// # struct Settings { theme: String }
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::<Settings>::open(dir.path().join("settings.json"))?;
+    /// assert!(!store.path().exists()); // opening reads and writes nothing
+    /// let err = Store::<Settings>::open(dir.path().join("no/such/dir/settings.json")).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::NotFound);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_with(path, StoreOptions::new())
     }
@@ -266,6 +365,21 @@ impl<T: Persisted> Store<T> {
     }
 
     /// The path of the store's file, as given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Persisted, Store};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// # #[persisted(format = "json")]
+    /// # struct Settings { theme: String }
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("settings.json");
+    /// let store = Store::<Settings>::open(&path)?;
+    /// assert_eq!(store.path(), path);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
@@ -409,7 +523,19 @@ impl<T: Persisted> Store<T> {
     ///
     /// # Examples
     ///
-    /// See [`Store`].
+    /// ```
+    /// use safeatomic::{ErrorKind, Persisted, Store};
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Clone, Debug, Serialize, Deserialize, Persisted)] // no Default
+    /// #[persisted(format = "json")]
+    /// struct Identity { id: u64 }
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::<Identity>::open(dir.path().join("identity.json"))?;
+    /// assert_eq!(store.load().unwrap_err().kind(), ErrorKind::NotFound);
+    /// store.replace(Identity { id: 7 })?;
+    /// assert_eq!(store.load()?.id, 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn load(&self) -> Result<T> {
         self.current(None).map(|shared| T::clone(&shared))
     }

@@ -43,6 +43,27 @@ pub trait Persisted: Serialize + DeserializeOwned + Clone + Send + Sync + 'stati
     /// # Errors
     ///
     /// Whatever the type considers invalid, as a message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{ErrorKind, Persisted, Store};
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// #[persisted(format = "json", validate = Self::check)]
+    /// struct Limits { max: u32 }
+    /// impl Limits {
+    ///     fn check(&self) -> Result<(), String> {
+    ///         if self.max == 0 { Err("max must be positive".into()) } else { Ok(()) }
+    ///     }
+    /// }
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::<Limits>::open(dir.path().join("limits.json"))?;
+    /// let err = store.replace(Limits { max: 0 }).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Validation);
+    /// assert!(!store.path().exists()); // nothing written
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn validate(&self) -> Result<(), String> {
         Ok(())
     }
@@ -51,6 +72,18 @@ pub trait Persisted: Serialize + DeserializeOwned + Clone + Send + Sync + 'stati
     /// type's `Default`, if it has one (the derive provides this), else
     /// `None`, and loading a missing file fails with
     /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::Persisted;
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// #[persisted(format = "json")]
+    /// struct Visits { count: u64 }
+    ///
+    /// assert_eq!(Visits::default_value().map(|v| v.count), Some(0));
+    /// ```
     fn default_value() -> Option<Self> {
         None
     }
