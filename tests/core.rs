@@ -776,6 +776,70 @@ fn reads_mount_table(trace: &safeatomic::fault::Trace) -> bool {
 }
 
 #[test]
+fn inspect_guarantees_follows_a_symlink_to_where_a_write_would_land() {
+    let shm = Path::new("/dev/shm");
+    if !safeatomic::inspect_guarantees(shm)
+        .is_ok_and(|r| r.environment().filesystem_class() == safeatomic::FsClass::LocalMemory)
+    {
+        mounts::skip(
+            "inspect_guarantees_follows_a_symlink_to_where_a_write_would_land",
+            "a tmpfs at /dev/shm",
+            "not there",
+        );
+        return;
+    }
+    let d = tempdir();
+    let here = safeatomic::inspect_guarantees(d.path().join("x")).unwrap();
+    if here.environment().device()
+        == safeatomic::inspect_guarantees(shm)
+            .unwrap()
+            .environment()
+            .device()
+    {
+        mounts::skip(
+            "inspect_guarantees_follows_a_symlink_to_where_a_write_would_land",
+            "a temp dir on another filesystem than /dev/shm",
+            "the temp dir is on /dev/shm",
+        );
+        return;
+    }
+    let elsewhere = tempfile::tempdir_in(shm).unwrap();
+    let file = elsewhere.path().join("state.json");
+    // To a file that does not exist yet, to one that does, to a directory.
+    symlink(&file, d.path().join("to-new-file")).unwrap();
+    let class = |p: &Path| {
+        safeatomic::inspect_guarantees(p)
+            .unwrap()
+            .environment()
+            .filesystem_class()
+    };
+    assert_eq!(
+        class(&d.path().join("to-new-file")),
+        safeatomic::FsClass::LocalMemory
+    );
+    fs::write(&file, b"x").unwrap();
+    assert_eq!(
+        class(&d.path().join("to-new-file")),
+        safeatomic::FsClass::LocalMemory
+    );
+    symlink(elsewhere.path(), d.path().join("to-dir")).unwrap();
+    assert_eq!(
+        class(&d.path().join("to-dir")),
+        safeatomic::FsClass::LocalMemory
+    );
+    // The report keeps the path as given; a plain name is its own directory's.
+    let report = safeatomic::inspect_guarantees(d.path().join("to-dir")).unwrap();
+    assert_eq!(report.path(), d.path().join("to-dir"));
+    assert_eq!(
+        class(&d.path().join("plain")),
+        here.environment().filesystem_class()
+    );
+    // Where the write through the link really lands.
+    write_atomic(d.path().join("to-new-file"), b"y").unwrap();
+    assert_eq!(fs::read(&file).unwrap(), b"y");
+}
+
+#[test]
 fn inspect_guarantees_is_cached_per_device_and_tells_devices_apart() {
     use safeatomic::{FsClass, fault, inspect_guarantees};
     const TEST: &str = "inspect_guarantees_is_cached_per_device_and_tells_devices_apart";

@@ -5,7 +5,7 @@
 use common::{leftovers, tempdir};
 use rustix::io::Errno;
 use safeatomic::fault::{self, Plan};
-use safeatomic::{CheckStatus, DoctorOptions, ErrorKind, Guarantee, doctor};
+use safeatomic::{CheckStatus, DoctorOptions, ErrorKind, FsClass, Guarantee, Level, doctor};
 use std::fs;
 use std::path::Path;
 
@@ -92,6 +92,85 @@ fn require_fails_with_the_missing_guarantees_listed() {
         listing(d.path()).is_empty(),
         "probe files must be removed even when a probe fails"
     );
+}
+
+/// A fresh directory on the tmpfs `/dev/shm` (which exists without root),
+/// or `None` after a visible skip.
+fn tmpfs_dir(test: &str) -> Option<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    if !shm.is_dir() {
+        common::mounts::skip(test, "a tmpfs at /dev/shm", "/dev/shm does not exist");
+        return None;
+    }
+    let dir = match tempfile::tempdir_in(shm) {
+        Ok(dir) => dir,
+        Err(e) => {
+            common::mounts::skip(test, "a writable tmpfs at /dev/shm", &e.to_string());
+            return None;
+        }
+    };
+    let class = doctor(dir.path(), &DoctorOptions::new())
+        .map(|r| r.environment().filesystem_class())
+        .ok();
+    if class != Some(FsClass::LocalMemory) {
+        let why = match class {
+            Some(class) => format!("/dev/shm is {}, not tmpfs", class.name()),
+            None => "the doctor cannot examine /dev/shm".to_owned(),
+        };
+        common::mounts::skip(test, "a tmpfs at /dev/shm", &why);
+        return None;
+    }
+    Some(dir)
+}
+
+#[test]
+fn require_by_level_on_tmpfs_refuses_crash_durability_and_accepts_atomic_visibility() {
+    let Some(d) = tmpfs_dir("require_by_level_on_tmpfs") else {
+        return;
+    };
+    let path = d.path().join("state.json");
+    let report = doctor(&path, &DoctorOptions::new()).unwrap();
+    assert_eq!(report.environment().filesystem(), "tmpfs");
+    assert_eq!(report.level(Guarantee::CrashDurability), Level::BestEffort);
+    assert_eq!(report.level(Guarantee::AtomicVisibility), Level::Guaranteed);
+    assert_eq!(
+        report.missing(&[Guarantee::AtomicVisibility, Guarantee::CrashDurability]),
+        vec![(
+            Guarantee::CrashDurability,
+            "BestEffort on tmpfs".to_string()
+        )]
+    );
+
+    // CrashDurability is only BestEffort on tmpfs: refused, with and
+    // without the probes, listing that guarantee and its reason only.
+    for destructive in [false, true] {
+        let opts = DoctorOptions::new().destructive(destructive);
+        let e = doctor(&path, &opts.clone().require([Guarantee::CrashDurability])).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnsupportedEnvironment, "{e}");
+        assert_eq!(e.path(), path);
+        let text = e.to_string();
+        assert!(
+            text.contains("missing: CrashDurability (BestEffort on tmpfs)"),
+            "{text}"
+        );
+        // Required together with a guarantee that holds, only the missing
+        // one is listed.
+        let e = doctor(
+            &path,
+            &opts
+                .clone()
+                .require([Guarantee::AtomicVisibility, Guarantee::CrashDurability]),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnsupportedEnvironment, "{e}");
+        assert!(e.to_string().contains("CrashDurability"), "{e}");
+        assert!(!e.to_string().contains("AtomicVisibility"), "{e}");
+
+        // AtomicVisibility is Guaranteed there (and its probes pass).
+        let report = doctor(&path, &opts.require([Guarantee::AtomicVisibility])).unwrap();
+        assert!(report.all_passed(), "{report}");
+        assert!(listing(d.path()).is_empty(), "probe files left behind");
+    }
 }
 
 #[test]

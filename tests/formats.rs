@@ -164,7 +164,8 @@ fn load_ron(p: &Path, o: &ReadOptions) -> safeatomic::Result<Rich> {
     safeatomic::atomic_ron_load_with(p, o)
 }
 
-/// Loads `text` as `ext` and returns the error.
+/// Loads `text` as `ext` and returns the error, which must be a format
+/// error naming the file.
 fn load_err(dir: &Path, ext: &str, text: &[u8]) -> safeatomic::Error {
     let p = dir.join(format!("bad.{ext}"));
     fs::write(&p, text).unwrap();
@@ -176,82 +177,261 @@ fn load_err(dir: &Path, ext: &str, text: &[u8]) -> safeatomic::Error {
         _ => unreachable!(),
     };
     let e = r.expect_err("corrupt input must not load");
+    assert_eq!(e.kind(), ErrorKind::Format, "{ext}: {e}");
     assert_eq!(e.path(), p, "{ext}: the error names the file");
+    assert!(
+        e.to_string().contains(&p.display().to_string()),
+        "{ext}: the message names the file: {e}"
+    );
     e
 }
 
-#[test]
-fn corrupt_inputs_give_format_errors_with_line_and_column() {
-    let d = tempdir();
+/// Asserts that `e` is located at exactly (`line`, `column`), and that its
+/// message is one line stating that location once (not again in a
+/// backend's own words, nor as a source snippet).
+#[track_caller]
+fn assert_located(e: &safeatomic::Error, what: &str, line: u64, column: u64) {
+    assert_eq!(e.location(), Some((line, column)), "{what}: {e}");
+    let text = e.to_string();
+    assert!(!text.contains('\n'), "{what}: more than one line: {text}");
+    let at = format!(" at line {line}, column {column}");
+    assert_eq!(text.matches(&at).count(), 1, "{what}: {text}");
+    for again in [
+        format!("line {line} column {column}"),
+        format!("{line}:{column}"),
+    ] {
+        assert!(!text.contains(&again), "{what}: location repeated: {text}");
+    }
+    assert_eq!(
+        text.matches(&format!("line {line}")).count(),
+        1,
+        "{what}: location repeated: {text}"
+    );
+}
+
+/// The texts of [`rich`] as each format's own crate writes them.
+fn rich_texts() -> Vec<(&'static str, String)> {
     let v = rich();
-    let good: Vec<(&str, Vec<u8>)> = vec![
-        ("json", serde_json::to_vec_pretty(&v).unwrap()),
-        ("yaml", serde_saphyr::to_string(&v).unwrap().into_bytes()),
-        ("toml", toml::to_string_pretty(&v).unwrap().into_bytes()),
+    vec![
+        ("json", serde_json::to_string_pretty(&v).unwrap()),
+        ("yaml", serde_saphyr::to_string(&v).unwrap()),
+        ("toml", toml::to_string_pretty(&v).unwrap()),
         (
             "ron",
-            ron::ser::to_string_pretty(&v, Default::default())
-                .unwrap()
-                .into_bytes(),
+            ron::ser::to_string_pretty(&v, Default::default()).unwrap(),
         ),
-    ];
-    for (ext, text) in good {
-        // Truncated in the middle.
-        let e = load_err(d.path(), ext, &text[..text.len() / 2]);
-        assert_eq!(e.kind(), ErrorKind::Format, "{ext} truncated: {e}");
-        // Garbage.
-        let e = load_err(d.path(), ext, b"\x00\x01 this is { not [ valid");
-        assert_eq!(e.kind(), ErrorKind::Format, "{ext} garbage: {e}");
-        // A wrong type on a later line: `count` is a string.
-        let wrong = String::from_utf8(text.clone()).unwrap().replacen(
-            &(u64::from(u32::MAX) + 7).to_string(),
-            "\"many\"",
-            1,
-        );
+    ]
+}
+
+/// (line, column) just past the end of `text`, 1-based, counting
+/// characters: where an early end of input is reported.
+fn end_of(text: &[u8]) -> (u64, u64) {
+    let text = std::str::from_utf8(text).unwrap();
+    let line = text.matches('\n').count() as u64 + 1;
+    let last = text.rsplit('\n').next().unwrap();
+    (line, last.chars().count() as u64 + 1)
+}
+
+/// (line, column) of the first occurrence of `needle` in `text`, 1-based,
+/// counting characters.
+fn position_of(text: &str, needle: &str) -> (u64, u64) {
+    let at = text.find(needle).unwrap();
+    end_of(&text.as_bytes()[..at])
+}
+
+#[test]
+fn corrupt_inputs_give_format_errors_with_path_line_and_column() {
+    let d = tempdir();
+    // Where each backend places each problem, exactly.
+    struct Expected {
+        /// Cut in the middle (`text[..len / 2]`).
+        truncated: (u64, u64),
+        /// `GARBAGE`.
+        garbage: (u64, u64),
+        /// `count` holds a string.
+        wrong_type: (u64, u64),
+    }
+    const GARBAGE: &[u8] = b"\x00\x01 this is { not [ valid";
+    for (ext, text) in rich_texts() {
+        let half = &text.as_bytes()[..text.len() / 2];
+        let expected = match ext {
+            // An early end is reported at the end of the input; a bad value
+            // at its last character (serde_json reads it whole first).
+            "json" => Expected {
+                truncated: end_of(half),
+                garbage: (1, 1),
+                wrong_type: (3, 17),
+            },
+            // Cut after `i` (the start of `inner:`): a key without its `:`,
+            // at the key.
+            "yaml" => Expected {
+                truncated: (11, 1),
+                garbage: (1, 1),
+                wrong_type: (2, 8),
+            },
+            // Cut after `[l`: the table header is unclosed at the end.
+            // toml skips the two control characters and reports the word
+            // after them as a key without `=`.
+            "toml" => Expected {
+                truncated: end_of(half),
+                garbage: (1, 4),
+                wrong_type: (2, 9),
+            },
+            // ron points just before the bad value (at the space after
+            // `count:`).
+            "ron" => Expected {
+                truncated: end_of(half),
+                garbage: (1, 1),
+                wrong_type: (3, 11),
+            },
+            _ => unreachable!(),
+        };
+        if ext == "yaml" {
+            assert_eq!(position_of(&text, "inner:"), (11, 1));
+        }
+
+        let e = load_err(d.path(), ext, half);
+        let (line, column) = expected.truncated;
+        assert_located(&e, &format!("{ext} truncated"), line, column);
+
+        let e = load_err(d.path(), ext, GARBAGE);
+        let (line, column) = expected.garbage;
+        assert_located(&e, &format!("{ext} garbage"), line, column);
+
+        let count = (u64::from(u32::MAX) + 7).to_string();
+        let (count_line, _) = position_of(&text, &count);
+        let wrong = text.replacen(&count, "\"many\"", 1);
         let e = load_err(d.path(), ext, wrong.as_bytes());
-        assert_eq!(e.kind(), ErrorKind::Format, "{ext} wrong type: {e}");
-        let (line, column) = e
-            .location()
-            .unwrap_or_else(|| panic!("{ext}: no location in {e}"));
-        let expected_line = wrong.lines().position(|l| l.contains("\"many\"")).unwrap() as u64 + 1;
-        assert!(line >= 1 && column >= 1, "{ext}: {line}:{column}");
-        assert!(
-            line.abs_diff(expected_line) <= 1,
-            "{ext}: error at line {line}, the bad value is on line {expected_line}: {e}"
-        );
-        assert!(e.to_string().contains(&format!("line {line}")), "{e}");
+        let (line, column) = expected.wrong_type;
+        assert_eq!(line, count_line, "{ext}: the value's own line");
+        assert_located(&e, &format!("{ext} wrong type"), line, column);
     }
 }
 
 #[test]
-fn an_empty_file_is_a_format_error_not_a_panic() {
+fn bytes_that_are_not_utf8_are_located_at_the_first_bad_byte_in_every_format() {
+    let d = tempdir();
+    for (ext, text) in rich_texts() {
+        // "café" written in Latin-1: é is the single byte 0xe9.
+        let (line, column) = position_of(&text, "é");
+        let mut latin1 = text.clone().into_bytes();
+        let at = text.find("é").unwrap();
+        latin1.splice(at..at + "é".len(), [0xe9]);
+        let e = load_err(d.path(), ext, &latin1);
+        assert_located(&e, &format!("{ext} latin-1"), line, column);
+        assert!(e.to_string().contains("not UTF-8"), "{e}");
+        assert!(e.to_string().contains("0xe9"), "{e}");
+
+        // Cut inside a multi-byte character (✓ is three bytes).
+        let (line, column) = position_of(&text, "✓");
+        let cut = &text.as_bytes()[..text.find("✓").unwrap() + 2];
+        let e = load_err(d.path(), ext, cut);
+        assert_located(&e, &format!("{ext} cut inside ✓"), line, column);
+
+        // A bad byte after multi-byte characters on its line (é is two
+        // bytes, ✓ three): the column counts characters, not bytes.
+        let (line, column) = position_of(&text, "✓ ");
+        let mut after = text.clone().into_bytes();
+        after.insert(text.find("✓ ").unwrap() + "✓ ".len(), 0xff);
+        let e = load_err(d.path(), ext, &after);
+        assert_located(&e, &format!("{ext} after ✓"), line, column + 2);
+    }
+}
+
+#[test]
+fn an_empty_file_is_a_format_error_at_line_1_column_1_not_a_panic() {
     let d = tempdir();
     for ext in ["json", "yaml", "toml", "ron"] {
-        assert_eq!(
-            load_err(d.path(), ext, b"").kind(),
-            ErrorKind::Format,
-            "{ext}"
-        );
+        let e = load_err(d.path(), ext, b"");
+        assert_located(&e, &format!("{ext} empty"), 1, 1);
     }
 }
 
-#[test]
-fn a_yaml_alias_bomb_fails_fast_with_a_format_error() {
-    // "Billion laughs": 9 levels of 9 references each.
+/// "Billion laughs": `levels` levels of 9 references each to the level
+/// below, 9^`levels` strings in all.
+fn alias_bomb(levels: u8) -> String {
     let mut bomb = String::from(
         "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
     );
-    for level in 1..=9u8 {
+    for level in 1..=levels {
         let prev = (b'a' + level - 1) as char;
         let this = (b'a' + level) as char;
         let refs = vec![format!("*{prev}"); 9].join(",");
         bomb.push_str(&format!("{this}: &{this} [{refs}]\n"));
     }
+    bomb
+}
+
+/// `anchors` anchored lists of `items` numbers, then one alias to each:
+/// every alias replays `items + 2` parser events (the list's start, its
+/// items and its end).
+fn anchors_and_aliases(anchors: usize, items: usize) -> String {
+    let list: Vec<String> = (0..items).map(|k| k.to_string()).collect();
+    let list = list.join(", ");
+    let mut s = String::from("defs:\n");
+    for i in 0..anchors {
+        s.push_str(&format!("  - &d{i} [{list}]\n"));
+    }
+    s.push_str("uses:\n");
+    for i in 0..anchors {
+        s.push_str(&format!("  - *d{i}\n"));
+    }
+    s
+}
+
+/// The budget on events replayed from aliases, as documented on
+/// [`safeatomic::Format::Yaml`].
+const ALIAS_REPLAY_BUDGET: usize = 20_000;
+
+#[test]
+fn a_yaml_alias_bomb_is_refused_by_the_alias_replay_budget() {
     let d = tempdir();
     let p = d.path().join("bomb.yaml");
-    fs::write(&p, &bomb).unwrap();
+    fs::write(&p, alias_bomb(9)).unwrap();
     let e = atomic_yaml_load::<serde_json::Value>(&p).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Format, "{e}");
+    assert_eq!(e.path(), p);
+    assert!(e.location().is_some(), "{e}");
+    // Stopped by the alias budget (not by a later, costlier limit such as
+    // the 250,000-node budget), after at most the budget's events.
+    let text = e.to_string();
+    assert!(text.contains("alias replay limit"), "{text}");
+    assert!(text.contains(&format!("> {ALIAS_REPLAY_BUDGET}")), "{text}");
+    assert!(!text.contains('\n'), "{text}");
+}
+
+#[test]
+fn the_alias_replay_budget_is_exact_and_ordinary_anchors_load() {
+    let d = tempdir();
+    let p = d.path().join("anchors.yaml");
+    // Lists of 7 items: 9 events per alias.
+    let at_budget = ALIAS_REPLAY_BUDGET / 9; // 2,222 aliases: 19,998 events
+    fs::write(&p, anchors_and_aliases(at_budget, 7)).unwrap();
+    let v: serde_json::Value = atomic_yaml_load(&p).unwrap();
+    assert_eq!(v["uses"].as_array().unwrap().len(), at_budget);
+    assert_eq!(v["uses"][at_budget - 1], v["defs"][at_budget - 1]);
+    // One alias more goes over it.
+    fs::write(&p, anchors_and_aliases(at_budget + 1, 7)).unwrap();
+    let e = atomic_yaml_load::<serde_json::Value>(&p).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Format, "{e}");
+    assert!(e.to_string().contains("alias replay limit"), "{e}");
+
+    // A few hundred anchors of small mappings, each used twice.
+    let mut doc = String::from("defaults:\n");
+    for i in 0..300 {
+        doc.push_str(&format!(
+            "  - &service{i} {{ image: app-{i}, replicas: 2, port: {}, debug: false, tier: web }}\n",
+            8000 + i
+        ));
+    }
+    doc.push_str("services:\n");
+    for i in 0..300 {
+        doc.push_str(&format!("  - *service{i}\n  - *service{i}\n"));
+    }
+    fs::write(&p, &doc).unwrap();
+    let v: serde_json::Value = atomic_yaml_load(&p).unwrap();
+    assert_eq!(v["services"].as_array().unwrap().len(), 600);
+    assert_eq!(v["services"][599]["port"], 8299);
 }
 
 #[test]

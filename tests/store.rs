@@ -8,9 +8,10 @@ use common::types::{
 };
 use common::{leftovers, no_leftovers, tempdir};
 use safeatomic::{
-    Algorithm, CorruptPolicy, ErrorKind, Format, Persisted, Store, StoreOptions, is_locked,
+    Algorithm, CorruptPolicy, ErrorKind, Format, Persisted, Store, StoreOptions, fault, is_locked,
 };
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -67,59 +68,80 @@ fn eight_processes_times_250_updates_of_a_json_struct_end_at_2000() {
 }
 
 #[test]
-fn processes_on_all_four_formats_lose_no_update() {
+fn eight_processes_on_the_four_formats_lose_no_update() {
     let d = tempdir();
-    let paths: Vec<_> = ["json", "yaml", "toml", "ron", "checked"]
+    let formats = ["json", "yaml", "toml", "ron"];
+    let paths: Vec<_> = formats
         .iter()
-        .map(|f| (*f, d.path().join(format!("counter.{f}"))))
+        .map(|f| d.path().join(format!("counter.{f}")))
         .collect();
-    // Two processes per file, all running at once.
-    let specs: Vec<_> = paths
+    // Two processes per file, all eight running at once.
+    let specs: Vec<_> = formats
         .iter()
-        .flat_map(|(f, p)| [(*f, p.as_path(), 100), (*f, p.as_path(), 100)])
+        .zip(&paths)
+        .flat_map(|(f, p)| [(*f, p.as_path(), 250), (*f, p.as_path(), 250)])
         .collect();
+    assert_eq!(specs.len(), 8);
     run_children(&specs);
+    let counts = [
+        Store::<JsonCounter>::open(&paths[0])
+            .unwrap()
+            .load()
+            .unwrap()
+            .n,
+        Store::<YamlCounter>::open(&paths[1])
+            .unwrap()
+            .load()
+            .unwrap()
+            .n,
+        Store::<TomlCounter>::open(&paths[2])
+            .unwrap()
+            .load()
+            .unwrap()
+            .n,
+        Store::<RonCounter>::open(&paths[3])
+            .unwrap()
+            .load()
+            .unwrap()
+            .n,
+    ];
+    assert_eq!(counts, [500; 4], "json, yaml, toml, ron");
+    assert_eq!(counts.iter().sum::<u64>(), 2000);
+    // Each file is plain text in its format, as the format's own crate reads it.
+    let text = |i: usize| fs::read_to_string(&paths[i]).unwrap();
     assert_eq!(
-        Store::<JsonCounter>::open(&paths[0].1)
+        serde_json::from_str::<JsonCounter>(&text(0)).unwrap().n,
+        500
+    );
+    assert_eq!(
+        serde_saphyr::from_str::<YamlCounter>(&text(1)).unwrap().n,
+        500
+    );
+    assert_eq!(toml::from_str::<TomlCounter>(&text(2)).unwrap().n, 500);
+    assert_eq!(ron::from_str::<RonCounter>(&text(3)).unwrap().n, 500);
+    for p in &paths {
+        assert!(!is_locked(p).unwrap(), "{}", p.display());
+    }
+    no_leftovers(d.path());
+}
+
+#[test]
+fn two_processes_on_a_checksummed_store_lose_no_update_and_keep_the_sidecar_valid() {
+    let d = tempdir();
+    let path = d.path().join("counter.checked");
+    run_children(&[
+        ("checked", path.as_path(), 100),
+        ("checked", path.as_path(), 100),
+    ]);
+    assert_eq!(
+        Store::<CheckedCounter>::open(&path)
             .unwrap()
             .load()
             .unwrap()
             .n,
         200
     );
-    assert_eq!(
-        Store::<YamlCounter>::open(&paths[1].1)
-            .unwrap()
-            .load()
-            .unwrap()
-            .n,
-        200
-    );
-    assert_eq!(
-        Store::<TomlCounter>::open(&paths[2].1)
-            .unwrap()
-            .load()
-            .unwrap()
-            .n,
-        200
-    );
-    assert_eq!(
-        Store::<RonCounter>::open(&paths[3].1)
-            .unwrap()
-            .load()
-            .unwrap()
-            .n,
-        200
-    );
-    assert_eq!(
-        Store::<CheckedCounter>::open(&paths[4].1)
-            .unwrap()
-            .load()
-            .unwrap()
-            .n,
-        200
-    );
-    assert!(safeatomic::verify_checksum(&paths[4].1).unwrap());
+    assert!(safeatomic::verify_checksum(&path).unwrap());
     no_leftovers(d.path());
 }
 
@@ -150,23 +172,201 @@ fn sixteen_threads_sharing_a_store_lose_no_update() {
     );
 }
 
+/// The names of the OS calls `f` makes on this thread, and its result.
+fn calls<R>(f: impl FnOnce() -> R) -> (R, Vec<&'static str>) {
+    let (r, trace) = fault::record(f);
+    (r, trace.names())
+}
+
+fn count(names: &[&str], name: &str) -> usize {
+    names.iter().filter(|n| **n == name).count()
+}
+
+/// A cache hit: the file's identity is taken with one stat call, and
+/// nothing is opened or read.
+#[track_caller]
+fn assert_cache_hit(names: &[&str], what: &str) {
+    assert!(
+        !names.is_empty() && names.iter().all(|n| matches!(*n, "fstatat" | "statx")),
+        "{what}: a cache hit is one stat-class call, made {names:?}"
+    );
+}
+
+/// A read of the data file: opened and read.
+#[track_caller]
+fn assert_reads(names: &[&str], what: &str) {
+    assert!(
+        count(names, "openat") >= 1 && count(names, "read") >= 1,
+        "{what}: the file must be re-read, made {names:?}"
+    );
+}
+
+/// Sets the modification time of `p` (which also moves its change time).
+fn set_mtime(p: &Path, t: std::time::SystemTime) {
+    fs::File::options()
+        .write(true)
+        .open(p)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+/// The change time of `p`, which no program can set.
+fn ctime(p: &Path) -> (i64, i64) {
+    let m = fs::metadata(p).unwrap();
+    (m.ctime(), m.ctime_nsec())
+}
+
+/// Warms the per-process caches (umask, the filesystem of the directory)
+/// and the store's own, so later traces show only the store's work.
+fn warm(store: &Store<JsonCounter>) {
+    store.update(|c| c.n += 1).unwrap();
+    store.update(|c| c.n += 1).unwrap();
+    store.load().unwrap();
+}
+
+#[test]
+fn the_cache_rereads_the_file_only_when_its_identity_changed() {
+    let d = tempdir();
+    let p = d.path().join("c.json");
+    let store = Store::<JsonCounter>::open(&p).unwrap();
+    warm(&store);
+    store.replace(JsonCounter { n: 10 }).unwrap();
+
+    // Unchanged file: load and load_shared are one stat call.
+    let (v, names) = calls(|| store.load().unwrap());
+    assert_eq!(v.n, 10);
+    assert_cache_hit(&names, "load, unchanged");
+    let (v, names) = calls(|| store.load_shared().unwrap());
+    assert_eq!(v.n, 10);
+    assert_cache_hit(&names, "load_shared, unchanged");
+
+    // An update of an unchanged file does not read it (it still locks,
+    // writes and renames, which open other files).
+    let (_, hit) = calls(|| store.update(|c| c.n += 1).unwrap());
+    assert_eq!(count(&hit, "read"), 0, "update, unchanged: {hit:?}");
+    // The same update by a store with no cached copy does read it: one
+    // more directory and the file itself opened, and read.
+    let fresh = Store::<JsonCounter>::open(&p).unwrap();
+    let (_, miss) = calls(|| fresh.update(|c| c.n += 1).unwrap());
+    assert_reads(&miss, "update, no cached copy");
+    assert!(
+        count(&miss, "openat") > count(&hit, "openat"),
+        "hit {hit:?}\nmiss {miss:?}"
+    );
+    // `fresh` wrote: for `store` the file changed.
+    let (v, names) = calls(|| store.load().unwrap());
+    assert_eq!(v.n, 12);
+    assert_reads(&names, "load after another store's update");
+    let (_, names) = calls(|| store.load().unwrap());
+    assert_cache_hit(&names, "load, unchanged again");
+
+    // Replaced through another path by content of the same size, with the
+    // same modification time: a new inode (and change time).
+    let mtime = fs::metadata(&p).unwrap().modified().unwrap();
+    let other = d.path().join("other");
+    fs::write(&other, fs::read_to_string(&p).unwrap().replace("12", "34")).unwrap();
+    set_mtime(&other, mtime);
+    assert_eq!(
+        fs::metadata(&other).unwrap().len(),
+        fs::metadata(&p).unwrap().len()
+    );
+    fs::rename(&other, &p).unwrap();
+    let (v, names) = calls(|| store.load().unwrap());
+    assert_eq!(v.n, 34, "the replaced file's value");
+    assert_reads(&names, "load after a same-size replace");
+    let (_, names) = calls(|| store.load().unwrap());
+    assert_cache_hit(&names, "load after re-reading");
+
+    // Rewritten in place (same inode, same size), its modification time
+    // set explicitly: seen even if the rewrite fell within one tick of the
+    // filesystem's clock.
+    fs::write(&p, fs::read_to_string(&p).unwrap().replace("34", "56")).unwrap();
+    set_mtime(&p, mtime - Duration::from_secs(3600));
+    let (v, names) = calls(|| store.update(|c| c.n).unwrap());
+    assert_eq!(v, 56, "update sees the in-place rewrite");
+    assert_reads(&names, "update after an in-place rewrite");
+
+    // Rewritten in place with the same size and the modification time put
+    // back (as `cp -p` or `rsync -t` do): only the change time tells.
+    let id = |p: &Path| {
+        let m = fs::metadata(p).unwrap();
+        (m.ino(), m.len(), m.modified().unwrap())
+    };
+    let before = id(&p);
+    let ctime_before = ctime(&p);
+    fs::write(&p, fs::read_to_string(&p).unwrap().replace("56", "78")).unwrap();
+    set_mtime(&p, before.2);
+    // A filesystem with a coarse clock may leave the change time equal
+    // within one tick: touch again until it moves.
+    for _ in 0..200 {
+        if ctime(&p) != ctime_before {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        set_mtime(&p, before.2);
+    }
+    assert_ne!(ctime(&p), ctime_before);
+    assert_eq!(id(&p), before, "same inode, size and modification time");
+    let (v, names) = calls(|| store.load().unwrap());
+    assert_eq!(
+        v.n, 78,
+        "load sees a rewrite that kept the modification time"
+    );
+    assert_reads(
+        &names,
+        "load after a rewrite that kept the modification time",
+    );
+
+    // Only touched: same content, inode and size, another modification time.
+    let (_, names) = calls(|| store.load().unwrap());
+    assert_cache_hit(&names, "load after the update");
+    let now = fs::metadata(&p).unwrap().modified().unwrap();
+    set_mtime(&p, now + Duration::from_secs(1));
+    let (v, names) = calls(|| store.load().unwrap());
+    assert_eq!(v.n, 78);
+    assert_reads(&names, "load after touching the file");
+    let (_, names) = calls(|| store.update(|c| c.n += 1).unwrap());
+    assert_eq!(
+        count(&names, "read"),
+        0,
+        "update after re-reading: {names:?}"
+    );
+}
+
 #[test]
 fn clones_share_one_cache_and_separate_stores_see_each_others_writes() {
     let d = tempdir();
     let p = d.path().join("c.json");
     let a = Store::<JsonCounter>::open(&p).unwrap();
+    warm(&a);
     let b = a.clone();
     let other = Store::<JsonCounter>::open(&p).unwrap();
     a.update(|c| c.n = 5).unwrap();
-    assert_eq!(b.load().unwrap().n, 5);
-    assert_eq!(other.load().unwrap().n, 5);
+    // A clone uses the copy `a`'s update cached: no read.
+    let (v, names) = calls(|| b.load().unwrap());
+    assert_eq!(v.n, 5);
+    assert_cache_hit(&names, "clone's load after a's update");
+    // A separate store has its own cache, still empty: it reads.
+    let (v, names) = calls(|| other.load().unwrap());
+    assert_eq!(v.n, 5);
+    assert_reads(&names, "separate store's first load");
+
     other.update(|c| c.n += 1).unwrap();
-    assert_eq!(
-        a.load().unwrap().n,
-        6,
-        "a's cache must notice the other store's write"
-    );
-    assert_eq!(a.update(|c| c.n).unwrap(), 6);
+    // `a` loads the other store's write; its clone then needs no read.
+    let (v, names) = calls(|| a.load().unwrap());
+    assert_eq!(v.n, 6, "a's cache must notice the other store's write");
+    assert_reads(&names, "a's load after the other store's write");
+    let (v, names) = calls(|| b.load().unwrap());
+    assert_eq!(v.n, 6);
+    assert_cache_hit(&names, "clone's load after a's load");
+    // And the clone's update needs no read either.
+    let (r, names) = calls(|| b.update(|c| c.n).unwrap());
+    assert_eq!(r, 6);
+    assert_eq!(count(&names, "read"), 0, "clone's update: {names:?}");
+    // Clones made later share it too.
+    let (_, names) = calls(|| b.clone().load().unwrap());
+    assert_cache_hit(&names, "a later clone's load");
 }
 
 #[test]

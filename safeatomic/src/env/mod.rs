@@ -527,10 +527,10 @@ impl fmt::Display for GuaranteeReport {
 ///
 /// `path` may be a file that does not exist yet: its parent directory is
 /// inspected. If `path` is an existing directory, that directory is inspected.
-/// Symlinks are not followed: for a symlink (even one to a directory), the
-/// directory holding the link is inspected, which need not be the
-/// filesystem a write through the link (under [`SymlinkPolicy::Follow`](crate::SymlinkPolicy::Follow))
-/// lands on; inspect the link's target for that.
+/// A symlink is followed, as a write under the default
+/// [`SymlinkPolicy::Follow`](crate::SymlinkPolicy::Follow) follows it: the
+/// report is for the filesystem the write would land on (the link's target,
+/// or the directory it points to).
 ///
 /// # Errors
 ///
@@ -553,13 +553,22 @@ pub fn inspect_guarantees(path: impl AsRef<Path>) -> Result<GuaranteeReport> {
     let path = path.as_ref();
     let op = Operation::Inspect;
     let dir_path = match sys::file::lstatat(rustix::fs::CWD, path) {
-        Ok(st)
-            if rustix::fs::FileType::from_raw_mode(st.st_mode)
-                == rustix::fs::FileType::Directory =>
-        {
-            path
-        }
-        _ => crate::path::parent_of(path).map_err(|e| e.into_error(op, path))?,
+        Ok(st) => match rustix::fs::FileType::from_raw_mode(st.st_mode) {
+            rustix::fs::FileType::Directory => path,
+            rustix::fs::FileType::Symlink => {
+                // A link to a directory: that directory. Otherwise the
+                // directory a write through the link would land in.
+                if let Ok(dir) = sys::dir::open_dir(rustix::fs::CWD, path) {
+                    let environment =
+                        of_dir(&dir).map_err(|e| Error::io(op, "detect filesystem", path, e))?;
+                    return Ok(report(path, environment));
+                }
+                let target = crate::commit::resolve(path, crate::SymlinkPolicy::Follow, op)?;
+                return Ok(report(path, target.env));
+            }
+            _ => crate::path::parent_of(path).map_err(|e| e.into_error(op, path))?,
+        },
+        Err(_) => crate::path::parent_of(path).map_err(|e| e.into_error(op, path))?,
     };
     let dir = sys::dir::open_dir(rustix::fs::CWD, dir_path)
         .map_err(|e| Error::io(op, "open directory", dir_path, e))?;

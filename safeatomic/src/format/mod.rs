@@ -24,7 +24,21 @@ use serde::de::DeserializeOwned;
 use std::fmt;
 use std::path::Path;
 
-/// A file format for typed values.
+/// A file format for typed values: what a [`Persisted`](trait@crate::Persisted)
+/// type declares as its `FORMAT`.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Format, Persisted};
+/// # use serde::{Deserialize, Serialize};
+/// #[derive(Clone, Serialize, Deserialize, Persisted)]
+/// #[persisted(format = "json")]
+/// struct State { runs: u64 }
+///
+/// assert_eq!(State::FORMAT, Format::Json);
+/// assert_eq!(State::FORMAT.to_string(), "json");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
@@ -32,6 +46,15 @@ pub enum Format {
     /// JSON (`serde_json`), pretty-printed. Feature `json` (default).
     Json,
     /// YAML (`serde-saphyr`). Feature `yaml`.
+    ///
+    /// Hostile input is refused with [`ErrorKind::Format`] before it costs
+    /// much: besides `serde-saphyr`'s default budgets (nesting depth 64,
+    /// 250,000 nodes, 1,000,000 events …), aliases may replay at most
+    /// 20,000 parser events per document, all aliases together (an alias
+    /// replays every event of its anchored node: one for a scalar, two plus
+    /// the contents for a sequence or mapping). A "billion laughs" alias
+    /// bomb is refused within milliseconds; hundreds of ordinary anchors and
+    /// aliases load.
     Yaml,
     /// TOML (`toml`); the value must serialize to a table. Feature `toml`.
     Toml,
@@ -40,10 +63,30 @@ pub enum Format {
 }
 
 impl Format {
-    /// Every format.
+    /// Every format, enabled or not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::Format;
+    /// let enabled: Vec<&str> = Format::ALL
+    ///     .iter()
+    ///     .filter(|f| f.is_enabled())
+    ///     .map(|f| f.name())
+    ///     .collect();
+    /// assert!(enabled.contains(&"json")); // a default feature
+    /// println!("this build reads and writes: {}", enabled.join(", "));
+    /// ```
     pub const ALL: [Format; 4] = [Format::Json, Format::Yaml, Format::Toml, Format::Ron];
 
     /// The lowercase name: `"json"`, `"yaml"`, `"toml"`, `"ron"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::Format;
+    /// assert_eq!(Format::Toml.name(), "toml");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Self::Json => "json",
@@ -55,6 +98,14 @@ impl Format {
 
     /// Whether this build of safeatomic has the format's cargo feature
     /// (which has the same name as the format).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::Format;
+    /// // `json` is a default feature of safeatomic.
+    /// assert!(Format::Json.is_enabled());
+    /// ```
     pub fn is_enabled(self) -> bool {
         match self {
             Self::Json => cfg!(feature = "json"),
@@ -71,15 +122,20 @@ impl fmt::Display for Format {
     }
 }
 
-/// What a format backend reports on failure: a message and, when known,
-/// a 1-based (line, column).
+/// What a format backend reports on failure: a message (without the
+/// location) and, when known, a 1-based (line, column), the column counted
+/// in characters. Input that is not UTF-8 is located at its first bad byte;
+/// an early end of input at the end of the input.
 pub(crate) struct FormatProblem {
     pub(crate) message: String,
     pub(crate) location: Option<(u64, u64)>,
 }
 
 impl FormatProblem {
-    #[cfg_attr(not(any(feature = "toml", feature = "yaml")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "toml", feature = "yaml", feature = "ron")),
+        allow(dead_code)
+    )]
     pub(crate) fn plain(message: impl fmt::Display) -> Self {
         Self {
             message: message.to_string(),
@@ -88,8 +144,16 @@ impl FormatProblem {
     }
 
     fn into_error(self, format: Format, op: Operation, step: &'static str, path: &Path) -> Error {
+        // One line: a backend's message may span several.
+        let message = self
+            .message
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
         let err = Error::new(ErrorKind::Format, op, step, path)
-            .with_detail(format!("{format}: {}", self.message));
+            .with_detail(format!("{format}: {message}"));
         match self.location {
             Some((line, column)) => err.with_location(line, column),
             None => err,
@@ -103,8 +167,25 @@ fn disabled(format: Format, op: Operation, path: &Path) -> Error {
     ))
 }
 
-/// 1-based (line, column) of a byte offset in `text`.
-#[cfg_attr(not(feature = "toml"), allow(dead_code))]
+/// `bytes` as text, or a problem located at the first byte that is not
+/// valid UTF-8 (every format here is UTF-8 text).
+fn utf8(bytes: &[u8]) -> std::result::Result<&str, FormatProblem> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        let message = match e.error_len() {
+            Some(_) => format!("not UTF-8: invalid byte 0x{:02x}", bytes[offset]),
+            None => "not UTF-8: the file ends inside a multi-byte character".to_owned(),
+        };
+        FormatProblem {
+            message,
+            location: Some(line_column(bytes, offset)),
+        }
+    })
+}
+
+/// 1-based (line, column) of a byte offset in `text`: the line counts
+/// `\n`s before it, the column counts characters (not bytes) from the
+/// start of its line.
 pub(crate) fn line_column(text: &[u8], offset: usize) -> (u64, u64) {
     let before = &text[..offset.min(text.len())];
     let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
@@ -147,13 +228,13 @@ fn decode_enabled<T: DeserializeOwned>(
 ) -> Option<std::result::Result<T, FormatProblem>> {
     match format {
         #[cfg(feature = "json")]
-        Format::Json => Some(json::decode(bytes)),
+        Format::Json => Some(utf8(bytes).and_then(json::decode)),
         #[cfg(feature = "yaml")]
-        Format::Yaml => Some(yaml::decode(bytes)),
+        Format::Yaml => Some(utf8(bytes).and_then(yaml::decode)),
         #[cfg(feature = "toml")]
-        Format::Toml => Some(toml::decode(bytes)),
+        Format::Toml => Some(utf8(bytes).and_then(toml::decode)),
         #[cfg(feature = "ron")]
-        Format::Ron => Some(ron::decode(bytes)),
+        Format::Ron => Some(utf8(bytes).and_then(ron::decode)),
         #[allow(unreachable_patterns)] // unreachable when every format is enabled
         _ => {
             let _ = bytes; // used only by the enabled backends
@@ -267,12 +348,26 @@ macro_rules! helpers {
         /// # Errors
         ///
         /// [`ErrorKind::Format`](crate::ErrorKind::Format) when the content
-        /// cannot be parsed, with [`Error::location`](crate::Error::location)
-        /// giving line and column; otherwise as [`read_atomic`](crate::read_atomic).
+        /// cannot be parsed (or is not UTF-8), with
+        /// [`Error::location`](crate::Error::location) giving the 1-based line
+        /// and column (in characters) of the problem; otherwise as
+        /// [`read_atomic`](crate::read_atomic).
         ///
         /// # Examples
         ///
-        #[doc = concat!("See [`", stringify!($dump), "`].")]
+        /// ```
+        #[doc = concat!("use safeatomic::{ErrorKind, ", stringify!($load), "};")]
+        /// use std::collections::BTreeMap;
+        /// # let dir = tempfile::tempdir()?;
+        #[doc = concat!("let path = dir.path().join(\"settings.", $ext, "\");")]
+        #[doc = concat!("let err = ", stringify!($load), "::<BTreeMap<String, String>>(&path).unwrap_err();")]
+        /// assert_eq!(err.kind(), ErrorKind::NotFound);
+        /// std::fs::write(&path, "{{{{")?; // not valid in any format
+        #[doc = concat!("let err = ", stringify!($load), "::<BTreeMap<String, String>>(&path).unwrap_err();")]
+        /// assert_eq!(err.kind(), ErrorKind::Format);
+        /// assert!(err.location().is_some()); // 1-based (line, column)
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         #[cfg(feature = $feature)]
         pub fn $load<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<T> {
             load($format, path.as_ref(), &crate::ReadOptions::new())
@@ -358,5 +453,16 @@ mod tests {
         assert_eq!(line_column(text, 3), (2, 1));
         assert_eq!(line_column(text, text.len() - 1), (3, 1));
         assert_eq!(line_column(text, 7), (2, 4), "é is one column");
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_located_at_its_first_bad_byte() {
+        let e = utf8(b"ab\ncd\xffef").err().unwrap();
+        assert_eq!(e.location, Some((2, 3)));
+        assert_eq!(e.message, "not UTF-8: invalid byte 0xff");
+        let e = utf8("xé".as_bytes()[..2].as_ref()).err().unwrap();
+        assert_eq!(e.location, Some((1, 2)));
+        assert!(e.message.contains("ends inside"), "{}", e.message);
+        assert_eq!(utf8("é".as_bytes()).ok(), Some("é"));
     }
 }

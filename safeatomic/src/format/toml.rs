@@ -8,11 +8,11 @@ pub(super) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, FormatPr
         .map_err(FormatProblem::plain)
 }
 
-pub(super) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, FormatProblem> {
-    let text =
-        std::str::from_utf8(bytes).map_err(|e| FormatProblem::plain(format!("not UTF-8: {e}")))?;
+pub(super) fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, FormatProblem> {
     toml::from_str(text).map_err(|e| FormatProblem {
-        location: e.span().map(|span| line_column(bytes, span.start)),
-        message: e.message().to_owned(),
+        location: e
+            .span()
+            .map(|span| line_column(text.as_bytes(), span.start)),
+        message: e.message().trim_end().to_owned(),
     })
 }
