@@ -34,7 +34,10 @@ pub enum Safety {
     Strict,
     /// Proceed anywhere; log a warning (through the `log` crate) for every
     /// needed guarantee that is not `Guaranteed`, and for a failed directory
-    /// fsync after the rename (which then returns `Ok`).
+    /// fsync after the rename (which then returns `Ok`). That log record is
+    /// the report: with no logger installed nothing is shown, and a caller
+    /// that must act on the condition uses `Strict`, where it is a typed
+    /// error (decision 0009).
     Warn,
     /// Proceed anywhere, silently; a failed directory fsync after the rename
     /// returns `Ok`. The caller takes responsibility.
