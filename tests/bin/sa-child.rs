@@ -121,7 +121,8 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "kill-loop",
         args: "SCRIPT DIR FIRST",
-        about: "forever from step FIRST: print \"K begin\", run step K of the kill script SCRIPT (common::killops) in DIR, print \"K done\" or \"K refused\"",
+        about: "forever from step FIRST: print \"K begin\", run step K of the kill script SCRIPT (common::killops) in DIR, \
+                print \"K done\", \"K refused\", \"K noop\" or \"K removed N\" (common::killops::Outcome)",
         run: kill_loop,
     },
     Command {
@@ -453,7 +454,7 @@ fn kill_loop(args: &[String]) -> Outcome {
     for k in first.. {
         say(&format!("{k} begin"))?;
         let outcome = common::killops::run_step(dir, script.step(k), k).map_err(error)?;
-        say(&format!("{k} {}", outcome.word()))?;
+        say(&format!("{k} {outcome}"))?;
     }
     Ok(())
 }

@@ -12,15 +12,24 @@
 //! after the acknowledged steps, or after one more (the step in flight may
 //! have completed without being acknowledged). Nothing else is allowed: no
 //! torn file, no lost or duplicated payload, no third state.
+//!
+//! Besides data files and sidecars the model knows the state of the lock
+//! files the lock-maintenance steps touch ([`LockFile`], as
+//! `inspect_lock` reports it) and the names of the dead writers' temp files
+//! it planted ([`Model::litter`]), so `cleanup_litter`'s count is checked
+//! exactly.
 
 use crate::child::{make_payload, verify_payload};
 use crate::types::CheckedCounter;
 use safeatomic::{
-    Algorithm, AtomicWriter, ErrorKind, Store, WriteOptions, acquire_lock, create_atomic,
-    exchange_atomic, is_locked, move_atomic, move_atomic_noreplace, read_atomic, try_acquire_lock,
+    Algorithm, AtomicWriter, DoctorOptions, ErrorKind, Format, Store, WriteOptions, acquire_lock,
+    atomic_json_dump, atomic_ron_dump, atomic_toml_dump, atomic_yaml_dump, cleanup_litter,
+    create_atomic, doctor, exchange_atomic, force_release_lock, is_locked, lock_file_path,
+    move_atomic, move_atomic_noreplace, read_atomic, release_stale_lock, try_acquire_lock,
     write_atomic_locked, write_atomic_with, write_checksum_file,
 };
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::Path;
 
@@ -130,6 +139,64 @@ pub enum Step {
         /// Target.
         name: &'static str,
     },
+    /// `Store::<CheckedCounter>::replace(n = REPLACED + k)` (SHA-256 sidecar).
+    StoreReplace {
+        /// Target (a `.json` name).
+        name: &'static str,
+    },
+    /// `Store::<CheckedCounter>::try_update`: `n += 1`, or with `refuse`
+    /// the closure returns `Err` and nothing is written (refused).
+    StoreTryUpdate {
+        /// Target (a `.json` name).
+        name: &'static str,
+        /// Whether the closure fails.
+        refuse: bool,
+    },
+    /// `atomic_<format>_dump` of a [`Dumped`] value with `n = k`.
+    Dump {
+        /// Target (a `dump.<ext>` name, see [`classify`]).
+        name: &'static str,
+        /// Which helper.
+        format: Format,
+    },
+    /// Scaffolding: leaves in `<name>.lock` the payload a holder killed
+    /// while holding it leaves (a real record, taken from a lock of
+    /// [`DONOR`]), or with `corrupt` a 700-byte record that is not JSON.
+    /// Written to a scratch name and renamed over the lock file, so the
+    /// lock file is never seen half planted.
+    PlantStaleLock {
+        /// Target whose lock file gets the payload.
+        name: &'static str,
+        /// Plant garbage instead of a valid record.
+        corrupt: bool,
+    },
+    /// `release_stale_lock`: done (it cleared a payload) or noop.
+    ReleaseStaleLock {
+        /// Target.
+        name: &'static str,
+    },
+    /// `force_release_lock`: done (it removed the lock file) or noop.
+    ForceReleaseLock {
+        /// Target.
+        name: &'static str,
+    },
+    /// Scaffolding: creates `count` 512-byte temp files as killed writers
+    /// leave them (temp names, no lock held), named by [`litter_names`].
+    /// Many, so that `cleanup_litter` takes long enough to be killed
+    /// half way through.
+    MakeLitter {
+        /// How many.
+        count: usize,
+    },
+    /// `cleanup_litter(dir)`: `removed N`.
+    CleanupLitter,
+    /// `doctor(name, destructive)`: probes every syscall the library relies
+    /// on with `.safeatomic-doctor-*` files in the directory, removed at
+    /// the end of the run.
+    Doctor {
+        /// The path examined (its directory is probed).
+        name: &'static str,
+    },
 }
 
 impl Step {
@@ -169,6 +236,22 @@ impl Step {
             } => "acquire_lock+write_atomic_locked",
             Step::LockedRmw { try_lock: true, .. } => "try_acquire_lock+write_atomic_locked",
             Step::HoldRelease { .. } => "acquire_lock+release",
+            Step::StoreReplace { .. } => "Store::replace",
+            Step::StoreTryUpdate { refuse: false, .. } => "Store::try_update",
+            Step::StoreTryUpdate { refuse: true, .. } => "Store::try_update Err",
+            Step::Dump { format, .. } => match format {
+                Format::Json => "atomic_json_dump",
+                Format::Yaml => "atomic_yaml_dump",
+                Format::Toml => "atomic_toml_dump",
+                Format::Ron => "atomic_ron_dump",
+                _ => "atomic_?_dump",
+            },
+            Step::PlantStaleLock { .. } => "plant stale lock (scaffolding)",
+            Step::ReleaseStaleLock { .. } => "release_stale_lock",
+            Step::ForceReleaseLock { .. } => "force_release_lock",
+            Step::MakeLitter { .. } => "make litter (scaffolding)",
+            Step::CleanupLitter => "cleanup_litter",
+            Step::Doctor { .. } => "doctor destructive",
         }
     }
 
@@ -178,6 +261,8 @@ impl Step {
         matches!(
             self,
             Step::Remove { .. }
+                | Step::PlantStaleLock { .. }
+                | Step::MakeLitter { .. }
                 | Step::Write {
                     size: Size::Small,
                     ..
@@ -186,15 +271,20 @@ impl Step {
     }
 
     /// Whether a successful run of this step removes litter from the
-    /// directory: every whole write does (`Pending::begin` sweeps); moves,
-    /// exchanges, lock operations and `write_checksum_file` do not.
+    /// directory: every whole write does (`Pending::begin` sweeps), and
+    /// `cleanup_litter`; moves, exchanges, lock operations,
+    /// `write_checksum_file` and a refused `try_update` do not (nor, as
+    /// far as the model counts on, `doctor`).
     pub fn sweeps(self, outcome: Outcome) -> bool {
         match self {
             Step::Write { .. }
             | Step::Stream { .. }
             | Step::StoreUpdate { .. }
-            | Step::LockedRmw { .. } => true,
-            Step::Create { .. } => outcome == Outcome::Done,
+            | Step::StoreReplace { .. }
+            | Step::Dump { .. }
+            | Step::LockedRmw { .. }
+            | Step::CleanupLitter => true,
+            Step::Create { .. } | Step::StoreTryUpdate { .. } => outcome == Outcome::Done,
             _ => false,
         }
     }
@@ -222,7 +312,9 @@ impl Script {
 
 /// Every script the kill tests run. (`write_atomic` with the default
 /// options and plain `AtomicWriter` streaming are killed in
-/// `tests/processes.rs` already.)
+/// `tests/processes.rs` already.) Read-only operations (`read_atomic*`,
+/// `verify_checksum`, `inspect_lock`, `is_locked`, `Store::load`) change
+/// nothing a kill could leave half done; they are the checks.
 pub const SCRIPTS: &[Script] = &[
     Script {
         name: "write-unlocked",
@@ -395,6 +487,131 @@ pub const SCRIPTS: &[Script] = &[
         ],
         targets: &["t.bin"],
     },
+    Script {
+        name: "store-replace",
+        about: "Store::<CheckedCounter>::replace(n = 1000000 + k)",
+        steps: &[Step::StoreReplace { name: "s.json" }],
+        targets: &["s.json"],
+    },
+    Script {
+        name: "store-try-update",
+        about: "Store::<CheckedCounter>::try_update(n += 1), then try_update whose closure fails (nothing written)",
+        steps: &[
+            Step::StoreTryUpdate {
+                name: "s.json",
+                refuse: false,
+            },
+            Step::StoreTryUpdate {
+                name: "s.json",
+                refuse: true,
+            },
+        ],
+        targets: &["s.json"],
+    },
+    Script {
+        name: "dump-json",
+        about: "atomic_json_dump of a value with a 2-62 KiB string",
+        steps: &[Step::Dump {
+            name: "dump.json",
+            format: Format::Json,
+        }],
+        targets: &["dump.json"],
+    },
+    Script {
+        name: "dump-yaml",
+        about: "atomic_yaml_dump of a value with a 2-62 KiB string",
+        steps: &[Step::Dump {
+            name: "dump.yaml",
+            format: Format::Yaml,
+        }],
+        targets: &["dump.yaml"],
+    },
+    Script {
+        name: "dump-toml",
+        about: "atomic_toml_dump of a value with a 2-62 KiB string",
+        steps: &[Step::Dump {
+            name: "dump.toml",
+            format: Format::Toml,
+        }],
+        targets: &["dump.toml"],
+    },
+    Script {
+        name: "dump-ron",
+        about: "atomic_ron_dump of a value with a 2-62 KiB string",
+        steps: &[Step::Dump {
+            name: "dump.ron",
+            format: Format::Ron,
+        }],
+        targets: &["dump.ron"],
+    },
+    Script {
+        name: "release-stale",
+        about: "plant a dead holder's payload, release_stale_lock (clears it), again (nothing to clear), \
+                plant a corrupt 700-byte payload, release_stale_lock (truncates it)",
+        steps: &[
+            Step::PlantStaleLock {
+                name: "t.bin",
+                corrupt: false,
+            },
+            Step::ReleaseStaleLock { name: "t.bin" },
+            Step::ReleaseStaleLock { name: "t.bin" },
+            Step::PlantStaleLock {
+                name: "t.bin",
+                corrupt: true,
+            },
+            Step::ReleaseStaleLock { name: "t.bin" },
+        ],
+        targets: &["t.bin"],
+    },
+    Script {
+        name: "force-release",
+        about: "plant a dead holder's payload, force_release_lock (removes the lock file), again (nothing to remove), \
+                plant a corrupt payload, force_release_lock",
+        steps: &[
+            Step::PlantStaleLock {
+                name: "t.bin",
+                corrupt: false,
+            },
+            Step::ForceReleaseLock { name: "t.bin" },
+            Step::ForceReleaseLock { name: "t.bin" },
+            Step::PlantStaleLock {
+                name: "t.bin",
+                corrupt: true,
+            },
+            Step::ForceReleaseLock { name: "t.bin" },
+        ],
+        targets: &["t.bin"],
+    },
+    Script {
+        name: "doctor",
+        about: "small checksummed write of t.bin, doctor(t.bin) with destructive probes",
+        steps: &[
+            Step::Write {
+                name: "t.bin",
+                lock: true,
+                checksum: true,
+                size: Size::Small,
+            },
+            Step::Doctor { name: "t.bin" },
+        ],
+        targets: &["t.bin"],
+    },
+    Script {
+        name: "cleanup-litter",
+        about: "small checksummed write of t.bin, plant 32 dead writers' temp files, cleanup_litter (removes 32); \
+                a live writer's temp file stays beside them throughout",
+        steps: &[
+            Step::Write {
+                name: "t.bin",
+                lock: true,
+                checksum: true,
+                size: Size::Small,
+            },
+            Step::MakeLitter { count: 32 },
+            Step::CleanupLitter,
+        ],
+        targets: &["t.bin"],
+    },
 ];
 
 /// The script called `name`.
@@ -423,27 +640,57 @@ pub enum Content {
 pub enum Outcome {
     /// It did what it does.
     Done,
-    /// It was refused with `AlreadyExists` and changed nothing.
+    /// It was refused (`AlreadyExists`, or a `try_update` closure's `Err`)
+    /// and changed nothing.
     Refused,
+    /// There was nothing to do: `release_stale_lock` found no payload,
+    /// `force_release_lock` no lock file (`Ok(false)`).
+    Noop,
+    /// `cleanup_litter` removed this many files.
+    Removed(usize),
+}
+
+impl std::fmt::Display for Outcome {
+    /// What `sa-child kill-loop` prints after the step number.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Done => f.write_str("done"),
+            Outcome::Refused => f.write_str("refused"),
+            Outcome::Noop => f.write_str("noop"),
+            Outcome::Removed(n) => write!(f, "removed {n}"),
+        }
+    }
 }
 
 impl Outcome {
-    /// The word `sa-child kill-loop` prints.
-    pub fn word(self) -> &'static str {
-        match self {
-            Outcome::Done => "done",
-            Outcome::Refused => "refused",
-        }
-    }
-
-    /// The outcome `word` names.
+    /// The outcome its [`Display`](std::fmt::Display) form names.
     pub fn parse(word: &str) -> Option<Outcome> {
         match word {
             "done" => Some(Outcome::Done),
             "refused" => Some(Outcome::Refused),
-            _ => None,
+            "noop" => Some(Outcome::Noop),
+            _ => word
+                .strip_prefix("removed ")
+                .and_then(|n| n.parse().ok())
+                .map(Outcome::Removed),
         }
     }
+}
+
+/// The state of a lock file as `inspect_lock` reports it (the lock itself
+/// is never held after a kill: that is checked separately).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockFile {
+    /// No lock file (`exists` false).
+    Absent,
+    /// A lock file without a payload (blank record or empty file): no
+    /// `pid`, not corrupt, not stale.
+    Clear,
+    /// A valid payload of a holder that is gone: `pid` set, `is_stale`.
+    Stale,
+    /// A payload that is not a lock record: `corrupt` and `raw_payload`
+    /// set, `is_stale`.
+    Corrupt,
 }
 
 /// The expected state of the directory.
@@ -454,6 +701,12 @@ pub struct Model {
     /// For each data file with a checksum sidecar: whether the sidecar
     /// vouches for the current content (`false`: stale, a genuine mismatch).
     pub sidecars: BTreeMap<String, bool>,
+    /// Lock files whose state the script determines (by target name);
+    /// others are not modelled (a killed holder leaves a stale payload).
+    pub locks: BTreeMap<String, LockFile>,
+    /// Temp files of dead writers in the directory: the planted ones, and
+    /// after a kill what the killed child left (the harness sets it).
+    pub litter: BTreeSet<String>,
 }
 
 /// The tag a payload written by `step` gets, given the model before it.
@@ -466,8 +719,19 @@ fn tag_for(step: Step, before: &Model) -> String {
         | Step::ChecksumFile { name }
         | Step::Remove { name }
         | Step::StoreUpdate { name }
-        | Step::HoldRelease { name } => name.to_owned(),
-        Step::Move { .. } | Step::MoveNoreplace { .. } | Step::Exchange { .. } => String::new(),
+        | Step::HoldRelease { name }
+        | Step::StoreReplace { name }
+        | Step::StoreTryUpdate { name, .. }
+        | Step::Dump { name, .. }
+        | Step::PlantStaleLock { name, .. }
+        | Step::ReleaseStaleLock { name }
+        | Step::ForceReleaseLock { name }
+        | Step::Doctor { name } => name.to_owned(),
+        Step::Move { .. }
+        | Step::MoveNoreplace { .. }
+        | Step::Exchange { .. }
+        | Step::MakeLitter { .. }
+        | Step::CleanupLitter => String::new(),
     }
 }
 
@@ -486,8 +750,43 @@ impl Model {
     /// # Panics
     ///
     /// When the step cannot run on this state (a script bug: moving a
-    /// missing file, exchanging with a missing file).
+    /// missing file, exchanging with a missing file, releasing a lock
+    /// whose state the model does not know).
     pub fn apply(&mut self, step: Step, k: u64) -> Outcome {
+        let outcome = self.apply_inner(step, k);
+        if step.sweeps(outcome) {
+            self.litter.clear();
+        }
+        outcome
+    }
+
+    /// The lock probe of the harness (`try_acquire_lock` + `release` of
+    /// every target) leaves every modelled lock file of `targets` present
+    /// and clear.
+    pub fn probed(&mut self, targets: &[&str]) {
+        for name in targets {
+            if let Some(state) = self.locks.get_mut(*name) {
+                *state = LockFile::Clear;
+            }
+        }
+    }
+
+    fn counter(&self, name: &str) -> u64 {
+        match self.files.get(name) {
+            Some(Content::Counter(n)) => *n,
+            None => 0,
+            Some(other) => panic!("store {name} holds {other:?}"),
+        }
+    }
+
+    fn lock_state(&self, name: &str) -> LockFile {
+        *self
+            .locks
+            .get(name)
+            .unwrap_or_else(|| panic!("script releases the lock of {name}, state unknown"))
+    }
+
+    fn apply_inner(&mut self, step: Step, k: u64) -> Outcome {
         let payload = Content::Payload {
             seq: k,
             tag: tag_for(step, self),
@@ -559,25 +858,63 @@ impl Model {
             Step::Remove { name } => {
                 self.files.remove(name);
             }
-            Step::StoreUpdate { name } => {
-                let n = match self.files.get(name) {
-                    Some(Content::Counter(n)) => n + 1,
-                    None => 1,
-                    Some(other) => panic!("store {name} holds {other:?}"),
-                };
+            Step::StoreUpdate { name }
+            | Step::StoreTryUpdate {
+                name,
+                refuse: false,
+            } => {
+                let n = self.counter(name) + 1;
                 self.files.insert(name.into(), Content::Counter(n));
                 self.sidecars.insert(name.into(), true);
             }
-            Step::HoldRelease { .. } => {}
+            Step::StoreTryUpdate { name, refuse: true } => {
+                self.counter(name); // holds a counter or nothing
+                return Outcome::Refused;
+            }
+            Step::StoreReplace { name } => {
+                self.files
+                    .insert(name.into(), Content::Counter(REPLACED + k));
+                self.sidecars.insert(name.into(), true);
+            }
+            Step::Dump { name, .. } => {
+                self.files.insert(name.into(), payload);
+                stale(self, name);
+            }
+            Step::PlantStaleLock { name, corrupt } => {
+                let state = if corrupt {
+                    LockFile::Corrupt
+                } else {
+                    LockFile::Stale
+                };
+                self.locks.insert(name.into(), state);
+            }
+            Step::ReleaseStaleLock { name } => match self.lock_state(name) {
+                LockFile::Stale | LockFile::Corrupt => {
+                    self.locks.insert(name.into(), LockFile::Clear);
+                }
+                LockFile::Clear | LockFile::Absent => return Outcome::Noop,
+            },
+            Step::ForceReleaseLock { name } => match self.lock_state(name) {
+                LockFile::Absent => return Outcome::Noop,
+                _ => {
+                    self.locks.insert(name.into(), LockFile::Absent);
+                }
+            },
+            Step::MakeLitter { count } => self.litter.extend(litter_names(k, count)),
+            Step::CleanupLitter => return Outcome::Removed(std::mem::take(&mut self.litter).len()),
+            Step::HoldRelease { .. } | Step::Doctor { .. } => {}
         }
         Outcome::Done
     }
 }
 
-/// Whether `name` is a data file (not litter, a lock file, a sidecar or
-/// the harness's own sweeper file).
+/// Whether `name` is a data file (not litter, a lock file, a sidecar,
+/// [`PlantStaleLock`](Step::PlantStaleLock)'s scratch file or the harness's
+/// own sweeper file).
 pub fn is_data_name(name: &str) -> bool {
     !(name.starts_with(".safeatomic-tmp-")
+        || name.starts_with(DOCTOR_PREFIX)
+        || name.starts_with(PLANT_PREFIX)
         || name.ends_with(".lock")
         || name.ends_with(".sha256")
         || name.ends_with(".sha512")
@@ -587,9 +924,106 @@ pub fn is_data_name(name: &str) -> bool {
 /// A file the harness writes to make a write happen in the directory.
 pub const SWEEPER: &str = "sweeper";
 
+/// The target whose lock [`Step::PlantStaleLock`] takes to get a real
+/// lock record (never a script target).
+pub const DONOR: &str = "donor";
+
+/// Prefix of the files `doctor`'s destructive probes create
+/// (`.safeatomic-doctor-<16 hex>-<probe>`, with `.lock`, `.sha256` beside).
+pub const DOCTOR_PREFIX: &str = ".safeatomic-doctor-";
+
+/// Prefix of [`Step::PlantStaleLock`]'s scratch file.
+const PLANT_PREFIX: &str = ".plant-";
+
+/// The value `Store::replace` step `k` stores: `REPLACED + k`, far from
+/// any count `update` reaches, so a replace and an update never look alike.
+pub const REPLACED: u64 = 1_000_000;
+
+/// The names of the temp files [`Step::MakeLitter`] step `k` creates:
+/// library temp names (`.safeatomic-tmp-<16 hex>.tmp`) derived from `k`.
+pub fn litter_names(k: u64, count: usize) -> Vec<String> {
+    (0..count as u64)
+        .map(|i| {
+            format!(
+                ".safeatomic-tmp-{:016x}.tmp",
+                0xdead_0000_0000_0000 | (k << 8) | i
+            )
+        })
+        .collect()
+}
+
+/// The value the `atomic_<format>_dump` steps write: `n` is the step
+/// number, `filler` a string derived from it ([`Dumped::new`]), 2 to
+/// 62 KiB, so a file cut short that still parses (a YAML or TOML string
+/// ending early) is caught by the filler check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dumped {
+    /// The step number.
+    pub n: u64,
+    /// [`dump_filler`]`(n)`.
+    pub filler: String,
+}
+
+impl Dumped {
+    /// The value of step `n`.
+    pub fn new(n: u64) -> Self {
+        Dumped {
+            n,
+            filler: dump_filler(n),
+        }
+    }
+}
+
+/// The filler string of [`Dumped`] `n`: letters and digits from an
+/// xorshift stream seeded by `n`, `2 KiB + (n % 6) * 12 KiB` long.
+pub fn dump_filler(n: u64) -> String {
+    const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let len = 2 * KIB + (n % 6) as usize * 12 * KIB;
+    let mut x = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ALPHABET[(x % 36) as usize] as char
+        })
+        .collect()
+}
+
+/// Parses a [`Dumped`] file in the format its extension names (with the
+/// format crates, not the library) and checks its filler.
+fn classify_dump(name: &str, bytes: &[u8]) -> Content {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => return Content::Bad(format!("{} bytes, not UTF-8: {e}", bytes.len())),
+    };
+    let parsed: Result<Dumped, String> = match name.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("json") => serde_json::from_str(text).map_err(|e| e.to_string()),
+        Some("yaml") => serde_saphyr::from_str(text).map_err(|e| e.to_string()),
+        Some("toml") => toml::from_str(text).map_err(|e| e.to_string()),
+        Some("ron") => ron::from_str(text).map_err(|e| e.to_string()),
+        _ => Err(format!("no format for {name}")),
+    };
+    match parsed {
+        Ok(d) if d.filler == dump_filler(d.n) => Content::Payload {
+            seq: d.n,
+            tag: name.to_owned(),
+        },
+        Ok(d) => Content::Bad(format!(
+            "{} bytes: n = {} but a filler of {} chars that is not its own",
+            bytes.len(),
+            d.n,
+            d.filler.len()
+        )),
+        Err(e) => Content::Bad(format!("{} bytes, does not parse: {e}", bytes.len())),
+    }
+}
+
 /// What the bytes of data file `name` are.
 pub fn classify(name: &str, bytes: &[u8]) -> Content {
-    if name.ends_with(".json") {
+    if name.starts_with("dump.") {
+        classify_dump(name, bytes)
+    } else if name.ends_with(".json") {
         match serde_json::from_slice::<CheckedCounter>(bytes) {
             Ok(c) => Content::Counter(c.n),
             Err(e) => Content::Bad(format!("{} bytes, not a counter: {e}", bytes.len())),
@@ -728,6 +1162,104 @@ pub fn run_step(dir: &Path, step: Step, k: u64) -> Result<Outcome, String> {
             }
             guard.release().map_err(|e| fail("release", &e))?;
         }
+        Step::StoreReplace { name } => {
+            Store::<CheckedCounter>::open(p(name))
+                .and_then(|s| s.replace(CheckedCounter { n: REPLACED + k }))
+                .map_err(|e| fail("Store::replace", &e))?;
+        }
+        Step::StoreTryUpdate { name, refuse } => {
+            let store =
+                Store::<CheckedCounter>::open(p(name)).map_err(|e| fail("Store::open", &e))?;
+            let r = store.try_update(|c| {
+                if refuse {
+                    return Err(TryUpdateError::Refused);
+                }
+                c.n += 1;
+                Ok(())
+            });
+            match r {
+                Ok(()) => {}
+                Err(TryUpdateError::Refused) => return Ok(Outcome::Refused),
+                Err(TryUpdateError::Store(e)) => return Err(fail("Store::try_update", &e)),
+            }
+        }
+        Step::Dump { name, format } => {
+            let (path, v) = (p(name), Dumped::new(k));
+            match format {
+                Format::Json => atomic_json_dump(path, &v),
+                Format::Yaml => atomic_yaml_dump(path, &v),
+                Format::Toml => atomic_toml_dump(path, &v),
+                Format::Ron => atomic_ron_dump(path, &v),
+                other => return Err(fail("dump", &format!("no helper for {other}"))),
+            }
+            .map_err(|e| fail(step.label(), &e))?;
+        }
+        Step::PlantStaleLock { name, corrupt } => {
+            let record = if corrupt {
+                corrupt_record(k)
+            } else {
+                let donor = p(DONOR);
+                let g = acquire_lock(&donor, None).map_err(|e| fail("acquire donor lock", &e))?;
+                let bytes = std::fs::read(lock_file_path(&donor))
+                    .map_err(|e| fail("read donor lock file", &e))?;
+                g.release().map_err(|e| fail("release donor lock", &e))?;
+                bytes
+            };
+            let scratch = p(&format!("{PLANT_PREFIX}{name}.lock"));
+            std::fs::write(&scratch, &record).map_err(|e| fail("write scratch lock", &e))?;
+            std::fs::rename(&scratch, lock_file_path(p(name)))
+                .map_err(|e| fail("rename scratch lock", &e))?;
+        }
+        Step::ReleaseStaleLock { name } => {
+            return match release_stale_lock(p(name)) {
+                Ok(true) => Ok(Outcome::Done),
+                Ok(false) => Ok(Outcome::Noop),
+                Err(e) => Err(fail("release_stale_lock", &e)),
+            };
+        }
+        Step::ForceReleaseLock { name } => {
+            return match force_release_lock(p(name)) {
+                Ok(true) => Ok(Outcome::Done),
+                Ok(false) => Ok(Outcome::Noop),
+                Err(e) => Err(fail("force_release_lock", &e)),
+            };
+        }
+        Step::MakeLitter { count } => {
+            for litter in litter_names(k, count) {
+                std::fs::write(p(&litter), make_payload(k, &litter, 512))
+                    .map_err(|e| fail("write litter", &e))?;
+            }
+        }
+        Step::CleanupLitter => {
+            return cleanup_litter(dir)
+                .map(Outcome::Removed)
+                .map_err(|e| fail("cleanup_litter", &e));
+        }
+        Step::Doctor { name } => {
+            doctor(p(name), &DoctorOptions::new().destructive(true))
+                .map_err(|e| fail("doctor", &e))?;
+        }
     }
     Ok(Outcome::Done)
+}
+
+/// The error of [`Step::StoreTryUpdate`]'s closure, or a store error.
+#[derive(Debug)]
+enum TryUpdateError {
+    Refused,
+    Store(safeatomic::Error),
+}
+
+impl From<safeatomic::Error> for TryUpdateError {
+    fn from(e: safeatomic::Error) -> Self {
+        TryUpdateError::Store(e)
+    }
+}
+
+/// A 700-byte lock payload that is not a lock record (longer than the
+/// library's 512-byte record, so acquiring and clearing must cut it).
+pub fn corrupt_record(k: u64) -> Vec<u8> {
+    let mut r = format!("{{\"version\":1,\"pid\":{k},").into_bytes();
+    r.resize(700, b'#');
+    r
 }
