@@ -233,3 +233,84 @@ fn the_report_serializes_for_machines() {
     assert_eq!(v["guarantees"].as_object().map(|m| m.len()), Some(8));
     assert_eq!(v["guarantees"]["CrossDeviceSafety"], "Guaranteed");
 }
+
+/// What a doctor run killed mid-way leaves: its marker (no longer locked)
+/// and some probe files.
+fn plant_dead_run(dir: &Path, id: &str, with_marker: bool) -> Vec<String> {
+    let mut names = vec![
+        format!(".safeatomic-doctor-{id}-replace"),
+        format!(".safeatomic-doctor-{id}-lock.lock"),
+        format!(".safeatomic-doctor-{id}-checksum.sha256"),
+    ];
+    if with_marker {
+        names.push(format!(".safeatomic-doctor-{id}"));
+    }
+    for n in &names {
+        fs::write(dir.join(n), b"probe").unwrap();
+    }
+    names
+}
+
+#[test]
+fn probe_files_of_killed_runs_are_removed_and_a_live_runs_are_not() {
+    let d = tempdir();
+    let dir = d.path();
+    // A run still going: its marker is locked (by this process, as the
+    // doctor does), so neither a doctor run nor cleanup_litter touches it.
+    let live = plant_dead_run(dir, "1111111111111111", true);
+    let marker = fs::File::open(dir.join(".safeatomic-doctor-1111111111111111")).unwrap();
+    rustix::fs::flock(
+        &marker,
+        rustix::fs::FlockOperation::NonBlockingLockExclusive,
+    )
+    .unwrap();
+    // Two dead runs: one with its marker, one killed after removing it
+    // (or before its files were all gone); and things that only look alike.
+    plant_dead_run(dir, "2222222222222222", true);
+    plant_dead_run(dir, "3333333333333333", false);
+    fs::write(dir.join(".safeatomic-doctor-notarunid"), b"x").unwrap();
+    std::os::unix::fs::symlink(
+        "/etc/passwd",
+        dir.join(".safeatomic-doctor-4444444444444444-x"),
+    )
+    .unwrap();
+    fs::write(dir.join("data.json"), b"{}").unwrap();
+
+    let report = doctor(dir, &DoctorOptions::new().destructive(true)).unwrap();
+    assert!(
+        report
+            .checks()
+            .iter()
+            .all(|c| c.status == CheckStatus::Passed),
+        "{report:?}"
+    );
+    let mut expected: Vec<String> = live.clone();
+    expected.extend([
+        ".safeatomic-doctor-4444444444444444-x".to_owned(),
+        ".safeatomic-doctor-notarunid".to_owned(),
+        "data.json".to_owned(),
+    ]);
+    expected.sort();
+    assert_eq!(
+        listing(dir),
+        expected,
+        "a doctor run removes only dead runs' probe files"
+    );
+
+    // cleanup_litter does the same, and counts what it removed.
+    plant_dead_run(dir, "5555555555555555", true);
+    assert_eq!(safeatomic::cleanup_litter(dir).unwrap(), 4);
+    assert_eq!(listing(dir), expected);
+    // Once the run has ended (its lock released), its files are litter too.
+    drop(marker);
+    assert_eq!(safeatomic::cleanup_litter(dir).unwrap(), live.len());
+    assert_eq!(
+        listing(dir),
+        [
+            ".safeatomic-doctor-4444444444444444-x",
+            ".safeatomic-doctor-notarunid",
+            "data.json"
+        ]
+    );
+    assert_eq!(fs::read(dir.join("data.json")).unwrap(), b"{}");
+}

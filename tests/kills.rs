@@ -39,11 +39,11 @@
 //!
 //! At the end the live writer commits and its file is complete.
 //!
-//! One known gap is counted instead of asserted: a killed destructive
-//! `doctor` leaves its `.safeatomic-doctor-*` probe files, and nothing in
-//! the library removes them (finding 5 of docs/crash-testing.md); the
-//! harness removes them after counting. A doctor run that completes must
-//! leave none.
+//! A killed destructive `doctor` leaves its `.safeatomic-doctor-*` probe
+//! files: the next destructive doctor run in the directory removes them
+//! (its own run's marker is locked while it lives, a dead run's is not),
+//! and so does `cleanup_litter`; both are checked after every such kill.
+//! A doctor run that completes leaves none.
 //!
 //! `write_atomic` with the default options and plain `AtomicWriter`
 //! streaming are killed in `tests/processes.rs`; not repeated here.
@@ -388,25 +388,22 @@ fn kill_script(s: &Script, kills: usize, rng: &mut Rng) -> KillStats {
         if let Err(e) = live.intact(dir) {
             panic!("{context}: {e}");
         }
-        let probes = doctor_probes(dir);
-        if !probes.is_empty() {
-            // Finding 5: a killed destructive `doctor` leaves its probe
-            // files and nothing removes them. Check they are one run's
-            // (one probe id), count them, and remove them here.
-            let ids: BTreeSet<&str> = probes
+        let killed_probes = doctor_probes(dir);
+        if !killed_probes.is_empty() {
+            // A killed destructive `doctor` leaves its probe files (one
+            // run's: one probe id); the next doctor run or
+            // `cleanup_litter` removes them, checked below.
+            let ids: BTreeSet<&str> = killed_probes
                 .iter()
                 .map(|p| &p[..DOCTOR_PREFIX.len() + 16])
                 .collect();
             assert_eq!(
                 ids.len(),
                 1,
-                "{context}: probe files of more than one doctor run: {probes:?}"
+                "{context}: probe files of more than one doctor run: {killed_probes:?}"
             );
             stats.probes_left.0 += 1;
-            stats.probes_left.1 += probes.len();
-            for p in &probes {
-                std::fs::remove_file(dir.join(p)).expect("remove a doctor probe file");
-            }
+            stats.probes_left.1 += killed_probes.len();
         }
         let temps = dead_temps(dir);
         let litter: Vec<&String> = temps
@@ -462,10 +459,28 @@ fn kill_script(s: &Script, kills: usize, rng: &mut Rng) -> KillStats {
             "{context}: litter survived the next write: {left:?}"
         );
         let probes = doctor_probes(dir);
-        assert!(
-            probes.is_empty(),
-            "{context}: a doctor run that completed left probe files: {probes:?}"
-        );
+        if !probes.is_empty() {
+            // Only a killed run's files may remain, and only when the next
+            // step was not a doctor run (which removes them): then
+            // `cleanup_litter` removes exactly those (no temp litter is
+            // left by now, and the live writer's file is not litter).
+            assert!(
+                !matches!(step, Step::Doctor { .. }),
+                "{context}: the doctor run after the kill left probe files: {probes:?}"
+            );
+            assert!(
+                probes.iter().all(|p| killed_probes.contains(p)),
+                "{context}: a doctor run that completed left probe files: {probes:?}"
+            );
+            let removed = safeatomic::cleanup_litter(dir).expect("cleanup_litter after the kill");
+            assert_eq!(
+                removed,
+                probes.len(),
+                "{context}: cleanup_litter removed {removed} files, the killed doctor run left {probes:?}"
+            );
+            let left = doctor_probes(dir);
+            assert!(left.is_empty(), "{context}: cleanup_litter left {left:?}");
+        }
         if let Err(e) = live.intact(dir) {
             panic!("{context}: after step {resume} run by the test: {e}");
         }
@@ -505,7 +520,7 @@ fn kills_leave_a_consistent_directory(name: &str) {
     };
     if st.probes_left.0 > 0 {
         partly.push_str(&format!(
-            ", {} left {} doctor probe files that nothing removes (finding 5)",
+            ", {} left {} doctor probe files, all removed by the next doctor run or cleanup_litter",
             st.probes_left.0, st.probes_left.1
         ));
     }
@@ -630,8 +645,9 @@ fn killed_litter_cleanups_remove_only_dead_writers_files() {
 }
 
 /// A killed destructive `doctor` never touches the target, its sidecar or
-/// its lock, and the next run succeeds and removes its own probe files;
-/// the killed run's probe files stay (finding 5): counted, not asserted.
+/// its lock, and the next run succeeds and removes its own probe files and
+/// the killed run's (or `cleanup_litter` does, when the next step is a
+/// write).
 #[test]
 fn killed_doctor_runs_leave_the_target_untouched() {
     kills_leave_a_consistent_directory("doctor");

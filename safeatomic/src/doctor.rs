@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The prefix of every file the doctor creates.
-pub(crate) const PROBE_PREFIX: &str = ".safeatomic-doctor-";
+use crate::litter::PROBE_PREFIX;
 
 /// Options for [`doctor`].
 ///
@@ -415,8 +415,21 @@ pub fn doctor(path: impl AsRef<Path>, options: &DoctorOptions) -> Result<DoctorR
         ),
     });
     if options.destructive && checks.iter().all(|c| c.status == CheckStatus::Passed) {
+        // Probe files of earlier runs that were killed: nothing else
+        // removes them (a live run's are left alone).
+        match sys::dir::open_dir(&dir, Path::new(".")).and_then(crate::litter::sweep_probes) {
+            Ok(0) => {}
+            Ok(n) => log::info!(
+                "doctor: removed {n} probe files of killed runs in {}",
+                directory.display()
+            ),
+            Err(e) => log::warn!(
+                "doctor: could not remove probe files of killed runs in {}: {e}",
+                directory.display()
+            ),
+        }
         let mut probe = Probe::new(&dir, &directory)
-            .map_err(|e| Error::io(op, "name probe files", &directory, e))?;
+            .map_err(|e| Error::io(op, "create probe marker", &directory, e))?;
         checks.extend(probe.run_all());
         probe.cleanup();
     } else {
@@ -521,6 +534,9 @@ struct Probe<'a> {
     dir: &'a OwnedFd,
     directory: &'a Path,
     id: String,
+    /// The run's marker (named `id`), locked while the run lives so that
+    /// no sweep removes its files (see `litter::sweep_probes`).
+    marker: Option<OwnedFd>,
     created: Vec<String>,
 }
 
@@ -528,12 +544,44 @@ type ProbeResult = std::result::Result<(), String>;
 
 impl<'a> Probe<'a> {
     fn new(dir: &'a OwnedFd, directory: &'a Path) -> std::io::Result<Self> {
-        Ok(Self {
-            dir,
-            directory,
-            id: format!("{PROBE_PREFIX}{:016x}", sys::process::random_u64()?),
-            created: Vec::new(),
-        })
+        const ATTEMPTS: usize = 8;
+        let mut last = None;
+        for _ in 0..ATTEMPTS {
+            let id = format!("{PROBE_PREFIX}{:016x}", sys::process::random_u64()?);
+            let fd = match sys::file::openat(
+                dir,
+                Path::new(&id),
+                OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW,
+                Mode::from_raw_mode(0o600),
+            ) {
+                Ok(fd) => fd,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    last = Some(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            // Where flock itself fails (the "flock" probe will say so), the
+            // run goes on unprotected: a concurrent sweep could then take
+            // its files, never anyone else's.
+            let locked = sys::flock::try_lock_exclusive(&fd).unwrap_or(true);
+            // A sweep that saw the marker before it was locked may have
+            // removed it (and may still hold its lock): then start over
+            // under another id.
+            if locked && sys::file::fstat(&fd)?.st_nlink > 0 {
+                return Ok(Self {
+                    dir,
+                    directory,
+                    id,
+                    marker: Some(fd),
+                    created: Vec::new(),
+                });
+            }
+            last = Some(std::io::Error::other(
+                "the probe marker was removed at once",
+            ));
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("no probe marker")))
     }
 
     /// A probe file name; remembered for cleanup.
@@ -731,15 +779,22 @@ impl<'a> Probe<'a> {
         Ok(())
     }
 
-    /// Removes every probe file of this run (those that exist).
+    /// Removes every probe file of this run (those that exist), then the
+    /// marker.
     fn cleanup(&mut self) {
-        for name in self.created.drain(..) {
+        let marker = self.marker.take().map(|fd| (self.id.clone(), fd));
+        for name in self
+            .created
+            .drain(..)
+            .chain(marker.iter().map(|(id, _)| id.clone()))
+        {
             match sys::dir::unlinkat(self.dir, Path::new(&name)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => log::warn!("doctor: could not remove probe file {name}: {e}"),
             }
         }
+        drop(marker);
     }
 }
 

@@ -73,11 +73,92 @@ pub(crate) fn sweep(dir: impl AsFd) -> std::io::Result<usize> {
     Ok(removed)
 }
 
-/// Removes temp files left in `dir` by writers that crashed, and returns how
-/// many it removed. A temp file that a live writer (in any process) is still
-/// writing is never touched.
+/// The prefix of the doctor's probe files. A destructive run first creates
+/// its marker `.safeatomic-doctor-<16 hex>` and holds `flock(LOCK_EX)` on it
+/// for as long as it lives; its probe files are named
+/// `.safeatomic-doctor-<16 hex>-<probe>` (plus `.lock`, `.sha256`, `.sha512`
+/// beside some), and the marker is removed after all of them.
+pub(crate) const PROBE_PREFIX: &str = ".safeatomic-doctor-";
+
+/// The run id (16 hex digits) of a probe file or marker name.
+fn probe_run_id(name: &OsStr) -> Option<&[u8]> {
+    let rest = name.as_bytes().strip_prefix(PROBE_PREFIX.as_bytes())?;
+    let id = rest.get(..16)?;
+    let well_formed =
+        id.iter().all(u8::is_ascii_hexdigit) && (rest.len() == 16 || rest.get(16) == Some(&b'-'));
+    well_formed.then_some(id)
+}
+
+/// Removes the probe files of doctor runs that died (killed mid-run) in an
+/// open directory; returns how many files it removed. A live run holds its
+/// marker locked and is left alone; a run whose marker is gone is dead (the
+/// marker is created before its first probe file and removed after the
+/// last). Only regular files are removed.
+pub(crate) fn sweep_probes(dir: impl AsFd) -> std::io::Result<usize> {
+    let dir = dir.as_fd();
+    let mut runs: std::collections::BTreeMap<Vec<u8>, Vec<std::ffi::OsString>> =
+        std::collections::BTreeMap::new();
+    for name in sys::dir::names_with_prefix(dir, PROBE_PREFIX.as_bytes())? {
+        if let Some(id) = probe_run_id(&name) {
+            runs.entry(id.to_vec()).or_default().push(name);
+        }
+    }
+    let mut removed = 0;
+    for (id, names) in runs {
+        let marker = format!("{PROBE_PREFIX}{}", String::from_utf8_lossy(&id));
+        let marker = Path::new(&marker);
+        // Held (locked) while we remove the run's files.
+        let _held = match sys::file::openat(
+            dir,
+            marker,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK,
+            Mode::empty(),
+        ) {
+            Ok(fd) => {
+                let st = sys::file::fstat(&fd)?;
+                if rustix::fs::FileType::from_raw_mode(st.st_mode)
+                    != rustix::fs::FileType::RegularFile
+                    || !sys::flock::try_lock_exclusive(&fd)?
+                {
+                    continue; // a live run, or not a marker of ours
+                }
+                Some(fd)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(_) => continue,
+        };
+        // The marker last, so an interrupted sweep leaves a dead marker
+        // for the next one.
+        let (markers, files): (Vec<_>, Vec<_>) = names.iter().partition(|n| Path::new(n) == marker);
+        for name in files.into_iter().chain(markers) {
+            let name = Path::new(name);
+            match sys::file::lstatat(dir, name) {
+                Ok(st)
+                    if rustix::fs::FileType::from_raw_mode(st.st_mode)
+                        == rustix::fs::FileType::RegularFile =>
+                {
+                    match sys::dir::unlinkat(dir, name) {
+                        Ok(()) => removed += 1,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                    log::debug!("removed a dead doctor run's probe file {}", name.display());
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes temp files left in `dir` by writers that crashed, and the probe
+/// files of destructive [`doctor`](crate::doctor) runs that were killed, and
+/// returns how many it removed. A temp file that a live writer (in any
+/// process) is still writing, and the files of a doctor run still going,
+/// are never touched.
 ///
-/// Every write already does this for its own directory; call it yourself
+/// Every write already removes its directory's temp-file litter, and every
+/// destructive doctor run the probe files of dead runs; call this yourself
 /// for directories you no longer write to, or at startup.
 ///
 /// # Errors
@@ -102,9 +183,15 @@ pub(crate) fn sweep(dir: impl AsFd) -> std::io::Result<usize> {
 pub fn cleanup_litter(dir: impl AsRef<Path>) -> Result<usize> {
     let path = dir.as_ref();
     let op = Operation::Cleanup;
-    let fd = sys::dir::open_dir(rustix::fs::CWD, path)
-        .map_err(|e| Error::io(op, "open directory", path, e))?;
-    sweep(&fd).map_err(|e| Error::io(op, "remove litter", path, e))
+    let open = || {
+        sys::dir::open_dir(rustix::fs::CWD, path)
+            .map_err(|e| Error::io(op, "open directory", path, e))
+    };
+    // One listing per open: a directory fd is read from its position.
+    let temps = sweep(open()?).map_err(|e| Error::io(op, "remove litter", path, e))?;
+    let probes =
+        sweep_probes(open()?).map_err(|e| Error::io(op, "remove doctor probe files", path, e))?;
+    Ok(temps + probes)
 }
 
 #[cfg(test)]
@@ -119,5 +206,22 @@ mod tests {
             ".safeatomic-tmp-0123456789abcdef.tmp.bak"
         )));
         assert!(!is_temp_name(OsStr::new("data.json")));
+    }
+
+    #[test]
+    fn probe_names_are_recognised_exactly() {
+        let id = |n: &str| probe_run_id(OsStr::new(n)).map(|i| i.to_vec());
+        assert_eq!(
+            id(".safeatomic-doctor-0123456789abcdef"),
+            Some(b"0123456789abcdef".to_vec())
+        );
+        assert_eq!(
+            id(".safeatomic-doctor-0123456789abcdef-lock.lock"),
+            Some(b"0123456789abcdef".to_vec())
+        );
+        assert_eq!(id(".safeatomic-doctor-0123456789abcdefx"), None);
+        assert_eq!(id(".safeatomic-doctor-0123456789abcde"), None);
+        assert_eq!(id(".safeatomic-doctor-0123456789abcdeg-x"), None);
+        assert_eq!(id("data.json"), None);
     }
 }
