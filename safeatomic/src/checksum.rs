@@ -9,11 +9,20 @@
 //! ```
 //!
 //! which `sha256sum -c` accepts (it warns about the two `key=value` lines and
-//! exits 0) and which the Python reference library writes. A sidecar written
-//! by a safeatomic write may carry three more lines, `previous=<algo>:<hex>`,
+//! exits 0) and which the Python reference library writes. A file name with
+//! a backslash, newline or carriage return is escaped as GNU tools escape it
+//! (`\\`, `\n`, `\r`, the line prefixed with `\`). A sidecar written by a
+//! safeatomic write may carry three more lines, `previous=<algo>:<hex>`,
 //! `previous_inode=<n>` and `previous_ctime=<s.ns>`: the digest, inode and
-//! change time of the version it replaces, so that a crash between publishing the sidecar and publishing the data is
-//! never mistaken for corruption (docs/decisions/0004).
+//! change time of the version it replaces, so that a crash between
+//! publishing the sidecar and publishing the data is never mistaken for
+//! corruption (docs/decisions/0004).
+//!
+//! Verification is lock-free and never reports a false mismatch or a false
+//! "sidecar missing": such an answer is retried, then confirmed under the
+//! writers' lock, waited for at most [`CONFIRM_LOCK_WAIT`] (250 ms), or, when
+//! the lock is held longer (by the caller itself, say), by re-reading until
+//! two consecutive readings saw the same files (docs/decisions/0008).
 
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
@@ -24,8 +33,19 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A digest algorithm for checksum sidecars.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::Algorithm;
+/// assert_eq!(Algorithm::default(), Algorithm::Sha256);
+/// assert_eq!("SHA512".parse::<Algorithm>()?, Algorithm::Sha512);
+/// assert_eq!(Algorithm::Sha512.to_string(), "sha512");
+/// # Ok::<(), safeatomic::UnknownAlgorithm>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
@@ -39,9 +59,23 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// Every algorithm, in the order sidecars are looked for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::Algorithm;
+    /// let names: Vec<_> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+    /// assert_eq!(names, ["sha256", "sha512"]);
+    /// ```
     pub const ALL: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Sha512];
 
     /// The name used in sidecars and file extensions: `"sha256"`, `"sha512"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(safeatomic::Algorithm::Sha256.name(), "sha256");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Self::Sha256 => "sha256",
@@ -50,6 +84,15 @@ impl Algorithm {
     }
 
     /// Length of a digest in hex characters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Algorithm, compute_hash_data};
+    /// for a in Algorithm::ALL {
+    ///     assert_eq!(compute_hash_data(b"", a).len(), a.hex_len());
+    /// }
+    /// ```
     pub fn hex_len(self) -> usize {
         match self {
             Self::Sha256 => 64,
@@ -72,6 +115,15 @@ impl fmt::Display for Algorithm {
 }
 
 /// The error of parsing an [`Algorithm`] from an unknown name.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Algorithm, UnknownAlgorithm};
+/// let err = "md5".parse::<Algorithm>().unwrap_err();
+/// assert_eq!(err, UnknownAlgorithm("md5".to_owned()));
+/// assert!(err.to_string().contains("expected sha256 or sha512"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown checksum algorithm `{0}` (expected sha256 or sha512)")]
 pub struct UnknownAlgorithm(pub String);
@@ -207,6 +259,23 @@ fn require_regular(fd: &OwnedFd, op: Operation, path: &Path) -> Result<Stat> {
 }
 
 /// What a checksum sidecar says.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Algorithm, WriteOptions, checksum_info, compute_hash_data, write_atomic_with};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("v.json");
+/// let sha512 = WriteOptions::new().checksum(Some(Algorithm::Sha512));
+/// write_atomic_with(&path, b"1", &sha512)?;
+/// write_atomic_with(&path, b"2", &sha512)?;
+/// let info = checksum_info(&path)?;
+/// assert_eq!(info.sidecar_path, dir.path().join("v.json.sha512"));
+/// assert_eq!(info.digest, compute_hash_data(b"2", Algorithm::Sha512));
+/// // The version it replaced, so that a crash mid-write is no false alarm.
+/// assert_eq!(info.previous, Some((Algorithm::Sha512, compute_hash_data(b"1", Algorithm::Sha512))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ChecksumInfo {
@@ -231,8 +300,9 @@ pub struct ChecksumInfo {
     pub previous_ctime: Option<String>,
 }
 
-/// Renders a sidecar. GNU `sha256sum` escapes a name containing `\` or a
-/// newline (`\\`, `\n`) and marks the line with a leading `\`.
+/// Renders a sidecar. GNU `sha256sum` escapes a name containing `\`, a
+/// newline or (coreutils 9.1 and later) a carriage return (`\\`, `\n`,
+/// `\r`) and marks the line with a leading `\`; so do we, byte for byte.
 pub(crate) fn render_sidecar(
     algorithm: Algorithm,
     digest: &str,
@@ -240,7 +310,7 @@ pub(crate) fn render_sidecar(
     previous: Option<(Algorithm, &str, &Stat)>,
 ) -> Vec<u8> {
     let name = file_name.as_bytes();
-    let escape = name.iter().any(|b| *b == b'\\' || *b == b'\n');
+    let escape = name.iter().any(|b| matches!(b, b'\\' | b'\n' | b'\r'));
     let mut out = Vec::with_capacity(digest.len() + name.len() + 120);
     if escape {
         out.push(b'\\');
@@ -251,6 +321,7 @@ pub(crate) fn render_sidecar(
         match (escape, b) {
             (true, b'\\') => out.extend_from_slice(b"\\\\"),
             (true, b'\n') => out.extend_from_slice(b"\\n"),
+            (true, b'\r') => out.extend_from_slice(b"\\r"),
             _ => out.push(*b),
         }
     }
@@ -385,6 +456,7 @@ fn unescape_gnu(name: &[u8]) -> std::result::Result<Vec<u8>, String> {
             match it.next() {
                 Some(b'\\') => out.push(b'\\'),
                 Some(b'n') => out.push(b'\n'),
+                Some(b'r') => out.push(b'\r'),
                 other => {
                     return Err(format!(
                         "invalid escape in file name: \\{:?}",
@@ -550,8 +622,26 @@ pub(crate) fn previous_applies(info: &ChecksumInfo, st: &Stat) -> bool {
 }
 
 /// How many lock-free attempts a verifying read makes while writers keep
-/// replacing the file, before it settles the question under the lock.
+/// replacing the file, before it confirms its answer (under the lock, or by
+/// re-reading).
 const RACY_ATTEMPTS: usize = 8;
+
+/// How long a verification that found a mismatch, or no sidecar, waits for
+/// the writers' lock to confirm that answer. A writer holds the lock for one
+/// write: milliseconds for a small file. A holder that keeps it longer (the
+/// caller's own [`LockGuard`](crate::LockGuard), a `flock(1)` job, a long
+/// streamed write) does not make verification wait: the answer is then
+/// confirmed by re-reading instead.
+pub(crate) const CONFIRM_LOCK_WAIT: Duration = Duration::from_millis(250);
+
+/// The most readings a confirmation makes before it reports the last one:
+/// with the pauses below, about two seconds of a file that never stops
+/// changing and never matches.
+const MAX_CONFIRM_READINGS: usize = 100;
+
+/// The pause between two readings of a confirmation by re-reading, doubling
+/// from the first to the last value.
+const CONFIRM_PAUSES: (Duration, Duration) = (Duration::from_millis(1), Duration::from_millis(20));
 
 /// The outcome of a verification.
 pub(crate) enum Verified {
@@ -561,42 +651,52 @@ pub(crate) enum Verified {
     Mismatch(Box<ChecksumInfo>, String),
 }
 
-/// Verifies the file `name` in `dir` against its current sidecar, lock-free.
-///
-/// The sidecar is read before the data. Writers publish the sidecar (naming
-/// the incoming and the outgoing digest) before the data, so the sidecar a
-/// reader sees is never older than the data it then opens; if the data is
-/// newer still, the mismatch comes with a changed inode, and the read is
-/// retried. A mismatch is only reported once confirmed under the writers'
-/// lock (a rename in progress can hide from the change check).
-pub(crate) fn verify_in(
-    dir: &OwnedFd,
-    name: &OsStr,
-    path: &Path,
-    op: Operation,
-    keep: bool,
-    lock_held: bool,
-) -> Result<Verified> {
-    let mut races = 0;
-    let mut settled: Option<crate::lock::LockGuard> = None;
-    loop {
+/// What one lock-free reading of a data file and its sidecar found.
+enum Outcome {
+    Match(Vec<u8>),
+    Mismatch(Box<ChecksumInfo>, String),
+    /// No sidecar of any algorithm (the data file exists).
+    Missing,
+}
+
+/// One reading: its outcome, and the identity of the two files it read.
+struct Reading {
+    outcome: Outcome,
+    /// The data file as read.
+    data: Stat,
+    /// The sidecar as read, with its algorithm; `None` when there was none.
+    sidecar: Option<(Algorithm, Stat)>,
+}
+
+/// Whether two `stat`s describe the same, unchanged file: device, inode,
+/// size, modification and status-change time.
+fn same_file(a: &Stat, b: &Stat) -> bool {
+    let id = |s: &Stat| {
+        (
+            s.st_dev,
+            s.st_ino,
+            s.st_size,
+            s.st_mtime,
+            s.st_mtime_nsec,
+            s.st_ctime,
+            s.st_ctime_nsec,
+        )
+    };
+    id(a) == id(b)
+}
+
+impl Reading {
+    /// Reads the sidecar (first), then the data, and compares them.
+    fn take(dir: &OwnedFd, name: &OsStr, path: &Path, op: Operation, keep: bool) -> Result<Self> {
         let Some((info, side_st)) = current_sidecar(dir, name, path, op)? else {
             // Without a sidecar, a missing data file is the better answer.
-            if let Err(e) = sys::file::lstatat(dir, Path::new(name))
-                && sys::errno(&e) == Some(rustix::io::Errno::NOENT)
-            {
-                return Err(Error::io(op, "open file", path, e));
-            }
-            return Err(Error::new(
-                ErrorKind::ChecksumMissing,
-                op,
-                "find checksum sidecar",
-                path,
-            )
-            .with_detail(format!(
-                "no {} sidecar",
-                Algorithm::ALL.map(|a| format!("`.{a}`")).join(" or ")
-            )));
+            let data = sys::file::lstatat(dir, Path::new(name))
+                .map_err(|e| Error::io(op, "open file", path, e))?;
+            return Ok(Reading {
+                outcome: Outcome::Missing,
+                data,
+                sidecar: None,
+            });
         };
         let fd = sys::file::openat(
             dir,
@@ -605,42 +705,147 @@ pub(crate) fn verify_in(
             Mode::empty(),
         )
         .map_err(|e| Error::io(op, "open file", path, e))?;
-        let st = require_regular(&fd, op, path)?;
-        let (outcome, bytes) =
-            check_fd(&info, &fd, &st, keep).map_err(|e| Error::io(op, "read file", path, e))?;
-        let actual = match outcome {
-            Ok(()) => return Ok(Verified::Match(bytes)),
-            Err(actual) => actual,
-        };
-        if settled.is_some() || lock_held {
-            // Under the writers' lock nothing moves: this is genuine.
-            return Ok(Verified::Mismatch(Box::new(info), actual));
+        let data = require_regular(&fd, op, path)?;
+        let (result, bytes) =
+            check_fd(&info, &fd, &data, keep).map_err(|e| Error::io(op, "read file", path, e))?;
+        let algorithm = info.algorithm;
+        Ok(Reading {
+            outcome: match result {
+                Ok(()) => Outcome::Match(bytes),
+                Err(actual) => Outcome::Mismatch(Box::new(info), actual),
+            },
+            data,
+            sidecar: Some((algorithm, side_st)),
+        })
+    }
+
+    /// Whether `other` read the very same two files, unchanged.
+    fn same_files(&self, other: &Reading) -> bool {
+        same_file(&self.data, &other.data)
+            && match (&self.sidecar, &other.sidecar) {
+                (None, None) => true,
+                (Some((a, s)), Some((b, t))) => a == b && same_file(s, t),
+                _ => false,
+            }
+    }
+
+    /// Whether the names still lead to the files this reading read (or, for
+    /// a reading without a sidecar, whether there is still none).
+    fn unchanged(&self, dir: &OwnedFd, name: &OsStr) -> bool {
+        let now = |n: &OsStr| sys::file::lstatat(dir, Path::new(n)).ok();
+        if !now(name).is_some_and(|st| same_file(&st, &self.data)) {
+            return false;
+        }
+        match &self.sidecar {
+            Some((algorithm, read)) => {
+                now(&sidecar_name(name, *algorithm)).is_some_and(|st| same_file(&st, read))
+            }
+            None => Algorithm::ALL
+                .into_iter()
+                .all(|a| now(&sidecar_name(name, a)).is_none()),
+        }
+    }
+
+    /// The final answer of a verification that did not match.
+    fn report(self, op: Operation, path: &Path) -> Result<Verified> {
+        match self.outcome {
+            Outcome::Match(bytes) => Ok(Verified::Match(bytes)),
+            Outcome::Mismatch(info, actual) => Ok(Verified::Mismatch(info, actual)),
+            Outcome::Missing => Err(Error::new(
+                ErrorKind::ChecksumMissing,
+                op,
+                "find checksum sidecar",
+                path,
+            )
+            .with_detail(format!(
+                "no {} sidecar",
+                Algorithm::ALL.map(|a| format!("`.{a}`")).join(" or ")
+            ))),
+        }
+    }
+}
+
+/// Verifies the data file of `target` against its current sidecar,
+/// lock-free, never reporting a false mismatch or a false "missing", and
+/// never waiting long.
+///
+/// The sidecar is read before the data. Writers publish the sidecar (naming
+/// the incoming and the outgoing digest) before the data, so the sidecar a
+/// reader sees is never older than the data it then opens; if the data is
+/// newer still, the mismatch comes with a changed file, and the read is
+/// retried. A writer changing algorithms publishes `.sha256` and then
+/// removes `.sha512` (or the reverse), so a reader can miss both: "no
+/// sidecar" is retried and confirmed like a mismatch.
+///
+/// Confirmation: a rename in progress can hide from the change check, so a
+/// mismatch or a missing sidecar is only reported once two consecutive
+/// readings saw the very same two files (device, inode, size, mtime and
+/// ctime of data and sidecar unchanged) and neither matched. The second
+/// reading is taken under the writers' lock if it can be had within
+/// [`CONFIRM_LOCK_WAIT`] (no cooperating writer can then change anything,
+/// so the readings agree at once); otherwise (its holder may be the caller
+/// itself) readings are repeated, with short pauses, until two agree. A
+/// match is final at once. With `lock_held` (the caller holds the lock),
+/// the first answer is final.
+///
+/// `path` is what errors name (the path the caller gave).
+pub(crate) fn verify_in(
+    target: &crate::commit::Resolved,
+    path: &Path,
+    op: Operation,
+    keep: bool,
+    lock_held: bool,
+) -> Result<Verified> {
+    let (dir, name) = (&target.dir, target.name.as_os_str());
+    let mut races = 0;
+    let mut guard: Option<crate::lock::LockGuard> = None;
+    let mut lock_unavailable = false;
+    let mut previous: Option<Reading> = None;
+    let mut readings = 0;
+    let mut pause = CONFIRM_PAUSES.0;
+    loop {
+        let reading = Reading::take(dir, name, path, op, keep)?;
+        readings += 1;
+        if matches!(reading.outcome, Outcome::Match(_)) || lock_held {
+            return reading.report(op, path);
+        }
+        if guard.is_some() || lock_unavailable {
+            // Confirming: the same two files read twice give the answer.
+            let stable = previous.as_ref().is_some_and(|p| p.same_files(&reading));
+            if stable || readings >= MAX_CONFIRM_READINGS {
+                return reading.report(op, path);
+            }
+            previous = Some(reading);
+            if guard.is_none() {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(CONFIRM_PAUSES.1);
+            }
+            continue;
         }
         // A writer may have replaced the data or the sidecar while we read:
         // then this was not a fair comparison; try again.
-        let same = |n: &OsStr, before: &Stat| {
-            sys::file::lstatat(dir, Path::new(n)).is_ok_and(|now| {
-                (now.st_ino, now.st_ctime, now.st_ctime_nsec)
-                    == (before.st_ino, before.st_ctime, before.st_ctime_nsec)
-            })
-        };
-        let side_name = sidecar_name(name, info.algorithm);
-        if races < RACY_ATTEMPTS && !(same(name, &st) && same(&side_name, &side_st)) {
+        if races < RACY_ATTEMPTS && !reading.unchanged(dir, name) {
             races += 1;
             continue;
         }
-        // No change visible, or persistent races. A rename in progress can
-        // still hide (the replaced inode's ctime changes before the name
-        // moves), so a mismatch is only ever reported under the writers'
-        // lock. Where the lock cannot be taken (a read-only directory
-        // without a lock file), nobody can be writing: report it.
-        match crate::lock::acquire_in(op, dir, name, path, crate::lock::Wait::Block(None), None) {
-            Ok(guard) => settled = guard,
+        let wait = crate::lock::Wait::Block(Some(CONFIRM_LOCK_WAIT));
+        match crate::lock::acquire_in(op, dir, name, &target.path, wait, None) {
+            Ok(held) => {
+                lock_unavailable = held.is_none();
+                guard = held;
+            }
             Err(e) => {
-                log::debug!("cannot settle a checksum mismatch under the lock: {e}");
-                return Ok(Verified::Mismatch(Box::new(info), actual));
+                // Held elsewhere for longer, or cannot be taken at all (a
+                // read-only directory without a lock file).
+                log::debug!("confirming a checksum result by re-reading: {e}");
+                lock_unavailable = true;
             }
         }
+        if guard.is_none() {
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(CONFIRM_PAUSES.1);
+        }
+        previous = Some(reading);
     }
 }
 
@@ -655,10 +860,15 @@ fn open_target(path: &Path, op: Operation) -> Result<crate::commit::Resolved> {
 ///
 /// Returns `Ok(true)` on a match and `Ok(false)` only for a genuine
 /// mismatch. A verification that races a writer never reports a false
-/// mismatch: it retries, and settles persistent races under the writers'
-/// lock. A crash between the sidecar and the data replacement of a
-/// safeatomic write is not a mismatch either (the sidecar names both
-/// versions). The file is streamed (constant memory).
+/// mismatch or a false "missing": it retries, then confirms the answer
+/// under the writers' lock if it gets the lock within 250 ms, or else by
+/// re-reading until two consecutive readings saw the very same data file
+/// and sidecar. So it never waits long for the lock, even while the caller
+/// itself holds it (a [`LockGuard`](crate::LockGuard)) or another program
+/// (`flock(1)`) keeps it. A crash between the sidecar and the data
+/// replacement of a safeatomic write is not a mismatch either (the sidecar
+/// names both versions). A symlink at `path` is followed, as writers follow
+/// it. The file is streamed (constant memory).
 ///
 /// # Errors
 ///
@@ -684,7 +894,7 @@ pub fn verify_checksum(path: impl AsRef<Path>) -> Result<bool> {
     let path = path.as_ref();
     let op = Operation::Checksum;
     let target = open_target(path, op)?;
-    match verify_in(&target.dir, &target.name, path, op, false, false)? {
+    match verify_in(&target, path, op, false, false)? {
         Verified::Match(_) => Ok(true),
         Verified::Mismatch(..) => Ok(false),
     }
@@ -731,6 +941,16 @@ pub fn checksum_info(path: impl AsRef<Path>) -> Result<ChecksumInfo> {
 /// `<path>.<algo>` atomically and durably, under the file's cooperative
 /// lock (so no safeatomic writer changes the data meanwhile). Sidecars of
 /// other algorithms for the same file are removed.
+///
+/// # Deadlock
+///
+/// It takes the lock of `path` itself and waits for it without a timeout.
+/// The lock is not reentrant (see [`acquire_lock`](crate::acquire_lock) and
+/// `docs/locks.md`): called while you hold a [`LockGuard`](crate::LockGuard)
+/// for the same file, it waits for your own guard forever. Under your own
+/// guard, rewrite the data and its sidecar together with
+/// [`write_atomic_locked_with`](crate::write_atomic_locked_with) and
+/// [`WriteOptions::checksum`](crate::WriteOptions::checksum) instead.
 ///
 /// # Errors
 ///
@@ -826,10 +1046,16 @@ mod tests {
     }
 
     #[test]
-    fn names_with_backslash_or_newline_are_escaped_the_gnu_way_and_round_trip() {
-        for name in ["a\\b", "line\nbreak", "both\\\n"] {
+    fn names_with_backslash_newline_or_cr_are_escaped_the_gnu_way_and_round_trip() {
+        for (name, line) in [
+            ("a\\b", "a\\\\b"),
+            ("line\nbreak", "line\\nbreak"),
+            ("cr\rhere", "cr\\rhere"),
+            ("all\\\r\n", "all\\\\\\r\\n"),
+        ] {
             let out = render_sidecar(Algorithm::Sha256, ABC, OsStr::new(name), None);
-            assert_eq!(out[0], b'\\', "{name:?}");
+            let first = String::from_utf8_lossy(out.split(|b| *b == b'\n').next().unwrap());
+            assert_eq!(first, format!("\\{ABC}  {line}"), "{name:?}");
             assert_eq!(parse(&out).unwrap().file_name, name);
         }
         let plain = render_sidecar(Algorithm::Sha256, ABC, OsStr::new("café ü.txt"), None);

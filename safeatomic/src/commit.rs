@@ -4,14 +4,24 @@
 //!
 //! 1. open the parent directory once; every later step is relative to it;
 //! 2. resolve the symlink policy, then the safety gate (before any write);
-//! 3. sweep litter; create `.safeatomic-tmp-<16 hex>.tmp` with
-//!    `O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC` and the final mode; lock it;
-//! 4. write all bytes; 5. `fsync` it; 6. owner and mode;
-//! 7. `renameat` over the target (the visibility point);
-//! 8. `fsync` the directory (the durability point).
+//! 3. take the cooperative lock (when the options say so, and always for a
+//!    checksummed create-if-absent); a create-if-absent checks under it
+//!    that the target is still absent;
+//! 4. sweep litter; create `.safeatomic-tmp-<16 hex>.tmp` with
+//!    `O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC` and the final mode, and lock
+//!    it; then, before any byte is written, give it the owner (`fchown`)
+//!    and the exact mode (`fchmod`) of the final file;
+//! 5. write all bytes, hashing them on the way when a sidecar is wanted;
+//! 6. `fsync` the temp file;
+//! 7. with a checksum: publish the sidecar (temp file, fsync, rename) and
+//!    `fsync` the directory (docs/decisions/0004);
+//! 8. `renameat` over the target, or `renameat2(RENAME_NOREPLACE)` for a
+//!    create (the visibility point);
+//! 9. `fsync` the directory (the durability point); release the lock.
 //!
-//! Any failure before step 7 removes the temp file and leaves the target
-//! untouched.
+//! Any failure before step 8 removes the temp file and leaves the target
+//! untouched; a create that fails at step 8 also puts the sidecar state
+//! back as it was (docs/decisions/0008).
 
 use crate::checksum::{self, Algorithm, Hasher};
 use crate::env::{self, Environment, Guarantee};
@@ -168,10 +178,11 @@ pub(crate) struct Pending {
 /// Whether a write takes the target's cooperative lock itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Locking {
-    /// As [`WriteOptions::lock`] says.
+    /// As [`WriteOptions::lock`] says. A create-if-absent decides by
+    /// `RENAME_NOREPLACE` and needs no lock, except to publish a sidecar:
+    /// it then takes it, and refuses `.lock(false)` (decision 0008).
     ByOptions,
-    /// Not here: the caller holds a [`LockGuard`] for the target already, or
-    /// the operation needs none (create-if-absent decides by `RENAME_NOREPLACE`).
+    /// Not here: the caller holds a [`LockGuard`] for the target already.
     Skip,
 }
 
@@ -207,13 +218,28 @@ impl Pending {
                     .with_detail(format!("mode {mode:#o} has bits outside 0o7777")),
             );
         }
+        // A checksummed create publishes its sidecar before its data: only
+        // under the writers' lock can it know that no other creator will
+        // overwrite that sidecar and then lose (decision 0008).
+        if publish == Publish::NoReplace && opts.checksum.is_some() && !opts.lock {
+            return Err(
+                Error::new(ErrorKind::InvalidInput, op, "check options", path).with_detail(
+                    "a create with a checksum sidecar needs the cooperative lock; \
+                     `.lock(false)` is refused (decision 0008)",
+                ),
+            );
+        }
         let policy = match publish {
             // Create-if-absent never follows: anything at the name means "exists".
             Publish::NoReplace => SymlinkPolicy::ReplaceLink,
             Publish::Replace => opts.symlinks,
         };
-        let target = resolve(path, policy, op)?;
-        let take_lock = opts.lock && locking == Locking::ByOptions;
+        let mut target = resolve(path, policy, op)?;
+        let take_lock = locking == Locking::ByOptions
+            && match publish {
+                Publish::Replace => opts.lock,
+                Publish::NoReplace => opts.checksum.is_some(),
+            };
         let needed: &[Guarantee] = if take_lock {
             &[
                 Guarantee::AtomicVisibility,
@@ -232,13 +258,24 @@ impl Pending {
         } else {
             None
         };
-        if publish == Publish::NoReplace && !matches!(target.found, Found::Nothing) {
-            return Err(Error::new(
-                ErrorKind::AlreadyExists,
-                op,
-                "check target",
-                &target.path,
-            ));
+        if publish == Publish::NoReplace {
+            if lock.is_some() {
+                // Under the lock: what is there now is what counts. Refused
+                // here, a losing creator has touched nothing.
+                target.found = match sys::file::lstatat(&target.dir, Path::new(&target.name)) {
+                    Err(e) if sys::errno(&e) == Some(Errno::NOENT) => Found::Nothing,
+                    Err(e) => return Err(Error::io(op, "inspect target", &target.path, e)),
+                    Ok(_) => Found::Symlink, // anything: exists
+                };
+            }
+            if !matches!(target.found, Found::Nothing) {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    op,
+                    "check target",
+                    &target.path,
+                ));
+            }
         }
         // Litter removal is housekeeping: its failure must not fail the write.
         if let Err(e) = litter::sweep(&target.dir) {
@@ -345,11 +382,16 @@ impl Pending {
             self.temp = Some(temp);
             return Err(self.fail("fsync temp file", e));
         }
-        if let Some(hasher) = self.hasher.take()
-            && let Err(e) = self.publish_sidecar(hasher)
-        {
-            self.temp = Some(temp);
-            return Err(e);
+        let mut sidecar = None;
+        if let Some(hasher) = self.hasher.take() {
+            let algorithm = hasher.algorithm();
+            match self.publish_sidecar(hasher) {
+                Ok(undo) => sidecar = Some((algorithm, undo)),
+                Err(e) => {
+                    self.temp = Some(temp);
+                    return Err(e);
+                }
+            }
         }
         let dir = &self.target.dir;
         let (tmp, name) = (Path::new(&self.temp_name), Path::new(&self.target.name));
@@ -360,8 +402,20 @@ impl Pending {
                 .map_err(|e| self.fail("publish if absent", e)),
         };
         if let Err(e) = renamed {
+            // A create whose name was taken after all (by a program that
+            // ignores the lock): its sidecar must not stay.
+            if let Some((_, Some(undo))) = sidecar {
+                self.undo_sidecar(undo);
+            }
             self.temp = Some(temp);
             return Err(e);
+        }
+        if publish == Publish::NoReplace
+            && let Some((algorithm, _)) = sidecar
+        {
+            // Published: only now may a create remove other algorithms'
+            // sidecars (orphans of a deleted file).
+            checksum::remove_other_sidecars(dir, &self.target.name, algorithm);
         }
         // The name is gone from under the temp file now; closing it drops our
         // flock (nothing to clean up any more).
@@ -380,7 +434,12 @@ impl Pending {
     /// every crash state verifies, and lock-free readers, which read the
     /// sidecar first, never see a sidecar older than the data
     /// (docs/decisions/0004-checksum-sidecar-first.md).
-    fn publish_sidecar(&self, hasher: Hasher) -> Result<()> {
+    ///
+    /// A create (no-replace) publishes over no data file: anything at the
+    /// name now fails it with `AlreadyExists` before any sidecar is touched.
+    /// It returns how to put the sidecar state back if its data rename then
+    /// fails, and leaves other algorithms' sidecars until the data is in.
+    fn publish_sidecar(&self, hasher: Hasher) -> Result<Option<SidecarUndo>> {
         let algorithm = hasher.algorithm();
         let digest = hasher.finish_hex();
         let dir = &self.target.dir;
@@ -391,6 +450,14 @@ impl Pending {
             Err(e) if sys::errno(&e) == Some(Errno::NOENT) => None,
             Err(e) => return Err(self.fail("inspect target", e)),
         };
+        if self.publish == Publish::NoReplace && outgoing.is_some() {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                self.op,
+                "check target",
+                &self.target.path,
+            ));
+        }
         let previous = match outgoing {
             None => None,
             Some(st) => Some((self.outgoing_digest(algorithm, &st)?, st)),
@@ -404,13 +471,55 @@ impl Pending {
         let sname = checksum::sidecar_name(name, algorithm);
         let spath = checksum::sidecar_path(&self.target.path, algorithm);
         let mode = self.final_mode.map(|m| m & 0o666);
+        let undo = match self.publish {
+            Publish::NoReplace => Some(SidecarUndo::capture(dir, &sname, spath.clone())),
+            Publish::Replace => None,
+        };
         publish_small(dir, &sname, &content, mode, self.op, &spath)?;
         // The barrier: the new sidecar must be durable before the data
         // rename can be, or a power cut could keep new data and lose the
         // sidecar that vouches for it.
         sys::file::fsync(dir).map_err(|e| self.fail("fsync directory (sidecar)", e))?;
-        checksum::remove_other_sidecars(dir, name, algorithm);
-        Ok(())
+        if self.publish == Publish::Replace {
+            checksum::remove_other_sidecars(dir, name, algorithm);
+        }
+        Ok(undo)
+    }
+
+    /// Puts back the sidecar state from before a create whose data could
+    /// not be published. Best effort: a failure is logged, and the sidecar
+    /// left then describes a file that is not there.
+    fn undo_sidecar(&self, undo: SidecarUndo) {
+        let dir = &self.target.dir;
+        let done = match &undo.before {
+            Before::Absent => sys::dir::unlinkat(dir, Path::new(&undo.name))
+                .map_err(|e| self.fail("remove sidecar", e)),
+            Before::Present { content, mode } => publish_small(
+                dir,
+                &undo.name,
+                content,
+                Some(*mode),
+                self.op,
+                &undo.shown,
+            ),
+            Before::Unknown => {
+                log::warn!(
+                    "{}: the create failed, and the sidecar it published replaced one that could not be saved; left in place",
+                    undo.shown.display()
+                );
+                return;
+            }
+        }
+        .and_then(|()| {
+            sys::file::fsync(dir).map_err(|e| self.fail("fsync directory (sidecar)", e))
+        });
+        match done {
+            Ok(()) => log::debug!("{}: sidecar state restored", undo.shown.display()),
+            Err(e) => log::warn!(
+                "{}: the create failed and its sidecar could not be taken back: {e}",
+                undo.shown.display()
+            ),
+        }
     }
 
     /// The digest of the version being replaced (`outgoing`): what its
@@ -481,6 +590,77 @@ impl Pending {
         }
         self.temp_name.clear();
         self.temp = None;
+    }
+}
+
+/// The sidecar state a create replaces, to put back if its data cannot be
+/// published.
+struct SidecarUndo {
+    name: OsString,
+    shown: PathBuf,
+    before: Before,
+}
+
+enum Before {
+    /// No sidecar of this algorithm: remove the one we publish.
+    Absent,
+    /// One was there (left by a deleted file): its bytes and mode.
+    Present { content: Vec<u8>, mode: u32 },
+    /// One was there but could not be read (or is not a small regular
+    /// file): it cannot be put back.
+    Unknown,
+}
+
+impl SidecarUndo {
+    /// Larger than any sidecar we parse: such a file is not saved.
+    const MAX: u64 = 64 * 1024;
+
+    fn capture(dir: &OwnedFd, name: &std::ffi::OsStr, shown: PathBuf) -> Self {
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK;
+        let before = match sys::file::openat(dir, Path::new(name), flags, Mode::empty()) {
+            Err(e) if sys::errno(&e) == Some(Errno::NOENT) => Before::Absent,
+            Err(e) => {
+                log::debug!("cannot save sidecar {}: {e}", shown.display());
+                Before::Unknown
+            }
+            Ok(fd) => match Self::read_small(&fd) {
+                Ok(saved) => saved,
+                Err(e) => {
+                    log::debug!("cannot save sidecar {}: {e}", shown.display());
+                    Before::Unknown
+                }
+            },
+        };
+        SidecarUndo {
+            name: name.to_owned(),
+            shown,
+            before,
+        }
+    }
+
+    fn read_small(fd: &OwnedFd) -> std::io::Result<Before> {
+        let st = sys::file::fstat(fd)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile
+            || u64::try_from(st.st_size).is_ok_and(|n| n > Self::MAX)
+        {
+            return Ok(Before::Unknown);
+        }
+        let mut content = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = sys::file::read(fd, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            content.extend_from_slice(&buf[..n]);
+            if content.len() as u64 > Self::MAX {
+                return Ok(Before::Unknown);
+            }
+        }
+        Ok(Before::Present {
+            content,
+            mode: st.st_mode & 0o7777,
+        })
     }
 }
 

@@ -263,8 +263,12 @@ impl WriteOptions {
     ///
     /// The digest is computed while the data is written (one pass, also for
     /// [`AtomicWriter`](crate::AtomicWriter) of any size), and the sidecar
-    /// is replaced atomically and durably under the same lock, before the
-    /// data. Sidecars of other algorithms are removed. Verify with
+    /// is replaced atomically and durably before the data, under the lock
+    /// the write holds (taken by default; with `.lock(false)` none is taken,
+    /// so use that only for files with a single writer; a checksummed
+    /// [`create_atomic_with`](crate::create_atomic_with) always takes it and
+    /// refuses `.lock(false)`, decision 0008). Sidecars of other algorithms
+    /// are removed once the data is in place. Verify with
     /// [`verify_checksum`](crate::verify_checksum) or
     /// [`read_atomic_verified`](crate::read_atomic_verified).
     ///

@@ -1,9 +1,10 @@
 //! Reading: `read_atomic`, `AtomicReader`.
 
 use crate::checksum::{self, Verified};
+use crate::commit;
 use crate::env::{self, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
-use crate::options::Safety;
+use crate::options::{Safety, SymlinkPolicy};
 use crate::path;
 use crate::sys::{self, Mode, OFlags, OwnedFd};
 use rustix::fs::FileType;
@@ -29,12 +30,32 @@ pub struct ReadOptions {
 }
 
 impl ReadOptions {
-    /// The defaults: [`Safety::Strict`].
+    /// The defaults: [`Safety::Strict`], no verification.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::ReadOptions;
+    /// assert_eq!(ReadOptions::new(), ReadOptions::default());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Sets the safety policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{ReadOptions, Safety, read_atomic_with};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("f");
+    /// # safeatomic::write_atomic(&path, b"x")?;
+    /// // Read even where ReaderConsistency is not guaranteed, with a log warning.
+    /// let bytes = read_atomic_with(&path, &ReadOptions::new().safety(Safety::Warn))?;
+    /// # assert_eq!(bytes, b"x");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn safety(mut self, safety: Safety) -> Self {
         self.safety = safety;
@@ -43,6 +64,17 @@ impl ReadOptions {
 
     /// Verify the content against its checksum sidecar (default `false`);
     /// see [`read_atomic_verified`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Algorithm, ReadOptions, WriteOptions, read_atomic_with, write_atomic_with};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("f");
+    /// write_atomic_with(&path, b"x", &WriteOptions::new().checksum(Some(Algorithm::Sha256)))?;
+    /// assert_eq!(read_atomic_with(&path, &ReadOptions::new().verify(true))?, b"x");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn verify(mut self, verify: bool) -> Self {
         self.verify = verify;
@@ -146,8 +178,13 @@ pub fn read_atomic_to_string(path: impl AsRef<Path>) -> Result<String> {
 /// A read that races writers never reports a false mismatch or a false
 /// "sidecar missing": writers publish the sidecar (naming the new and the
 /// previous digest) before the data, the reader reads the sidecar first,
-/// retries when the files changed underneath it, and settles a persistent
-/// race under the writers' lock. The sidecar's declared algorithm is used.
+/// retries when the files changed underneath it, and confirms a mismatch or
+/// a missing sidecar before reporting it: under the writers' lock if it gets
+/// it within 250 ms, else by re-reading until two consecutive readings saw
+/// the same data file and sidecar — so it never waits long, even while you
+/// hold the file's lock yourself. The sidecar's declared algorithm is used.
+/// A symlink at `path` is followed, as writers follow it: the real file's
+/// sidecar and lock are used.
 ///
 /// # Errors
 ///
@@ -218,7 +255,19 @@ impl AtomicReader {
     ///
     /// # Examples
     ///
-    /// See [`AtomicReader`].
+    /// ```
+    /// use safeatomic::{AtomicReader, write_atomic};
+    /// use std::io::{Read, Seek, SeekFrom};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("f");
+    /// write_atomic(&path, b"0123456789")?;
+    /// let mut r = AtomicReader::open(&path)?;
+    /// r.seek(SeekFrom::Start(7))?;
+    /// let mut tail = String::new();
+    /// r.read_to_string(&mut tail)?;
+    /// assert_eq!(tail, "789");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_with(path, &ReadOptions::new())
     }
@@ -243,19 +292,14 @@ impl AtomicReader {
     pub fn open_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Self> {
         let path = path.as_ref();
         let op = Operation::Read;
-        let (parent, name) = path::split(path).map_err(|e| e.into_error(op, path))?;
-        let dir = sys::dir::open_dir(rustix::fs::CWD, parent)
-            .map_err(|e| Error::io(op, "open parent directory", path, e))?;
-        let environment =
-            env::of_dir(&dir).map_err(|e| Error::io(op, "detect filesystem", path, e))?;
-        let needed: &[Guarantee] = if options.verify {
-            &[Guarantee::ReaderConsistency, Guarantee::IntegrityDetection]
-        } else {
-            &[Guarantee::ReaderConsistency]
-        };
-        env::gate(options.safety, &environment, needed, op, path)?;
         if options.verify {
-            return match checksum::verify_in(&dir, name, path, op, true, options.lock_held)? {
+            // The sidecar and the lock sit beside the real file: resolve the
+            // target exactly as writers and `verify_checksum` do (a symlink
+            // at the target is followed to the file it names).
+            let target = commit::resolve(path, SymlinkPolicy::Follow, op)?;
+            let needed = [Guarantee::ReaderConsistency, Guarantee::IntegrityDetection];
+            env::gate(options.safety, &target.env, &needed, op, path)?;
+            return match checksum::verify_in(&target, path, op, true, options.lock_held)? {
                 Verified::Match(bytes) => Ok(Self {
                     len: bytes.len() as u64,
                     source: Source::Memory(io::Cursor::new(bytes)),
@@ -269,6 +313,18 @@ impl AtomicReader {
                 }
             };
         }
+        let (parent, name) = path::split(path).map_err(|e| e.into_error(op, path))?;
+        let dir = sys::dir::open_dir(rustix::fs::CWD, parent)
+            .map_err(|e| Error::io(op, "open parent directory", path, e))?;
+        let environment =
+            env::of_dir(&dir).map_err(|e| Error::io(op, "detect filesystem", path, e))?;
+        env::gate(
+            options.safety,
+            &environment,
+            &[Guarantee::ReaderConsistency],
+            op,
+            path,
+        )?;
         // O_NONBLOCK: opening a FIFO planted at the path must not hang.
         let fd = sys::file::openat(
             &dir,
@@ -321,16 +377,47 @@ impl AtomicReader {
     }
 
     /// The size of the snapshot in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("f");
+    /// safeatomic::write_atomic(&path, b"four")?;
+    /// assert_eq!(safeatomic::AtomicReader::open(&path)?.len(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> u64 {
         self.len
     }
 
     /// Whether the snapshot is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("f");
+    /// safeatomic::write_atomic(&path, b"")?;
+    /// assert!(safeatomic::AtomicReader::open(&path)?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
-    /// The path this reader was opened from.
+    /// The path this reader was opened from (as given, symlinks not
+    /// resolved).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("f");
+    /// safeatomic::write_atomic(&path, b"x")?;
+    /// assert_eq!(safeatomic::AtomicReader::open(&path)?.path(), path);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -172,16 +172,48 @@ pub fn create_atomic(path: impl AsRef<Path>, data: impl AsRef<[u8]>) -> Result<(
 /// Like [`create_atomic`], with explicit [`WriteOptions`] (the symlink
 /// policy does not apply: anything at the path counts as existing).
 ///
+/// With [`WriteOptions::checksum`], the sidecar is published before the
+/// data (docs/decisions/0004), so the create takes the target's cooperative
+/// lock, as a write does (waiting as long as
+/// [`WriteOptions::lock_timeout`] allows), and checks under it that the
+/// target is still absent before anything is written: a losing creator
+/// gets [`AlreadyExists`](crate::ErrorKind::AlreadyExists) having changed
+/// nothing, and the winner's sidecar always verifies. If a program that
+/// ignores the lock creates the file just before our no-replace rename, the
+/// sidecar state from before is put back (best effort, logged). Without a
+/// checksum no lock is needed or taken: the no-replace rename decides.
+///
+/// # Deadlock
+///
+/// With a checksum, as for [`write_atomic`]: do not call it while you hold
+/// a [`LockGuard`] for the same path (the lock is not reentrant; it would
+/// wait for your own guard, forever without a timeout).
+///
 /// # Errors
 ///
-/// As [`create_atomic`].
+/// As [`create_atomic`]; with a checksum also
+/// [`LockTimeout`](crate::ErrorKind::LockTimeout), and
+/// [`InvalidInput`](crate::ErrorKind::InvalidInput) before any I/O when
+/// [`WriteOptions::lock`] is `false` (a sidecar cannot be published safely
+/// without the lock; docs/decisions/0008).
 ///
 /// # Examples
 ///
 /// ```
-/// use safeatomic::{WriteOptions, create_atomic_with};
+/// use safeatomic::{Algorithm, ErrorKind, WriteOptions, create_atomic_with, verify_checksum};
 /// # let dir = tempfile::tempdir()?;
 /// create_atomic_with(dir.path().join("id"), b"42", &WriteOptions::new().mode(0o640))?;
+///
+/// let path = dir.path().join("seed.json");
+/// let checked = WriteOptions::new().checksum(Some(Algorithm::Sha256));
+/// create_atomic_with(&path, b"{}", &checked)?;
+/// let lost = create_atomic_with(&path, b"{\"late\":1}", &checked).unwrap_err();
+/// assert_eq!(lost.kind(), ErrorKind::AlreadyExists);
+/// assert!(verify_checksum(&path)?); // the loser touched nothing
+///
+/// let unlocked = checked.clone().lock(false);
+/// let refused = create_atomic_with(dir.path().join("x"), b"", &unlocked).unwrap_err();
+/// assert_eq!(refused.kind(), ErrorKind::InvalidInput);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn create_atomic_with(
@@ -195,7 +227,7 @@ pub fn create_atomic_with(
         options,
         Operation::Create,
         Publish::NoReplace,
-        Locking::Skip,
+        Locking::ByOptions,
     )
 }
 
@@ -284,6 +316,17 @@ impl AtomicWriter {
     }
 
     /// The path that `commit` will replace (after following symlinks).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::AtomicWriter;
+    /// # let dir = tempfile::tempdir()?;
+    /// std::os::unix::fs::symlink("real.txt", dir.path().join("alias.txt"))?;
+    /// let w = AtomicWriter::create(dir.path().join("alias.txt"))?;
+    /// assert_eq!(w.path(), dir.path().join("real.txt"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         self.pending().path()
     }
@@ -323,7 +366,18 @@ impl AtomicWriter {
     ///
     /// # Examples
     ///
-    /// See [`AtomicWriter`].
+    /// ```
+    /// use safeatomic::AtomicWriter;
+    /// use std::io::Write;
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("out.txt");
+    /// let mut w = AtomicWriter::create(&path)?;
+    /// w.write_all(b"done")?;
+    /// assert!(!path.exists()); // nothing visible before the commit
+    /// w.commit()?;
+    /// assert_eq!(std::fs::read(&path)?, b"done");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn commit(mut self) -> Result<()> {
         self.flush_buffer()?;
         let pending = self
@@ -338,7 +392,18 @@ impl AtomicWriter {
     ///
     /// # Examples
     ///
-    /// See [`AtomicWriter::create`].
+    /// ```
+    /// use safeatomic::{AtomicWriter, write_atomic};
+    /// use std::io::Write;
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("keep.txt");
+    /// write_atomic(&path, b"old")?;
+    /// let mut w = AtomicWriter::create(&path)?;
+    /// w.write_all(b"half-written")?;
+    /// w.discard();
+    /// assert_eq!(std::fs::read(&path)?, b"old");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn discard(mut self) {
         if let Some(p) = self.pending.take() {
             p.discard();
