@@ -813,6 +813,7 @@ fn a_sigkilled_holder_is_released_at_once_and_its_payload_is_stale_until_cleared
         info.held && info.pid == Some(pid) && !info.is_stale(),
         "{info:?}"
     );
+    assert_eq!(info.holder_alive, Some(true), "{info:?}");
 
     holder.kill();
 
@@ -823,7 +824,25 @@ fn a_sigkilled_holder_is_released_at_once_and_its_payload_is_stale_until_cleared
         Some(pid),
         "the dead holder's payload is still there"
     );
+    assert_eq!(info.holder_alive, Some(false), "{info:?}");
     assert!(info.is_stale() && is_stale_lock(&path).unwrap());
+
+    // Someone that writes no payload (like flock(1)) takes the lock now: it
+    // is held, but not by the process the payload names, which is gone.
+    let bare = fs::File::open(safeatomic::lock_file_path(&path)).unwrap();
+    rustix::fs::flock(&bare, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+    let info = inspect_lock(&path).unwrap();
+    assert!(info.held && info.pid == Some(pid), "{info:?}");
+    assert_eq!(info.holder_alive, Some(false), "{info:?}");
+    assert!(
+        info.is_stale(),
+        "a payload whose writer is gone is stale: {info:?}"
+    );
+    assert!(
+        !release_stale_lock(&path).unwrap(),
+        "a held lock is left alone"
+    );
+    drop(bare);
     let g = try_acquire_lock(&path)
         .unwrap()
         .expect("free at once after SIGKILL");

@@ -672,12 +672,22 @@ pub struct LockInfo {
     pub corrupt: Option<String>,
     /// The payload as found (lossily decoded, at most 4 KiB), when corrupt.
     pub raw_payload: Option<String>,
+    /// Whether the process that wrote the payload still exists: `Some(false)`
+    /// when the payload names this host and no process has its pid (so a
+    /// current holder, if any, is someone else that wrote no payload, such
+    /// as `flock(1)`), `Some(true)` when a process with that pid exists
+    /// (possibly a reused pid), `None` when it cannot be told (another host,
+    /// no payload). Diagnostic only: hosts sharing a name across pid
+    /// namespaces (containers) can mislead it.
+    pub holder_alive: Option<bool>,
 }
 
 impl LockInfo {
-    /// A payload is present (valid or corrupt) but nobody holds the lock:
-    /// a holder died without clearing it. Diagnostic only — the kernel has
-    /// already released the lock, so it blocks no one.
+    /// A payload left by a holder that is gone: present (valid or corrupt)
+    /// while nobody holds the lock, or naming a process of this host that no
+    /// longer exists while someone else (which wrote no payload, e.g.
+    /// `flock(1)`) holds it. Diagnostic only — the kernel released the dead
+    /// holder's lock at once, so a stale payload blocks no one.
     ///
     /// # Examples
     ///
@@ -693,7 +703,12 @@ impl LockInfo {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_stale(&self) -> bool {
-        self.exists && !self.held && (self.pid.is_some() || self.corrupt.is_some())
+        self.exists
+            && if self.held {
+                self.holder_alive == Some(false)
+            } else {
+                self.pid.is_some() || self.corrupt.is_some()
+            }
     }
 }
 
@@ -880,6 +895,7 @@ pub fn inspect_lock(path: impl AsRef<Path>) -> Result<LockInfo> {
         age: None,
         corrupt: None,
         raw_payload: None,
+        holder_alive: None,
     };
     let Some(fd) = fd else { return Ok(info) };
     let (held, bytes) = read_settled_payload(&fd, path, &info.lock_path)?;
@@ -892,6 +908,9 @@ pub fn inspect_lock(path: impl AsRef<Path>) -> Result<LockInfo> {
             info.age =
                 timefmt::parse(&p.timestamp).and_then(|t| SystemTime::now().duration_since(t).ok());
             info.pid = Some(p.pid);
+            if p.hostname == sys::process::hostname() {
+                info.holder_alive = sys::process::pid_exists(p.pid);
+            }
             info.hostname = Some(p.hostname);
             info.session_hash = p.session_hash;
             info.timestamp = Some(p.timestamp);

@@ -157,6 +157,9 @@ fn describe(path: &Path, info: &LockInfo) -> String {
         h
     });
     let mut s = match (info.held, holder, &info.corrupt) {
+        (true, Some(h), _) if info.holder_alive == Some(false) => format!(
+            "held (by a holder that wrote no payload, e.g. flock(1)); stale payload left by {h}, which is gone"
+        ),
         (true, Some(h), _) => format!("held by {h}"),
         (true, None, Some(why)) => format!("held; its payload is not trusted: {why}"),
         (true, None, None) => "held (by a holder that wrote no payload, e.g. flock(1))".to_owned(),
@@ -165,9 +168,10 @@ fn describe(path: &Path, info: &LockInfo) -> String {
         (false, None, None) => "free".to_owned(),
     };
     if info.is_stale() {
+        let when = if info.held { " once the lock is free" } else { "" };
         let _ = write!(
             s,
-            "; it blocks no one (clear it with `safeatomic lock release-stale {}`)",
+            "; it blocks no one (clear it with `safeatomic lock release-stale {}`{when})",
             path.display()
         );
     }

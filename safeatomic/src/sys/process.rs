@@ -51,6 +51,21 @@ pub(crate) fn pid() -> u32 {
         .unsigned_abs()
 }
 
+/// Whether a process with this pid exists (`kill(pid, 0)`): `Some(false)`
+/// on `ESRCH`, `Some(true)` when it exists (also when we may not signal
+/// it), `None` when it cannot be told.
+pub(crate) fn pid_exists(pid: u32) -> Option<bool> {
+    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).ok()?)?;
+    match once("kill", || rustix::process::test_kill_process(pid)) {
+        Ok(()) => Some(true),
+        Err(e) => match super::errno(&e) {
+            Some(rustix::io::Errno::SRCH) => Some(false),
+            Some(rustix::io::Errno::PERM) => Some(true),
+            _ => None,
+        },
+    }
+}
+
 /// The host name from `uname(2)`; cannot fail.
 pub(crate) fn hostname() -> String {
     rustix::system::uname()
