@@ -685,7 +685,6 @@ fn an_open_atomic_writer_holds_the_lock_until_commit_or_discard() {
 fn lock_apis_in_a_read_only_directory_fail_clearly_or_inspect_and_create_nothing() {
     const TEST: &str =
         "lock_apis_in_a_read_only_directory_fail_clearly_or_inspect_and_create_nothing";
-    use std::os::unix::fs::PermissionsExt;
     let d = tempdir();
     let ro = d.path().join("ro");
     fs::create_dir(&ro).unwrap();
@@ -695,16 +694,9 @@ fn lock_apis_in_a_read_only_directory_fail_clearly_or_inspect_and_create_nothing
     fs::write(&fresh, b"data").unwrap();
     drop(acquire_lock(&free, None).unwrap());
     let guard = acquire_lock(&held, None).unwrap();
-    // Root ignores permission bits: a read-only bind mount binds it too.
-    // Declared after `d` (and `guard`): unmounted before they go.
-    let bind = if rustix::process::geteuid().is_root() {
-        match mounts::ReadOnlyBind::new(TEST, &ro) {
-            Some(bind) => Some(bind),
-            None => return,
-        }
-    } else {
-        fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
-        None
+    // Declared after `d` (and `guard`): made writable again before they go.
+    let Some(read_only) = mounts::ReadOnlyDir::new(TEST, &ro) else {
+        return;
     };
     let before = snapshot(&ro);
 
@@ -749,10 +741,7 @@ fn lock_apis_in_a_read_only_directory_fail_clearly_or_inspect_and_create_nothing
     }
 
     assert_eq!(snapshot(&ro), before, "the read-only directory changed");
-    drop(bind);
-    if !rustix::process::geteuid().is_root() {
-        fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    drop(read_only);
     drop(guard);
 }
 

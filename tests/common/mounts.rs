@@ -552,6 +552,41 @@ impl ReadOnlyBind {
     }
 }
 
+/// `dir` made read-only for this process while the value lives: a
+/// read-only bind mount as root (root ignores permission bits), mode 0555
+/// otherwise (set back to 0755 on drop).
+#[derive(Debug)]
+pub enum ReadOnlyDir {
+    /// Root: a read-only bind mount.
+    Bind(ReadOnlyBind),
+    /// Not root: the directory's mode.
+    Mode(PathBuf),
+}
+
+impl ReadOnlyDir {
+    /// `None` when `test` must skip (the bind mount failed; see
+    /// [`ReadOnlyBind::new`]).
+    pub fn new(test: &str, dir: &Path) -> Option<ReadOnlyDir> {
+        if rustix::process::geteuid().is_root() {
+            ReadOnlyBind::new(test, dir).map(ReadOnlyDir::Bind)
+        } else {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555))
+                .expect("make the directory read-only");
+            Some(ReadOnlyDir::Mode(dir.to_owned()))
+        }
+    }
+}
+
+impl Drop for ReadOnlyDir {
+    fn drop(&mut self) {
+        if let ReadOnlyDir::Mode(dir) = self {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+}
+
 impl Drop for ReadOnlyBind {
     fn drop(&mut self) {
         if !self.mounted {
