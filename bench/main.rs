@@ -393,7 +393,7 @@ pub(crate) struct Config {
 pub(crate) fn config() -> Config {
     Config {
         counter: 0,
-        entries: (0..80)
+        entries: (0..56)
             .map(|i| {
                 (
                     format!("key-{i:04}"),

@@ -168,7 +168,11 @@ fn describe(path: &Path, info: &LockInfo) -> String {
         (false, None, None) => "free".to_owned(),
     };
     if info.is_stale() {
-        let when = if info.held { " once the lock is free" } else { "" };
+        let when = if info.held {
+            " once the lock is free"
+        } else {
+            ""
+        };
         let _ = write!(
             s,
             "; it blocks no one (clear it with `safeatomic lock release-stale {}`{when})",
