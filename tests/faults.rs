@@ -14,8 +14,8 @@ use rustix::io::Errno;
 use safeatomic::fault::{self, Plan, Trace};
 use safeatomic::{
     Algorithm, AtomicWriter, ErrorKind, Safety, Store, WriteOptions, acquire_lock, create_atomic,
-    exchange_atomic, is_locked, move_atomic, move_atomic_noreplace, try_acquire_lock,
-    verify_checksum, write_atomic, write_atomic_with, write_checksum_file,
+    create_atomic_with, exchange_atomic, is_locked, move_atomic, move_atomic_noreplace,
+    try_acquire_lock, verify_checksum, write_atomic, write_atomic_with, write_checksum_file,
 };
 use std::collections::BTreeMap;
 use std::fs;
@@ -403,6 +403,14 @@ const SCENARIOS: &[Scenario] = &[
         files: &["t"],
         setup: setup_nothing,
         op: |d| create_atomic(d.join("t"), b"created"),
+        ..PLAIN
+    },
+    Scenario {
+        name: "create_atomic (checksum)",
+        files: &["t"],
+        setup: setup_nothing,
+        op: |d| create_atomic_with(d.join("t"), b"created", &checksummed()),
+        verify: &["t"],
         ..PLAIN
     },
     Scenario {
