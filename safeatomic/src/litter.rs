@@ -31,6 +31,38 @@ fn is_temp_name(name: &OsStr) -> bool {
     matches!(hex, Some(h) if h.len() == 16 && h.iter().all(u8::is_ascii_hexdigit))
 }
 
+/// Who owns a file that marks its owner by holding `flock` on it.
+enum Owner {
+    /// Nothing at the name.
+    Gone,
+    /// Held by a live process, or not a regular file we may open: leave it.
+    Live,
+    /// A regular file nobody holds; locked by us as long as the fd lives.
+    Dead(sys::OwnedFd, sys::Stat),
+}
+
+fn owner(dir: impl AsFd, name: &Path) -> std::io::Result<Owner> {
+    // O_NOFOLLOW: a symlink planted under our name is never opened.
+    // O_NONBLOCK: never hang on a FIFO planted there.
+    let fd = match sys::file::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Owner::Gone),
+        Err(_) => return Ok(Owner::Live), // a symlink, or not ours to open
+    };
+    let st = sys::file::fstat(&fd)?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
+        || !sys::flock::try_lock_exclusive(&fd)?
+    {
+        return Ok(Owner::Live);
+    }
+    Ok(Owner::Dead(fd, st))
+}
+
 /// Removes the litter in an open directory; returns how many files it removed.
 /// Files that a live writer holds, symlinks and anything that is not a
 /// regular file are left alone.
@@ -42,24 +74,9 @@ pub(crate) fn sweep(dir: impl AsFd) -> std::io::Result<usize> {
             continue;
         }
         let name = Path::new(&name);
-        // O_NOFOLLOW: a symlink planted under a temp name is never opened.
-        // O_NONBLOCK: never hang on a FIFO planted under a temp name.
-        let fd = match sys::file::openat(
-            dir,
-            name,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK,
-            Mode::empty(),
-        ) {
-            Ok(fd) => fd,
-            Err(_) => continue, // gone already, a symlink, or not ours to open
+        let Owner::Dead(_locked, st) = owner(dir, name)? else {
+            continue; // gone already, or a live writer's, or not ours
         };
-        let st = sys::file::fstat(&fd)?;
-        if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
-            continue;
-        }
-        if !sys::flock::try_lock_exclusive(&fd)? {
-            continue; // a live writer holds it
-        }
         // Unlink only the inode we locked, not something renamed there since.
         match sys::file::lstatat(dir, name) {
             Ok(now) if now.st_dev == st.st_dev && now.st_ino == st.st_ino => {
@@ -108,24 +125,10 @@ pub(crate) fn sweep_probes(dir: impl AsFd) -> std::io::Result<usize> {
         let marker = format!("{PROBE_PREFIX}{}", String::from_utf8_lossy(&id));
         let marker = Path::new(&marker);
         // Held (locked) while we remove the run's files.
-        let _held = match sys::file::openat(
-            dir,
-            marker,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK,
-            Mode::empty(),
-        ) {
-            Ok(fd) => {
-                let st = sys::file::fstat(&fd)?;
-                if rustix::fs::FileType::from_raw_mode(st.st_mode)
-                    != rustix::fs::FileType::RegularFile
-                    || !sys::flock::try_lock_exclusive(&fd)?
-                {
-                    continue; // a live run, or not a marker of ours
-                }
-                Some(fd)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(_) => continue,
+        let _held = match owner(dir, marker)? {
+            Owner::Dead(fd, _) => Some(fd),
+            Owner::Gone => None,
+            Owner::Live => continue, // a live run, or not a marker of ours
         };
         // The marker last, so an interrupted sweep leaves a dead marker
         // for the next one.
