@@ -682,36 +682,18 @@ fn create_temp(
     // umask, exactly as for a file created by open(2). With one, create with
     // it (the umask can only make it stricter) and fix it up afterwards.
     let create_mode = Mode::from_raw_mode(mode.unwrap_or(0o666) & 0o777);
-    for _ in 0..16 {
-        let random = sys::process::random_u64().map_err(|e| fail("generate temp name", e))?;
-        let name = OsString::from(litter::temp_name(random));
-        // O_EXCL: never reuse an existing name (or follow a symlink planted
-        // there); O_NOFOLLOW is belt and braces for the same.
-        let fd = match sys::file::openat(
-            dir,
-            Path::new(&name),
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW,
-            create_mode,
-        ) {
-            Ok(fd) => fd,
-            Err(e) if sys::errno(&e) == Some(Errno::EXIST) => continue,
-            Err(e) => return Err(fail("create temp file", e)),
-        };
-        // Lock it so litter sweeps leave it alone; then make sure no sweep
-        // removed it between our openat and our flock.
-        let locked = sys::flock::lock_exclusive(&fd)
-            .and_then(|()| sys::file::fstat(&fd))
-            .map(|st| (st.st_nlink > 0, (st.st_uid, st.st_gid)));
-        match locked {
-            Ok((true, owner)) => return Ok((name, fd, owner)),
-            Ok((false, _)) => continue,
-            Err(e) => {
-                let _ = sys::dir::unlinkat(dir, Path::new(&name)); // best effort; litter otherwise
-                return Err(fail("lock temp file", e));
-            }
-        }
-    }
-    Err(fail("create temp file", Errno::EXIST.into()))
+    litter::create_owned(dir, litter::temp_name, OFlags::WRONLY, create_mode)
+        .map(|(name, fd, st)| (name, fd, (st.st_uid, st.st_gid)))
+        .map_err(|(step, e)| {
+            fail(
+                match step {
+                    litter::CreateStep::Name => "generate temp name",
+                    litter::CreateStep::Create => "create temp file",
+                    litter::CreateStep::Lock => "lock temp file",
+                },
+                e,
+            )
+        })
 }
 
 /// Publishes a small file (a sidecar) at `name` in `dir`: temp file with

@@ -544,44 +544,32 @@ type ProbeResult = std::result::Result<(), String>;
 
 impl<'a> Probe<'a> {
     fn new(dir: &'a OwnedFd, directory: &'a Path) -> std::io::Result<Self> {
-        const ATTEMPTS: usize = 8;
-        let mut last = None;
-        for _ in 0..ATTEMPTS {
-            let id = format!("{PROBE_PREFIX}{:016x}", sys::process::random_u64()?);
-            let fd = match sys::file::openat(
-                dir,
-                Path::new(&id),
-                OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW,
-                Mode::from_raw_mode(0o600),
-            ) {
-                Ok(fd) => fd,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    last = Some(e);
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+        let marker_name = |random: u64| format!("{PROBE_PREFIX}{random:016x}");
+        // The marker is created and locked as temp files are, so that no
+        // sweep takes this run's files while it lives.
+        let (id, marker) = match crate::litter::create_owned(
+            dir,
+            marker_name,
+            OFlags::RDWR,
+            Mode::from_raw_mode(0o600),
+        ) {
+            Ok((id, fd, _)) => (id.to_string_lossy().into_owned(), Some(fd)),
             // Where flock itself fails (the "flock" probe will say so), the
-            // run goes on unprotected: a concurrent sweep could then take
-            // its files, never anyone else's.
-            let locked = sys::flock::try_lock_exclusive(&fd).unwrap_or(true);
-            // A sweep that saw the marker before it was locked may have
-            // removed it (and may still hold its lock): then start over
-            // under another id.
-            if locked && sys::file::fstat(&fd)?.st_nlink > 0 {
-                return Ok(Self {
-                    dir,
-                    directory,
-                    id,
-                    marker: Some(fd),
-                    created: Vec::new(),
-                });
+            // run goes on without a marker: a concurrent sweep could then
+            // take its files, never anyone else's.
+            Err((crate::litter::CreateStep::Lock, e)) => {
+                log::debug!("doctor: probe marker not locked ({e}); running unprotected");
+                (marker_name(sys::process::random_u64()?), None)
             }
-            last = Some(std::io::Error::other(
-                "the probe marker was removed at once",
-            ));
-        }
-        Err(last.unwrap_or_else(|| std::io::Error::other("no probe marker")))
+            Err((_, e)) => return Err(e),
+        };
+        Ok(Self {
+            dir,
+            directory,
+            id,
+            marker,
+            created: Vec::new(),
+        })
     }
 
     /// A probe file name; remembered for cleanup.
@@ -782,12 +770,10 @@ impl<'a> Probe<'a> {
     /// Removes every probe file of this run (those that exist), then the
     /// marker.
     fn cleanup(&mut self) {
-        let marker = self.marker.take().map(|fd| (self.id.clone(), fd));
-        for name in self
-            .created
-            .drain(..)
-            .chain(marker.iter().map(|(id, _)| id.clone()))
-        {
+        // The marker's name after every probe file; its lock goes last.
+        let marker = self.marker.take();
+        let marker_name = marker.as_ref().map(|_| self.id.clone());
+        for name in self.created.drain(..).chain(marker_name) {
             match sys::dir::unlinkat(self.dir, Path::new(&name)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

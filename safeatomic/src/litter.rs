@@ -31,6 +31,65 @@ fn is_temp_name(name: &OsStr) -> bool {
     matches!(hex, Some(h) if h.len() == 16 && h.iter().all(u8::is_ascii_hexdigit))
 }
 
+/// The step of [`create_owned`] that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CreateStep {
+    /// Drawing the random name.
+    Name,
+    /// The exclusive create.
+    Create,
+    /// Taking the `flock` that marks the file as owned.
+    Lock,
+}
+
+/// Creates a file under a fresh random name (`name_for(random)`) in `dir`
+/// with `O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC`, `access` and `mode`, and
+/// marks it as owned by a live process: `flock(LOCK_EX)` held for as long as
+/// the returned descriptor lives, so that no sweep removes it. A sweep that
+/// opened the file between our create and our lock may have removed it (it
+/// saw it unlocked): then its link count is 0 and we start over under
+/// another name, as for a name that exists already. On a failed lock the
+/// file is removed again (best effort).
+///
+/// Temp files and the doctor's run markers both follow this protocol
+/// (decision 0002); [`owner`] is the sweeper's side of it.
+pub(crate) fn create_owned(
+    dir: &sys::OwnedFd,
+    name_for: impl Fn(u64) -> String,
+    access: OFlags,
+    mode: Mode,
+) -> Result<(std::ffi::OsString, sys::OwnedFd, sys::Stat), (CreateStep, std::io::Error)> {
+    const ATTEMPTS: usize = 16;
+    for _ in 0..ATTEMPTS {
+        let random = sys::process::random_u64().map_err(|e| (CreateStep::Name, e))?;
+        let name = std::ffi::OsString::from(name_for(random));
+        // O_EXCL: never reuse an existing name (or follow a symlink planted
+        // there); O_NOFOLLOW is belt and braces for the same.
+        let fd = match sys::file::openat(
+            dir,
+            Path::new(&name),
+            access | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW,
+            mode,
+        ) {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err((CreateStep::Create, e)),
+        };
+        match sys::flock::lock_exclusive(&fd).and_then(|()| sys::file::fstat(&fd)) {
+            Ok(st) if st.st_nlink > 0 => return Ok((name, fd, st)),
+            Ok(_) => continue,
+            Err(e) => {
+                let _ = sys::dir::unlinkat(dir, Path::new(&name)); // best effort; litter otherwise
+                return Err((CreateStep::Lock, e));
+            }
+        }
+    }
+    Err((
+        CreateStep::Create,
+        std::io::Error::from(rustix::io::Errno::EXIST),
+    ))
+}
+
 /// Who owns a file that marks its owner by holding `flock` on it.
 enum Owner {
     /// Nothing at the name.
