@@ -798,54 +798,50 @@ pub(crate) fn verify_in(
 ) -> Result<Verified> {
     let (dir, name) = (&target.dir, target.name.as_os_str());
     let mut races = 0;
+    // Held once taken: a reading under the writers' lock is final.
     let mut guard: Option<crate::lock::LockGuard> = None;
-    let mut lock_unavailable = false;
+    // The lock could not be had in time: confirm by re-reading instead.
+    let mut rereading = false;
     let mut previous: Option<Reading> = None;
     let mut readings = 0;
     let mut pause = CONFIRM_PAUSES.0;
     loop {
         let reading = Reading::take(dir, name, path, op, keep)?;
         readings += 1;
-        if matches!(reading.outcome, Outcome::Match(_)) || lock_held {
+        if matches!(reading.outcome, Outcome::Match(_)) || lock_held || guard.is_some() {
             return reading.report(op, path);
         }
-        if guard.is_some() || lock_unavailable {
-            // Confirming: the same two files read twice give the answer.
+        if rereading {
+            // The same two files read twice give the answer.
             let stable = previous.as_ref().is_some_and(|p| p.same_files(&reading));
             if stable || readings >= MAX_CONFIRM_READINGS {
                 return reading.report(op, path);
             }
-            previous = Some(reading);
-            if guard.is_none() {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(CONFIRM_PAUSES.1);
-            }
-            continue;
-        }
-        // A writer may have replaced the data or the sidecar while we read:
-        // then this was not a fair comparison; try again.
-        if races < RACY_ATTEMPTS && !reading.unchanged(dir, name) {
+        } else if races < RACY_ATTEMPTS && !reading.unchanged(dir, name) {
+            // A writer replaced the data or the sidecar while we read: not
+            // a fair comparison; try again.
             races += 1;
             continue;
-        }
-        let wait = crate::lock::Wait::Block(Some(CONFIRM_LOCK_WAIT));
-        match crate::lock::acquire_in(op, dir, name, &target.path, wait, None) {
-            Ok(held) => {
-                lock_unavailable = held.is_none();
-                guard = held;
+        } else {
+            let wait = crate::lock::Wait::Block(Some(CONFIRM_LOCK_WAIT));
+            match crate::lock::acquire_in(op, dir, name, &target.path, wait, None) {
+                Ok(Some(held)) => {
+                    guard = Some(held);
+                    continue;
+                }
+                // Cannot be taken at all (a read-only directory without a
+                // lock file).
+                Ok(None) => rereading = true,
+                // Held elsewhere for longer (perhaps by the caller).
+                Err(e) => {
+                    log::debug!("confirming a checksum result by re-reading: {e}");
+                    rereading = true;
+                }
             }
-            Err(e) => {
-                // Held elsewhere for longer, or cannot be taken at all (a
-                // read-only directory without a lock file).
-                log::debug!("confirming a checksum result by re-reading: {e}");
-                lock_unavailable = true;
-            }
-        }
-        if guard.is_none() {
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(CONFIRM_PAUSES.1);
         }
         previous = Some(reading);
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(CONFIRM_PAUSES.1);
     }
 }
 
