@@ -351,7 +351,7 @@ pub(crate) fn ctime_of(st: &Stat) -> String {
 }
 
 /// Sidecars larger than this are not ours: reported malformed, not parsed.
-const MAX_SIDECAR: usize = 64 * 1024;
+pub(crate) const MAX_SIDECAR: usize = 64 * 1024;
 
 /// Parses a sidecar; `Err(reason)` when malformed. `default_algo` comes from
 /// the sidecar's extension, used when there is no `algo=` line.
@@ -513,15 +513,8 @@ pub(crate) fn read_sidecar_in(
         }
     };
     let st = require_regular(&fd, op, shown).map_err(|e| e.with_detail(sidecar.clone()))?;
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 8192];
-    while bytes.len() <= MAX_SIDECAR {
-        let n = sys::file::read(&fd, &mut buf).map_err(|e| fail("read checksum sidecar", e))?;
-        if n == 0 {
-            break;
-        }
-        bytes.extend_from_slice(&buf[..n]);
-    }
+    let bytes =
+        sys::file::read_up_to(&fd, MAX_SIDECAR).map_err(|e| fail("read checksum sidecar", e))?;
     match parse_sidecar(&bytes, algorithm, shown) {
         Ok(info) => Ok(Some((info, st))),
         Err(reason) => Err(Error::new(

@@ -612,9 +612,6 @@ enum Before {
 }
 
 impl SidecarUndo {
-    /// Larger than any sidecar we parse: such a file is not saved.
-    const MAX: u64 = 64 * 1024;
-
     fn capture(dir: &OwnedFd, name: &std::ffi::OsStr, shown: PathBuf) -> Self {
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK;
         let before = match sys::file::openat(dir, Path::new(name), flags, Mode::empty()) {
@@ -640,22 +637,13 @@ impl SidecarUndo {
 
     fn read_small(fd: &OwnedFd) -> std::io::Result<Before> {
         let st = sys::file::fstat(fd)?;
-        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile
-            || u64::try_from(st.st_size).is_ok_and(|n| n > Self::MAX)
-        {
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
             return Ok(Before::Unknown);
         }
-        let mut content = Vec::new();
-        let mut buf = [0u8; 8192];
-        loop {
-            let n = sys::file::read(fd, &mut buf)?;
-            if n == 0 {
-                break;
-            }
-            content.extend_from_slice(&buf[..n]);
-            if content.len() as u64 > Self::MAX {
-                return Ok(Before::Unknown);
-            }
+        // Larger than any sidecar we parse: such a file is not saved.
+        let content = sys::file::read_up_to(fd, checksum::MAX_SIDECAR)?;
+        if content.len() > checksum::MAX_SIDECAR {
+            return Ok(Before::Unknown);
         }
         Ok(Before::Present {
             content,

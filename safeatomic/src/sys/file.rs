@@ -35,6 +35,22 @@ pub(crate) fn read(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
     retry_intr("read", || rustix::io::read(fd.as_fd(), &mut *buf))
 }
 
+/// Reads from the current position to the end of file, or until more
+/// than `limit` bytes have been read (the caller rejects an oversized
+/// file by its length).
+pub(crate) fn read_up_to(fd: impl AsFd, limit: usize) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    while out.len() <= limit {
+        let n = read(fd.as_fd(), &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    Ok(out)
+}
+
 /// `pread(2)` once at `offset` (`EINTR` retried). Returns 0 at end of file.
 pub(crate) fn pread(fd: impl AsFd, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     retry_intr("pread", || rustix::io::pread(fd.as_fd(), &mut *buf, offset))

@@ -32,15 +32,7 @@ pub(crate) fn umask() -> Option<u32> {
 /// Reads a small file (procfs) whole, through this module's calls.
 pub(crate) fn read_small_file(path: &Path) -> io::Result<Vec<u8>> {
     let fd = file::openat(rustix::fs::CWD, path, OFlags::RDONLY, Mode::empty())?;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        let n = file::read(&fd, &mut buf)?;
-        if n == 0 {
-            return Ok(out);
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
+    file::read_up_to(&fd, usize::MAX)
 }
 
 /// `getpid(2)`; cannot fail.
