@@ -234,7 +234,7 @@ impl Pending {
             Publish::NoReplace => SymlinkPolicy::ReplaceLink,
             Publish::Replace => opts.symlinks,
         };
-        let mut target = resolve(path, policy, op)?;
+        let target = resolve(path, policy, op)?;
         let take_lock = locking == Locking::ByOptions
             && match publish {
                 Publish::Replace => opts.lock,
@@ -259,16 +259,18 @@ impl Pending {
             None
         };
         if publish == Publish::NoReplace {
-            if lock.is_some() {
+            let exists = if lock.is_some() {
                 // Under the lock: what is there now is what counts. Refused
                 // here, a losing creator has touched nothing.
-                target.found = match sys::file::lstatat(&target.dir, Path::new(&target.name)) {
-                    Err(e) if sys::errno(&e) == Some(Errno::NOENT) => Found::Nothing,
+                match sys::file::lstatat(&target.dir, Path::new(&target.name)) {
+                    Err(e) if sys::errno(&e) == Some(Errno::NOENT) => false,
                     Err(e) => return Err(Error::io(op, "inspect target", &target.path, e)),
-                    Ok(_) => Found::Symlink, // anything: exists
-                };
-            }
-            if !matches!(target.found, Found::Nothing) {
+                    Ok(_) => true,
+                }
+            } else {
+                !matches!(target.found, Found::Nothing)
+            };
+            if exists {
                 return Err(Error::new(
                     ErrorKind::AlreadyExists,
                     op,

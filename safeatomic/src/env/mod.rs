@@ -552,23 +552,20 @@ impl fmt::Display for GuaranteeReport {
 pub fn inspect_guarantees(path: impl AsRef<Path>) -> Result<GuaranteeReport> {
     let path = path.as_ref();
     let op = Operation::Inspect;
-    let dir_path = match sys::file::lstatat(rustix::fs::CWD, path) {
-        Ok(st) => match rustix::fs::FileType::from_raw_mode(st.st_mode) {
-            rustix::fs::FileType::Directory => path,
-            rustix::fs::FileType::Symlink => {
-                // A link to a directory: that directory. Otherwise the
-                // directory a write through the link would land in.
-                if let Ok(dir) = sys::dir::open_dir(rustix::fs::CWD, path) {
-                    let environment =
-                        of_dir(&dir).map_err(|e| Error::io(op, "detect filesystem", path, e))?;
-                    return Ok(report(path, environment));
-                }
-                let target = crate::commit::resolve(path, crate::SymlinkPolicy::Follow, op)?;
-                return Ok(report(path, target.env));
-            }
-            _ => crate::path::parent_of(path).map_err(|e| e.into_error(op, path))?,
-        },
-        Err(_) => crate::path::parent_of(path).map_err(|e| e.into_error(op, path))?,
+    use rustix::fs::FileType;
+    let is_dir = |st: sys::Stat| FileType::from_raw_mode(st.st_mode) == FileType::Directory;
+    let kind =
+        sys::file::lstatat(rustix::fs::CWD, path).map(|st| FileType::from_raw_mode(st.st_mode));
+    let dir_path = match kind {
+        Ok(FileType::Directory) => path,
+        // A link to a directory: that directory.
+        Ok(FileType::Symlink) if sys::file::statat(rustix::fs::CWD, path).is_ok_and(is_dir) => path,
+        // Any other link: the directory a write through it would land in.
+        Ok(FileType::Symlink) => {
+            let target = crate::commit::resolve(path, crate::SymlinkPolicy::Follow, op)?;
+            return Ok(report(path, target.env));
+        }
+        _ => crate::path::parent_of(path).map_err(|e| e.into_error(op, path))?,
     };
     let dir = sys::dir::open_dir(rustix::fs::CWD, dir_path)
         .map_err(|e| Error::io(op, "open directory", dir_path, e))?;
