@@ -2,7 +2,7 @@
 //! one named by `SAFEATOMIC_TEST_DIR`): permissions, symlink policies, bad
 //! input, streaming writes, reader snapshots, renames.
 
-use common::{mounts, no_leftovers, tempdir};
+use common::{mounts, no_leftovers, snapshot, tempdir};
 use safeatomic::{
     AtomicReader, AtomicWriter, ErrorKind, SymlinkPolicy, WriteOptions, create_atomic,
     exchange_atomic, move_atomic, move_atomic_noreplace, read_atomic, read_atomic_to_string,
@@ -25,27 +25,6 @@ fn umask() -> u32 {
         .find_map(|l| l.strip_prefix("Umask:"))
         .unwrap();
     u32::from_str_radix(line.trim(), 8).unwrap()
-}
-
-/// Every name in `dir` with its content (or link target), for "nothing changed" checks.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
-            let meta = fs::symlink_metadata(&p).unwrap();
-            let content = if meta.file_type().is_symlink() {
-                fs::read_link(&p).unwrap().as_os_str().as_bytes().to_vec()
-            } else if meta.is_file() {
-                fs::read(&p).unwrap()
-            } else {
-                Vec::new()
-            };
-            (p, content)
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 // ---------------------------------------------------------------- permissions

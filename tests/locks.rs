@@ -3,7 +3,7 @@
 
 use common::child::{AckReader, ChildGuard, exit};
 use common::types::JsonCounter;
-use common::{mounts, no_leftovers, tempdir};
+use common::{mounts, no_leftovers, snapshot, tempdir};
 use safeatomic::fault::{self, Plan, Trace};
 use safeatomic::{
     AtomicWriter, ErrorKind, LockOptions, Store, WriteOptions, acquire_lock, acquire_lock_with,
@@ -743,20 +743,6 @@ fn lock_apis_in_a_read_only_directory_fail_clearly_or_inspect_and_create_nothing
     assert_eq!(snapshot(&ro), before, "the read-only directory changed");
     drop(read_only);
     drop(guard);
-}
-
-/// Every name in `dir` with its content, for "nothing changed" checks.
-fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    let mut out: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
-            let content = fs::read(&p).unwrap_or_default();
-            (p, content)
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 // ---------------------------------------------------------------- processes

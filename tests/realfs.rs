@@ -10,7 +10,7 @@ use common::mounts::{
     Mount, OVERLAY_LOWER_CONTENT, OVERLAY_LOWER_FILE, pause_commands, require_mkfs, require_root,
     require_tools,
 };
-use common::no_leftovers;
+use common::{no_leftovers, snapshot};
 use safeatomic::{
     AtomicWriter, ErrorKind, FsClass, Guarantee, Level, create_atomic, exchange_atomic,
     inspect_guarantees, move_atomic, move_atomic_noreplace, read_atomic, write_atomic,
@@ -26,25 +26,6 @@ fn loop_size_mib(kind: &str) -> u64 {
         "btrfs" => 128,
         _ => 64,
     }
-}
-
-/// Every entry of `dir` (sorted) with its content, for "nothing changed"
-/// checks.
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<_> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()))
-        .map(|e| {
-            let e = e.expect("dir entry");
-            let content = if e.file_type().expect("file type").is_file() {
-                fs::read(e.path()).expect("read file")
-            } else {
-                Vec::new()
-            };
-            (e.file_name().to_string_lossy().into_owned(), content)
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 /// Asserts that `result` failed with `kind`, naming `what` otherwise.

@@ -27,6 +27,33 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Every entry of `dir` (sorted) with its content (a link's target, nothing
+/// for what is neither file nor link), for "nothing changed" checks.
+pub fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()))
+        .map(|e| {
+            let p = e.expect("dir entry").path();
+            let meta = std::fs::symlink_metadata(&p).expect("metadata");
+            let content = if meta.file_type().is_symlink() {
+                std::fs::read_link(&p)
+                    .expect("read link")
+                    .as_os_str()
+                    .as_bytes()
+                    .to_vec()
+            } else if meta.is_file() {
+                std::fs::read(&p).expect("read file")
+            } else {
+                Vec::new()
+            };
+            (p, content)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// Asserts that no temp or probe file remains in `dir`.
 #[track_caller]
 pub fn no_leftovers(dir: &Path) {
