@@ -26,7 +26,7 @@
 
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
-use crate::timefmt;
+use crate::{timefmt, trust};
 use serde::Serialize;
 use sha2::Digest;
 use std::ffi::{OsStr, OsString};
@@ -479,81 +479,147 @@ pub(crate) fn sidecar_name(target_name: &OsStr, algorithm: Algorithm) -> OsStrin
     OsString::from_vec(n)
 }
 
-/// Reads the sidecar `name` in `dir`. `Ok(None)` when absent.
-pub(crate) fn read_sidecar_in(
+/// A sidecar found beside a data file, not yet believed: believed only
+/// once it is known to be trusted ([`trust::sidecar`]) and chosen.
+pub(crate) struct Candidate {
+    algorithm: Algorithm,
+    /// Its `lstat` (a symlink is described, never followed).
+    st: Stat,
+    /// What it says, or why it cannot be parsed (`Err` also for a file
+    /// that could not be read as a sidecar: not a regular file, a symlink).
+    parsed: std::result::Result<ChecksumInfo, String>,
+    /// `<target>.<algo>`, for messages.
+    shown: PathBuf,
+}
+
+/// Reads every sidecar of `name` in `dir` (one per algorithm, where one
+/// exists), without deciding which to believe. Symlinks are never
+/// followed and special files never read: they come back as candidates
+/// that [`choose`] ignores.
+pub(crate) fn candidates(
     dir: &OwnedFd,
     name: &OsStr,
-    algorithm: Algorithm,
     target: &Path,
-    shown: &Path,
+    op: Operation,
+) -> Result<Vec<Candidate>> {
+    let mut found = Vec::new();
+    for algorithm in Algorithm::ALL {
+        let sname = sidecar_name(name, algorithm);
+        let shown = sidecar_path(target, algorithm);
+        // Errors name the data file (what the caller asked about); the
+        // detail names the sidecar.
+        let fail = |step, e| {
+            Error::io(op, step, target, e).with_detail(format!("sidecar `{}`", shown.display()))
+        };
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK;
+        let (st, parsed) = match sys::file::openat(dir, Path::new(&sname), flags, Mode::empty()) {
+            Ok(fd) => {
+                let st = sys::file::fstat(&fd).map_err(|e| fail("stat checksum sidecar", e))?;
+                if trust::is_regular(&st) {
+                    let bytes = sys::file::read_up_to(&fd, MAX_SIDECAR)
+                        .map_err(|e| fail("read checksum sidecar", e))?;
+                    (st, parse_sidecar(&bytes, algorithm, &shown))
+                } else {
+                    (st, Err("it is not a regular file".to_owned()))
+                }
+            }
+            Err(e) if sys::errno(&e) == Some(rustix::io::Errno::NOENT) => continue,
+            // A symlink (O_NOFOLLOW) or a directory at the name.
+            Err(e)
+                if matches!(
+                    sys::errno(&e),
+                    Some(rustix::io::Errno::LOOP | rustix::io::Errno::ISDIR)
+                ) =>
+            {
+                match sys::file::lstatat(dir, Path::new(&sname)) {
+                    Ok(st) => (st, Err("it is not a regular file".to_owned())),
+                    Err(e) if sys::errno(&e) == Some(rustix::io::Errno::NOENT) => continue,
+                    Err(e) => return Err(fail("stat checksum sidecar", e)),
+                }
+            }
+            Err(e) => return Err(fail("open checksum sidecar", e)),
+        };
+        found.push(Candidate {
+            algorithm,
+            st,
+            parsed,
+            shown,
+        });
+    }
+    Ok(found)
+}
+
+/// The sidecar to believe, of `candidates`, for a data file owned by
+/// `data_owner` (`None`: no data file):
+///
+/// * only trusted sidecars count ([`trust::sidecar`]): a regular file with
+///   one link, owned by the data file's owner, root or the caller; others
+///   are ignored with a warning, never a reason to report a mismatch;
+/// * a store's configured algorithm (`prefer`) is authoritative: its
+///   sidecar wins when it is there;
+/// * otherwise the one written last (by its timestamp; by mtime without
+///   one).
+///
+/// `Ok(None)` when no trusted sidecar exists. A chosen sidecar that cannot
+/// be parsed is [`ErrorKind::ChecksumMalformed`].
+pub(crate) fn choose(
+    candidates: &[Candidate],
+    data_owner: Option<u32>,
+    prefer: Option<Algorithm>,
+    target: &Path,
     op: Operation,
 ) -> Result<Option<(ChecksumInfo, Stat)>> {
-    // Errors name the data file (what the caller asked about); the detail
-    // names the sidecar.
-    let sidecar = format!("sidecar `{}`", shown.display());
-    let fail = |step, e| Error::io(op, step, target, e).with_detail(sidecar.clone());
-    let fd = match sys::file::openat(
-        dir,
-        Path::new(name),
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK,
-        Mode::empty(),
-    ) {
-        Ok(fd) => fd,
-        Err(e) if sys::errno(&e) == Some(rustix::io::Errno::NOENT) => return Ok(None),
-        Err(e) => {
-            let err = fail("open checksum sidecar", e);
-            return Err(
-                if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
-                    err.with_kind(ErrorKind::SymlinkRefused)
-                        .with_detail(format!("{sidecar} is a symlink"))
-                } else {
-                    err
-                },
-            );
-        }
+    let owner = data_owner.unwrap_or_else(sys::process::euid);
+    let trusted: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| match trust::sidecar(owner, &c.st) {
+            Ok(()) => true,
+            Err(why) => {
+                log::warn!(
+                    "{}: ignoring sidecar `{}`: {why}",
+                    target.display(),
+                    c.shown.display()
+                );
+                false
+            }
+        })
+        .collect();
+    let preferred = prefer.and_then(|a| trusted.iter().find(|c| c.algorithm == a));
+    let chosen = match preferred {
+        Some(c) => Some(*c),
+        None => trusted
+            .iter()
+            .copied()
+            .max_by_key(|c| c.parsed.as_ref().map(|info| written_at(info, &c.st)).ok()),
     };
-    let st = require_regular(&fd, op, shown).map_err(|e| e.with_detail(sidecar.clone()))?;
-    let bytes =
-        sys::file::read_up_to(&fd, MAX_SIDECAR).map_err(|e| fail("read checksum sidecar", e))?;
-    match parse_sidecar(&bytes, algorithm, shown) {
-        Ok(info) => Ok(Some((info, st))),
+    let Some(c) = chosen else { return Ok(None) };
+    match &c.parsed {
+        Ok(info) => Ok(Some((info.clone(), c.st))),
         Err(reason) => Err(Error::new(
             ErrorKind::ChecksumMalformed,
             op,
             "parse checksum sidecar",
             target,
         )
-        .with_detail(format!("{sidecar}: {reason}"))),
+        .with_detail(format!("sidecar `{}`: {reason}", c.shown.display()))),
     }
 }
 
-/// The sidecar that describes `name` in `dir`: of those present, the one
-/// written last (by its timestamp; by mtime when it has none). `Ok(None)`
-/// when there is none.
+/// The sidecar that describes `name` in `dir` ([`candidates`], then
+/// [`choose`]).
 pub(crate) fn current_sidecar(
     dir: &OwnedFd,
     name: &OsStr,
+    data_owner: Option<u32>,
+    prefer: Option<Algorithm>,
     target_path: &Path,
     op: Operation,
 ) -> Result<Option<(ChecksumInfo, Stat)>> {
-    let mut best: Option<(ChecksumInfo, Stat)> = None;
-    for algo in Algorithm::ALL {
-        let sname = sidecar_name(name, algo);
-        let shown = sidecar_path(target_path, algo);
-        if let Some(found) = read_sidecar_in(dir, &sname, algo, target_path, &shown, op)? {
-            let newer = match &best {
-                None => true,
-                Some(b) => written_at(&found) > written_at(b),
-            };
-            if newer {
-                best = Some(found);
-            }
-        }
-    }
-    Ok(best)
+    let found = candidates(dir, name, target_path, op)?;
+    choose(&found, data_owner, prefer, target_path, op)
 }
 
-fn written_at((info, st): &(ChecksumInfo, Stat)) -> std::time::SystemTime {
+fn written_at(info: &ChecksumInfo, st: &Stat) -> std::time::SystemTime {
     info.timestamp
         .as_deref()
         .and_then(timefmt::parse)
@@ -636,10 +702,22 @@ const MAX_CONFIRM_READINGS: usize = 100;
 /// from the first to the last value.
 const CONFIRM_PAUSES: (Duration, Duration) = (Duration::from_millis(1), Duration::from_millis(20));
 
+/// How [`verify_in`] verifies.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Verify {
+    /// Return the bytes read (a verified read).
+    pub(crate) keep: bool,
+    /// The caller holds the target's lock: the first answer is final.
+    pub(crate) lock_held: bool,
+    /// The algorithm whose sidecar wins when it is there (a store's).
+    pub(crate) prefer: Option<Algorithm>,
+}
+
 /// The outcome of a verification.
 pub(crate) enum Verified {
-    /// The data matches (the bytes, when they were kept).
-    Match(Vec<u8>),
+    /// The data matches (the bytes, when they were kept, and the `fstat`
+    /// of the data file they were read from, taken before reading).
+    Match(Vec<u8>, Stat),
     /// A genuine mismatch: (sidecar, actual digest).
     Mismatch(Box<ChecksumInfo>, String),
 }
@@ -648,8 +726,11 @@ pub(crate) enum Verified {
 enum Outcome {
     Match(Vec<u8>),
     Mismatch(Box<ChecksumInfo>, String),
-    /// No sidecar of any algorithm (the data file exists).
-    Missing,
+    /// No trusted sidecar of any algorithm (the data file exists);
+    /// `ignored`: some were there but not trusted.
+    Missing {
+        ignored: bool,
+    },
 }
 
 /// One reading: its outcome, and the identity of the two files it read.
@@ -657,8 +738,8 @@ struct Reading {
     outcome: Outcome,
     /// The data file as read.
     data: Stat,
-    /// The sidecar as read, with its algorithm; `None` when there was none.
-    sidecar: Option<(Algorithm, Stat)>,
+    /// Every sidecar seen (believed or not), with its algorithm.
+    sidecars: Vec<(Algorithm, Stat)>,
 }
 
 /// Whether two `stat`s describe the same, unchanged file: device, inode,
@@ -680,78 +761,93 @@ fn same_file(a: &Stat, b: &Stat) -> bool {
 
 impl Reading {
     /// Reads the sidecar (first), then the data, and compares them.
-    fn take(dir: &OwnedFd, name: &OsStr, path: &Path, op: Operation, keep: bool) -> Result<Self> {
-        let Some((info, side_st)) = current_sidecar(dir, name, path, op)? else {
-            // Without a sidecar, a missing data file is the better answer.
-            let data = sys::file::lstatat(dir, Path::new(name))
-                .map_err(|e| Error::io(op, "open file", path, e))?;
-            return Ok(Reading {
-                outcome: Outcome::Missing,
-                data,
-                sidecar: None,
-            });
-        };
+    fn take(
+        dir: &OwnedFd,
+        name: &OsStr,
+        path: &Path,
+        op: Operation,
+        keep: bool,
+        prefer: Option<Algorithm>,
+    ) -> Result<Self> {
+        let found = candidates(dir, name, path, op)?;
+        let sidecars = found.iter().map(|c| (c.algorithm, c.st)).collect();
+        // The name was resolved already: a symlink there now is not the
+        // file that was resolved (or locked), and is not followed.
         let fd = sys::file::openat(
             dir,
             Path::new(name),
-            OFlags::RDONLY | OFlags::NONBLOCK,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW,
             Mode::empty(),
         )
         .map_err(|e| Error::io(op, "open file", path, e))?;
         let data = require_regular(&fd, op, path)?;
+        let Some((info, _)) = choose(&found, Some(data.st_uid), prefer, path, op)? else {
+            return Ok(Reading {
+                outcome: Outcome::Missing {
+                    ignored: !found.is_empty(),
+                },
+                data,
+                sidecars,
+            });
+        };
         let (result, bytes) =
             check_fd(&info, &fd, &data, keep).map_err(|e| Error::io(op, "read file", path, e))?;
-        let algorithm = info.algorithm;
         Ok(Reading {
             outcome: match result {
                 Ok(()) => Outcome::Match(bytes),
                 Err(actual) => Outcome::Mismatch(Box::new(info), actual),
             },
             data,
-            sidecar: Some((algorithm, side_st)),
+            sidecars,
         })
     }
 
-    /// Whether `other` read the very same two files, unchanged.
+    /// Whether `other` read the very same files, unchanged.
     fn same_files(&self, other: &Reading) -> bool {
         same_file(&self.data, &other.data)
-            && match (&self.sidecar, &other.sidecar) {
-                (None, None) => true,
-                (Some((a, s)), Some((b, t))) => a == b && same_file(s, t),
-                _ => false,
-            }
+            && self.sidecars.len() == other.sidecars.len()
+            && self
+                .sidecars
+                .iter()
+                .zip(&other.sidecars)
+                .all(|((a, s), (b, t))| a == b && same_file(s, t))
     }
 
-    /// Whether the names still lead to the files this reading read (or, for
-    /// a reading without a sidecar, whether there is still none).
+    /// Whether the names still lead to the files this reading read (the
+    /// data file and every sidecar, present or absent as they were).
     fn unchanged(&self, dir: &OwnedFd, name: &OsStr) -> bool {
         let now = |n: &OsStr| sys::file::lstatat(dir, Path::new(n)).ok();
         if !now(name).is_some_and(|st| same_file(&st, &self.data)) {
             return false;
         }
-        match &self.sidecar {
-            Some((algorithm, read)) => {
-                now(&sidecar_name(name, *algorithm)).is_some_and(|st| same_file(&st, read))
+        Algorithm::ALL.into_iter().all(|a| {
+            let seen = self
+                .sidecars
+                .iter()
+                .find(|(b, _)| *b == a)
+                .map(|(_, st)| st);
+            match (seen, now(&sidecar_name(name, a))) {
+                (None, None) => true,
+                (Some(read), Some(st)) => same_file(&st, read),
+                _ => false,
             }
-            None => Algorithm::ALL
-                .into_iter()
-                .all(|a| now(&sidecar_name(name, a)).is_none()),
-        }
+        })
     }
 
     /// The final answer of a verification that did not match.
     fn report(self, op: Operation, path: &Path) -> Result<Verified> {
         match self.outcome {
-            Outcome::Match(bytes) => Ok(Verified::Match(bytes)),
+            Outcome::Match(bytes) => Ok(Verified::Match(bytes, self.data)),
             Outcome::Mismatch(info, actual) => Ok(Verified::Mismatch(info, actual)),
-            Outcome::Missing => Err(Error::new(
+            Outcome::Missing { ignored } => Err(Error::new(
                 ErrorKind::ChecksumMissing,
                 op,
                 "find checksum sidecar",
                 path,
             )
             .with_detail(format!(
-                "no {} sidecar",
+                "no {}{} sidecar",
+                if ignored { "trusted " } else { "" },
                 Algorithm::ALL.map(|a| format!("`.{a}`")).join(" or ")
             ))),
         }
@@ -783,23 +879,27 @@ impl Reading {
 ///
 /// `path` is what errors name (the path the caller gave).
 pub(crate) fn verify_in(
-    target: &crate::commit::Resolved,
+    target: &crate::resolve::Target,
     path: &Path,
     op: Operation,
-    keep: bool,
-    lock_held: bool,
+    how: Verify,
 ) -> Result<Verified> {
-    let (dir, name) = (&target.dir, target.name.as_os_str());
+    let Verify {
+        keep,
+        lock_held,
+        prefer,
+    } = how;
+    let (dir, name): (&OwnedFd, _) = (&target.dir, target.name.as_os_str());
     let mut races = 0;
     // Held once taken: a reading under the writers' lock is final.
-    let mut guard: Option<crate::lock::LockGuard> = None;
+    let mut guard: Option<crate::lock::SharedHold> = None;
     // The lock could not be had in time: confirm by re-reading instead.
     let mut rereading = false;
     let mut previous: Option<Reading> = None;
     let mut readings = 0;
     let mut pause = CONFIRM_PAUSES.0;
     loop {
-        let reading = Reading::take(dir, name, path, op, keep)?;
+        let reading = Reading::take(dir, name, path, op, keep, prefer)?;
         readings += 1;
         if matches!(reading.outcome, Outcome::Match(_)) || lock_held || guard.is_some() {
             return reading.report(op, path);
@@ -816,16 +916,17 @@ pub(crate) fn verify_in(
             races += 1;
             continue;
         } else {
-            let wait = crate::lock::Wait::Block(Some(CONFIRM_LOCK_WAIT));
-            match crate::lock::acquire_in(op, dir, name, &target.path, wait, None) {
+            // A shared lock excludes every cooperating writer and writes
+            // nothing: verification stays a read-only operation.
+            match crate::lock::hold_shared(op, target, CONFIRM_LOCK_WAIT) {
                 Ok(Some(held)) => {
                     guard = Some(held);
                     continue;
                 }
-                // Cannot be taken at all (a read-only directory without a
-                // lock file).
+                // No lock file (nobody ever locked it), one we do not
+                // trust, or held elsewhere for longer (perhaps by the
+                // caller): confirm by re-reading.
                 Ok(None) => rereading = true,
-                // Held elsewhere for longer (perhaps by the caller).
                 Err(e) => {
                     log::debug!("confirming a checksum result by re-reading: {e}");
                     rereading = true;
@@ -839,8 +940,8 @@ pub(crate) fn verify_in(
 }
 
 /// The directory and name of a data file, for checksum operations.
-fn open_target(path: &Path, op: Operation) -> Result<crate::commit::Resolved> {
-    crate::commit::resolve(path, crate::options::SymlinkPolicy::Follow, op)
+fn open_target(path: &Path, op: Operation) -> Result<crate::resolve::Target> {
+    crate::resolve::resolve(path, crate::options::SymlinkPolicy::Follow, op)
 }
 
 /// Checks the file at `path` against its checksum sidecar, using the
@@ -883,8 +984,8 @@ pub fn verify_checksum(path: impl AsRef<Path>) -> Result<bool> {
     let path = path.as_ref();
     let op = Operation::Checksum;
     let target = open_target(path, op)?;
-    match verify_in(&target, path, op, false, false)? {
-        Verified::Match(_) => Ok(true),
+    match verify_in(&target, path, op, Verify::default())? {
+        Verified::Match(..) => Ok(true),
         Verified::Mismatch(..) => Ok(false),
     }
 }
@@ -914,7 +1015,7 @@ pub fn checksum_info(path: impl AsRef<Path>) -> Result<ChecksumInfo> {
     let path = path.as_ref();
     let op = Operation::Checksum;
     let target = open_target(path, op)?;
-    current_sidecar(&target.dir, &target.name, path, op)?
+    current_sidecar(&target.dir, &target.name, target.owner(), None, path, op)?
         .map(|(info, _)| info)
         .ok_or_else(|| {
             Error::new(
@@ -963,18 +1064,11 @@ pub fn write_checksum_file(path: impl AsRef<Path>, algorithm: Algorithm) -> Resu
     let path = path.as_ref();
     let op = Operation::Checksum;
     let target = open_target(path, op)?;
-    let _lock = crate::lock::acquire_in(
-        op,
-        &target.dir,
-        &target.name,
-        &target.path,
-        crate::lock::Wait::Block(None),
-        None,
-    )?;
+    let _lock = crate::lock::acquire_in(op, &target, crate::lock::Wait::Block(None), None)?;
     let fd = sys::file::openat(
         &target.dir,
         Path::new(&target.name),
-        OFlags::RDONLY | OFlags::NONBLOCK,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW,
         Mode::empty(),
     )
     .map_err(|e| Error::io(op, "open file", path, e))?;
@@ -983,15 +1077,20 @@ pub fn write_checksum_file(path: impl AsRef<Path>, algorithm: Algorithm) -> Resu
     let content = render_sidecar(algorithm, &digest, &target.name, None);
     let sname = sidecar_name(&target.name, algorithm);
     let spath = sidecar_path(&target.path, algorithm);
-    crate::commit::publish_small(
+    let staged = crate::commit::Staged::new(
         &target.dir,
-        &sname,
         &content,
         Some(st.st_mode & 0o666),
+        Some((st.st_uid, st.st_gid)),
         op,
         &spath,
     )?;
-    remove_other_sidecars(&target.dir, &target.name, algorithm);
+    // Other algorithms' sidecars go first: one that cannot be removed fails
+    // the call with nothing changed (left beside ours, it could be taken
+    // for the current sidecar). A crash between the two leaves no sidecar
+    // (reported as missing, never as a mismatch).
+    remove_other_sidecars(&target.dir, &target.name, algorithm, path, op)?;
+    staged.publish(&sname)?;
     if let Err(e) = sys::file::fsync(&target.dir) {
         crate::commit::durability_unconfirmed(crate::Safety::Strict, op, &spath, e)?;
     }
@@ -999,17 +1098,33 @@ pub fn write_checksum_file(path: impl AsRef<Path>, algorithm: Algorithm) -> Resu
     Ok(parsed)
 }
 
-/// Removes sidecars of algorithms other than `keep` (best effort: a left
-/// one is older and loses to the new one anyway).
-pub(crate) fn remove_other_sidecars(dir: &OwnedFd, name: &OsStr, keep: Algorithm) {
+/// Removes the sidecars of algorithms other than `keep`. One that cannot be
+/// removed is an error (left beside the new one, it could be taken for the
+/// current sidecar); `path` is the data file errors name.
+pub(crate) fn remove_other_sidecars(
+    dir: &OwnedFd,
+    name: &OsStr,
+    keep: Algorithm,
+    path: &Path,
+    op: Operation,
+) -> Result<()> {
     for algo in Algorithm::ALL.into_iter().filter(|a| *a != keep) {
         let sname = sidecar_name(name, algo);
         match sys::dir::unlinkat(dir, Path::new(&sname)) {
             Ok(()) => {}
             Err(e) if sys::errno(&e) == Some(rustix::io::Errno::NOENT) => {}
-            Err(e) => log::debug!("could not remove old sidecar {sname:?}: {e}"),
+            Err(e) => {
+                return Err(
+                    Error::io(op, "remove other sidecar", path, e).with_detail(format!(
+                        "the {algo} sidecar `{}` cannot be removed, and left beside the new {keep} \
+                     sidecar it could be taken for the current one",
+                        sidecar_path(path, algo).display()
+                    )),
+                );
+            }
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -26,123 +26,17 @@
 use crate::checksum::{self, Algorithm, Hasher};
 use crate::env::{self, Environment, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
-use crate::litter;
 use crate::lock::{self, LockGuard, Wait};
 use crate::options::{Safety, SymlinkPolicy, WriteOptions};
-use crate::path;
+use crate::preserve::{Carried, NotCarried};
+use crate::resolve::{self, Found, Target};
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
+use crate::{litter, trust};
 use rustix::fs::FileType;
 use rustix::io::Errno;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Linux's own limit on symlink hops (`MAXSYMLINKS`, path_resolution(7)).
-const MAX_SYMLINK_HOPS: usize = 40;
-
-/// What was found at the target name.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Found {
-    Nothing,
-    File(Stat),
-    /// Only with [`SymlinkPolicy::ReplaceLink`] (and for create-if-absent).
-    Symlink,
-}
-
-/// A target resolved to (open directory, name inside it).
-pub(crate) struct Resolved {
-    pub(crate) dir: OwnedFd,
-    /// The target as the user would name it (after following symlinks).
-    pub(crate) path: PathBuf,
-    pub(crate) name: OsString,
-    pub(crate) found: Found,
-    pub(crate) env: Arc<Environment>,
-}
-
-/// Opens the parent of `user_path` and resolves the last component under
-/// `policy`. Performs no write.
-pub(crate) fn resolve(user_path: &Path, policy: SymlinkPolicy, op: Operation) -> Result<Resolved> {
-    let (parent, name) = path::split(user_path).map_err(|e| e.into_error(op, user_path))?;
-    let mut dir = sys::dir::open_dir(rustix::fs::CWD, parent)
-        .map_err(|e| Error::io(op, "open parent directory", user_path, e))?;
-    let mut dir_path = parent.to_owned();
-    let mut name = name.to_owned();
-    let mut shown = user_path.to_owned();
-    for _ in 0..=MAX_SYMLINK_HOPS {
-        let found = match sys::file::lstatat(&dir, Path::new(&name)) {
-            Err(e) if sys::errno(&e) == Some(Errno::NOENT) => Found::Nothing,
-            Err(e) => return Err(Error::io(op, "inspect target", &shown, e)),
-            Ok(st) => {
-                match FileType::from_raw_mode(st.st_mode) {
-                    FileType::RegularFile => Found::File(st),
-                    FileType::Directory => {
-                        return Err(Error::new(
-                            ErrorKind::IsADirectory,
-                            op,
-                            "inspect target",
-                            &shown,
-                        ));
-                    }
-                    FileType::Symlink => {
-                        match policy {
-                            SymlinkPolicy::Refuse => {
-                                return Err(Error::new(ErrorKind::SymlinkRefused, op, "inspect target", &shown)
-                            .with_detail("the target is a symlink and the policy is SymlinkPolicy::Refuse"));
-                            }
-                            SymlinkPolicy::ReplaceLink => Found::Symlink,
-                            SymlinkPolicy::Follow => {
-                                let link = sys::dir::readlinkat(&dir, Path::new(&name))
-                                    .map_err(|e| Error::io(op, "read symlink", &shown, e))?;
-                                let (link_parent, link_name) =
-                                    path::split(&link).map_err(|e| e.into_error(op, &shown))?;
-                                // A relative link is relative to the directory holding it:
-                                // resolve it from that directory's fd, not from a path string.
-                                let base_dir = if link.is_absolute() { None } else { Some(&dir) };
-                                let next = match base_dir {
-                                    Some(d) => sys::dir::open_dir(d, link_parent),
-                                    None => sys::dir::open_dir(rustix::fs::CWD, link_parent),
-                                }
-                                .map_err(|e| {
-                                    Error::io(op, "open symlink's directory", &shown, e)
-                                })?;
-                                dir_path = if link.is_absolute() {
-                                    link_parent.to_owned()
-                                } else {
-                                    dir_path.join(link_parent)
-                                };
-                                dir = next;
-                                name = link_name.to_owned();
-                                shown = dir_path.join(&name);
-                                continue;
-                            }
-                        }
-                    }
-                    _ => {
-                        return Err(Error::new(
-                            ErrorKind::InvalidInput,
-                            op,
-                            "inspect target",
-                            &shown,
-                        )
-                        .with_detail("the target is not a regular file (device, FIFO or socket)"));
-                    }
-                }
-            }
-        };
-        let env = env::of_dir(&dir).map_err(|e| Error::io(op, "detect filesystem", &shown, e))?;
-        return Ok(Resolved {
-            dir,
-            path: shown,
-            name,
-            found,
-            env,
-        });
-    }
-    Err(
-        Error::io(op, "follow symlinks", user_path, Errno::LOOP.into())
-            .with_kind(ErrorKind::SymlinkRefused),
-    )
-}
 
 /// How the temp file is published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +50,8 @@ pub(crate) enum Publish {
 
 /// A write in progress: a locked temp file beside the target.
 pub(crate) struct Pending {
-    target: Resolved,
+    target: Target,
+    env: Arc<Environment>,
     op: Operation,
     safety: Safety,
     publish: Publish,
@@ -165,6 +60,9 @@ pub(crate) struct Pending {
     /// The temp file's owner and group as created: the writer's effective
     /// ids (or the directory's group, in a set-group-ID directory).
     temp_owner: (u32, u32),
+    /// The owner and group the data file gets (the replaced file's, when
+    /// they could be preserved); its sidecar gets the same.
+    owner: (u32, u32),
     /// The digest of everything written so far, when a sidecar is wanted.
     hasher: Option<Hasher>,
     /// The permission bits the data file gets, when known (explicit or
@@ -175,28 +73,30 @@ pub(crate) struct Pending {
     _lock: Option<LockGuard>,
 }
 
-/// Whether a write takes the target's cooperative lock itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Locking {
-    /// As [`WriteOptions::lock`] says. A create-if-absent decides by
-    /// `RENAME_NOREPLACE` and needs no lock, except to publish a sidecar:
-    /// it then takes it, and refuses `.lock(false)` (decision 0008).
-    ByOptions,
-    /// Not here: the caller holds a [`LockGuard`] for the target already.
-    Skip,
+/// What a write is aimed at, and whether it takes the target's
+/// cooperative lock itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Aim<'a> {
+    /// A path, resolved now; the lock as [`WriteOptions::lock`] says. A
+    /// create-if-absent decides by `RENAME_NOREPLACE` and needs no lock,
+    /// except to publish a sidecar: it then takes it, and refuses
+    /// `.lock(false)` (decision 0008).
+    Path(&'a Path),
+    /// The target a [`LockGuard`] holds: the write commits into the
+    /// directory that was locked, under that lock.
+    Locked(&'a LockGuard),
 }
 
 impl Pending {
     /// A whole write of `data` in one go: begin, write, commit.
     pub(crate) fn write_whole(
-        path: &Path,
+        aim: Aim<'_>,
         data: &[u8],
         opts: &WriteOptions,
         op: Operation,
         publish: Publish,
-        locking: Locking,
     ) -> Result<()> {
-        let mut pending = Self::begin(path, opts, op, publish, locking)?;
+        let mut pending = Self::begin(aim, opts, op, publish)?;
         pending.write(data)?;
         pending.commit()
     }
@@ -204,12 +104,15 @@ impl Pending {
     /// Steps 1–3 and 6: resolve, gate, sweep litter, create the temp file
     /// with its final mode and owner.
     pub(crate) fn begin(
-        path: &Path,
+        aim: Aim<'_>,
         opts: &WriteOptions,
         op: Operation,
         publish: Publish,
-        locking: Locking,
     ) -> Result<Self> {
+        let path = match aim {
+            Aim::Path(path) => path,
+            Aim::Locked(guard) => guard.path(),
+        };
         if let Some(mode) = opts.mode
             && mode & !0o7777 != 0
         {
@@ -234,12 +137,27 @@ impl Pending {
             Publish::NoReplace => SymlinkPolicy::ReplaceLink,
             Publish::Replace => opts.symlinks,
         };
-        let target = resolve(path, policy, op)?;
-        let take_lock = locking == Locking::ByOptions
+        let target = match aim {
+            Aim::Path(path) => resolve::resolve(path, policy, op)?,
+            Aim::Locked(guard) => guard.target().relook(policy, op)?,
+        };
+        let take_lock = matches!(aim, Aim::Path(_))
             && match publish {
                 Publish::Replace => opts.lock,
                 Publish::NoReplace => opts.checksum.is_some(),
             };
+        if let Some(st) = target.found.file() {
+            trust::may_replace(&target.dir_st, st).map_err(|why| {
+                Error::new(
+                    ErrorKind::PermissionDenied,
+                    op,
+                    "check target",
+                    &target.path,
+                )
+                .with_detail(format!("the file is not replaced: {why}"))
+            })?;
+        }
+        let env = env::of_target(&target, op)?;
         let needed: &[Guarantee] = if take_lock {
             &[
                 Guarantee::AtomicVisibility,
@@ -249,12 +167,12 @@ impl Pending {
         } else {
             &[Guarantee::AtomicVisibility, Guarantee::CrashDurability]
         };
-        env::gate(opts.safety, &target.env, needed, op, &target.path)?;
+        env::gate(opts.safety, &env, needed, op, &target.path)?;
         // The lock comes before the temp file exists and is released after
         // the directory fsync: writers of one target never overlap.
         let lock = if take_lock {
             let wait = Wait::Block(opts.lock_timeout);
-            lock::acquire_in(op, &target.dir, &target.name, &target.path, wait, None)?
+            lock::acquire_in(op, &target, wait, None)?
         } else {
             None
         };
@@ -262,7 +180,7 @@ impl Pending {
             let exists = if lock.is_some() {
                 // Under the lock: what is there now is what counts. Refused
                 // here, a losing creator has touched nothing.
-                match sys::file::lstatat(&target.dir, Path::new(&target.name)) {
+                match sys::file::lstatat(&*target.dir, Path::new(&target.name)) {
                     Err(e) if sys::errno(&e) == Some(Errno::NOENT) => false,
                     Err(e) => return Err(Error::io(op, "inspect target", &target.path, e)),
                     Ok(_) => true,
@@ -280,35 +198,47 @@ impl Pending {
             }
         }
         // Litter removal is housekeeping: its failure must not fail the write.
-        if let Err(e) = litter::sweep(&target.dir) {
+        if let Err(e) = litter::sweep(&*target.dir) {
             log::debug!(
                 "litter sweep in the directory of {} failed: {e}",
                 target.path.display()
             );
         }
-        let existing = match target.found {
-            Found::File(st) => Some(st),
-            _ => None,
+        let existing = target.found.file().copied();
+        // The replaced file's ACL and other extended attributes, read under
+        // the lock, before the temp file exists.
+        let carried = match existing {
+            None => Carried::default(),
+            Some(_) => match Carried::read(&target.dir, Path::new(&target.name)) {
+                Ok(carried) => carried,
+                Err(e) => {
+                    not_carried(opts.safety, op, &target.path, e)?;
+                    Carried::default()
+                }
+            },
         };
-        let (temp_name, temp, temp_owner) = create_temp(
-            &target.dir,
-            &target.path,
-            opts.mode.or(existing.map(|st| st.st_mode & 0o7777)),
-            op,
-        )?;
+        let mode = opts.mode.or(existing.map(|st| st.st_mode & 0o7777));
+        // With an ACL to carry over, only the owner may open the temp file
+        // until the ACL is on it: its group bits are the ACL's mask, which
+        // the owning group must not get meanwhile.
+        let create_mode = mode.map(|m| if carried.has_acl() { m & 0o700 } else { m });
+        let (temp_name, temp, temp_owner) =
+            create_temp(&target.dir, &target.path, create_mode, op)?;
         let mut pending = Pending {
             target,
+            env,
             op,
             safety: opts.safety,
             publish,
             temp_name,
             temp: Some(temp),
             temp_owner,
+            owner: temp_owner,
             hasher: opts.checksum.map(Algorithm::hasher),
-            final_mode: opts.mode.or(existing.map(|st| st.st_mode & 0o7777)),
+            final_mode: mode,
             _lock: lock,
         };
-        pending.set_owner_and_mode(opts, existing)?;
+        pending.set_owner_and_mode(opts, existing, &carried)?;
         Ok(pending)
     }
 
@@ -328,16 +258,26 @@ impl Pending {
         Error::io(self.op, step, &self.target.path, e)
     }
 
-    /// Step 6. Owner first: `fchown` clears set-user-ID bits, so the mode is
-    /// fixed after it.
-    fn set_owner_and_mode(&mut self, opts: &WriteOptions, existing: Option<Stat>) -> Result<()> {
+    /// Step 5, on the still empty temp file: owner first (`fchown` clears
+    /// set-user-ID bits), then the carried-over ACL and extended
+    /// attributes, then the exact mode where the kernel's doing differs
+    /// from it.
+    fn set_owner_and_mode(
+        &mut self,
+        opts: &WriteOptions,
+        existing: Option<Stat>,
+        carried: &Carried,
+    ) -> Result<()> {
         let mut chowned = false;
         if opts.preserve_owner
             && let Some(st) = existing
             && (st.st_uid, st.st_gid) != self.temp_owner
         {
             match sys::file::fchown(self.temp(), st.st_uid, st.st_gid) {
-                Ok(()) => chowned = true,
+                Ok(()) => {
+                    chowned = true;
+                    self.owner = (st.st_uid, st.st_gid);
+                }
                 // Not permitted (not root, not a member of the group): the
                 // file gets the writer's ids, as a plain write would give it.
                 Err(e) if matches!(sys::errno(&e), Some(Errno::PERM | Errno::ACCESS)) => {
@@ -349,12 +289,28 @@ impl Pending {
                 Err(e) => return Err(self.fail("set owner of temp file", e)),
             }
         }
+        let acl_applied = match carried.apply(self.temp()) {
+            Ok(()) => carried.has_acl(),
+            Err(e) => {
+                not_carried(self.safety, self.op, &self.target.path, e)?;
+                false
+            }
+        };
         let wanted = opts.mode.or(existing.map(|st| st.st_mode & 0o7777));
         if let Some(mode) = wanted {
-            // The kernel applied the umask at creation; fix the mode only when
-            // that changed it (or we cannot know), or fchown cleared bits.
-            let umask_stripped = sys::process::umask().is_none_or(|u| mode & u != 0);
-            if umask_stripped || chowned || mode & 0o7000 != 0 {
+            let fix = if acl_applied {
+                // The ACL set the permission bits (its own view of them);
+                // an explicit mode or set-ID/sticky bits still need chmod.
+                opts.mode.is_some() || mode & 0o7000 != 0
+            } else {
+                // The kernel applied the umask at creation; fix the mode
+                // only when that changed it (or we cannot know), fchown
+                // cleared bits, or the file was created owner-only for an
+                // ACL that could not be carried over.
+                let umask_stripped = sys::process::umask().is_none_or(|u| mode & u != 0);
+                umask_stripped || chowned || mode & 0o7000 != 0 || carried.has_acl()
+            };
+            if fix {
                 sys::file::fchmod(self.temp(), Mode::from_raw_mode(mode))
                     .map_err(|e| self.fail("set mode of temp file", e))?;
             }
@@ -386,38 +342,30 @@ impl Pending {
         }
         let mut sidecar = None;
         if let Some(hasher) = self.hasher.take() {
-            let algorithm = hasher.algorithm();
             match self.publish_sidecar(hasher) {
-                Ok(undo) => sidecar = Some((algorithm, undo)),
+                Ok(undo) => sidecar = undo,
                 Err(e) => {
                     self.temp = Some(temp);
                     return Err(e);
                 }
             }
         }
-        let dir = &self.target.dir;
+        let dir: &OwnedFd = &self.target.dir;
         let (tmp, name) = (Path::new(&self.temp_name), Path::new(&self.target.name));
         let renamed = match publish {
             Publish::Replace => sys::dir::renameat(dir, tmp, dir, name)
                 .map_err(|e| self.fail("rename into place", e)),
-            Publish::NoReplace => publish_noreplace(dir, tmp, name, &self.target.env)
+            Publish::NoReplace => publish_noreplace(dir, tmp, name, &self.env)
                 .map_err(|e| self.fail("publish if absent", e)),
         };
         if let Err(e) = renamed {
             // A create whose name was taken after all (by a program that
             // ignores the lock): its sidecar must not stay.
-            if let Some((_, Some(undo))) = sidecar {
+            if let Some(undo) = sidecar {
                 self.undo_sidecar(undo);
             }
             self.temp = Some(temp);
             return Err(e);
-        }
-        if publish == Publish::NoReplace
-            && let Some((algorithm, _)) = sidecar
-        {
-            // Published: only now may a create remove other algorithms'
-            // sidecars (orphans of a deleted file).
-            checksum::remove_other_sidecars(dir, &self.target.name, algorithm);
         }
         // The name is gone from under the temp file now; closing it drops our
         // flock (nothing to clean up any more).
@@ -440,11 +388,17 @@ impl Pending {
     /// A create (no-replace) publishes over no data file: anything at the
     /// name now fails it with `AlreadyExists` before any sidecar is touched.
     /// It returns how to put the sidecar state back if its data rename then
-    /// fails, and leaves other algorithms' sidecars until the data is in.
+    /// fails.
+    ///
+    /// Then the sidecars of other algorithms go (a replace's describe the
+    /// outgoing version, which the new sidecar vouches for too; a create's
+    /// are orphans of a deleted file). One that cannot be removed fails the
+    /// write before the data is published: left there, it could be taken
+    /// for the current sidecar.
     fn publish_sidecar(&self, hasher: Hasher) -> Result<Option<SidecarUndo>> {
         let algorithm = hasher.algorithm();
         let digest = hasher.finish_hex();
-        let dir = &self.target.dir;
+        let dir: &OwnedFd = &self.target.dir;
         let name = &self.target.name;
         // Under the lock now: what is at the name is what we replace.
         let outgoing = match sys::file::lstatat(dir, Path::new(name)) {
@@ -474,16 +428,31 @@ impl Pending {
         let spath = checksum::sidecar_path(&self.target.path, algorithm);
         let mode = self.final_mode.map(|m| m & 0o666);
         let undo = match self.publish {
-            Publish::NoReplace => Some(SidecarUndo::capture(dir, &sname, spath.clone())),
+            Publish::NoReplace => Some(SidecarUndo::capture(dir, name, &self.target.path)),
             Publish::Replace => None,
         };
-        publish_small(dir, &sname, &content, mode, self.op, &spath)?;
+        publish_small(
+            dir,
+            &sname,
+            &content,
+            mode,
+            Some(self.owner),
+            self.op,
+            &spath,
+        )?;
         // The barrier: the new sidecar must be durable before the data
         // rename can be, or a power cut could keep new data and lose the
         // sidecar that vouches for it.
-        sys::file::fsync(dir).map_err(|e| self.fail("fsync directory (sidecar)", e))?;
-        if self.publish == Publish::Replace {
-            checksum::remove_other_sidecars(dir, name, algorithm);
+        let removed = sys::file::fsync(dir)
+            .map_err(|e| self.fail("fsync directory (sidecar)", e))
+            .and_then(|()| {
+                checksum::remove_other_sidecars(dir, name, algorithm, &self.target.path, self.op)
+            });
+        if let Err(e) = removed {
+            if let Some(undo) = undo {
+                self.undo_sidecar(undo);
+            }
+            return Err(e);
         }
         Ok(undo)
     }
@@ -492,34 +461,46 @@ impl Pending {
     /// not be published. Best effort: a failure is logged, and the sidecar
     /// left then describes a file that is not there.
     fn undo_sidecar(&self, undo: SidecarUndo) {
-        let dir = &self.target.dir;
-        let done = match &undo.before {
-            Before::Absent => sys::dir::unlinkat(dir, Path::new(&undo.name))
-                .map_err(|e| self.fail("remove sidecar", e)),
-            Before::Present { content, mode } => publish_small(
-                dir,
-                &undo.name,
-                content,
-                Some(*mode),
-                self.op,
-                &undo.shown,
-            ),
-            Before::Unknown => {
+        let dir: &OwnedFd = &self.target.dir;
+        for saved in &undo.saved {
+            let done = match &saved.before {
+                Before::Absent => match sys::dir::unlinkat(dir, Path::new(&saved.name)) {
+                    Err(e) if sys::errno(&e) == Some(Errno::NOENT) => Ok(()),
+                    other => other.map_err(|e| self.fail("remove sidecar", e)),
+                },
+                Before::Present {
+                    content,
+                    mode,
+                    owner,
+                } => publish_small(
+                    dir,
+                    &saved.name,
+                    content,
+                    Some(*mode),
+                    Some(*owner),
+                    self.op,
+                    &saved.shown,
+                ),
+                Before::Unknown => {
+                    log::warn!(
+                        "{}: the create failed; this sidecar name held something that could not be saved, and is left as it is now",
+                        saved.shown.display()
+                    );
+                    continue;
+                }
+            };
+            if let Err(e) = done {
                 log::warn!(
-                    "{}: the create failed, and the sidecar it published replaced one that could not be saved; left in place",
-                    undo.shown.display()
+                    "{}: the create failed and the sidecar could not be put back: {e}",
+                    saved.shown.display()
                 );
-                return;
             }
         }
-        .and_then(|()| {
-            sys::file::fsync(dir).map_err(|e| self.fail("fsync directory (sidecar)", e))
-        });
-        match done {
-            Ok(()) => log::debug!("{}: sidecar state restored", undo.shown.display()),
+        match sys::file::fsync(dir) {
+            Ok(()) => log::debug!("{}: sidecar state restored", self.target.path.display()),
             Err(e) => log::warn!(
-                "{}: the create failed and its sidecar could not be taken back: {e}",
-                undo.shown.display()
+                "{}: the create failed; the restored sidecar state may not survive a power loss: {e}",
+                self.target.path.display()
             ),
         }
     }
@@ -538,9 +519,17 @@ impl Pending {
         algorithm: Algorithm,
         outgoing: &Stat,
     ) -> Result<(Algorithm, String)> {
-        let dir = &self.target.dir;
+        let dir: &OwnedFd = &self.target.dir;
         let name = &self.target.name;
-        match checksum::current_sidecar(dir, name, &self.target.path, self.op) {
+        let owner = Some(outgoing.st_uid);
+        match checksum::current_sidecar(
+            dir,
+            name,
+            owner,
+            Some(algorithm),
+            &self.target.path,
+            self.op,
+        ) {
             Ok(Some((info, _))) => {
                 return Ok(
                     match (&info.previous, checksum::previous_applies(&info, outgoing)) {
@@ -555,7 +544,7 @@ impl Pending {
         let fd = sys::file::openat(
             dir,
             Path::new(name),
-            OFlags::RDONLY | OFlags::NONBLOCK,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW,
             Mode::empty(),
         )
         .map_err(|e| self.fail("open outgoing version", e))?;
@@ -582,7 +571,7 @@ impl Pending {
         {
             log::debug!("could not truncate a discarded temp file: {e}");
         }
-        if let Err(e) = sys::dir::unlinkat(&self.target.dir, Path::new(&self.temp_name)) {
+        if let Err(e) = sys::dir::unlinkat(&*self.target.dir, Path::new(&self.temp_name)) {
             // The file stays as litter; the next write here removes it.
             log::warn!(
                 "could not remove temp file {:?} beside {}: {e}",
@@ -595,9 +584,15 @@ impl Pending {
     }
 }
 
-/// The sidecar state a create replaces, to put back if its data cannot be
-/// published.
+/// The sidecar state a create changes (its own algorithm's sidecar, and
+/// the orphans of other algorithms it removes), to put back if its data
+/// cannot be published.
 struct SidecarUndo {
+    saved: Vec<Saved>,
+}
+
+/// One sidecar name as it was before a create.
+struct Saved {
     name: OsString,
     shown: PathBuf,
     before: Before,
@@ -606,34 +601,48 @@ struct SidecarUndo {
 enum Before {
     /// No sidecar of this algorithm: remove the one we publish.
     Absent,
-    /// One was there (left by a deleted file): its bytes and mode.
-    Present { content: Vec<u8>, mode: u32 },
+    /// One was there (left by a deleted file): its bytes, mode and ids.
+    Present {
+        content: Vec<u8>,
+        mode: u32,
+        owner: (u32, u32),
+    },
     /// One was there but could not be read (or is not a small regular
     /// file): it cannot be put back.
     Unknown,
 }
 
 impl SidecarUndo {
-    fn capture(dir: &OwnedFd, name: &std::ffi::OsStr, shown: PathBuf) -> Self {
+    /// Saves every sidecar name of `name` in `dir` (all algorithms).
+    fn capture(dir: &OwnedFd, name: &std::ffi::OsStr, target: &Path) -> Self {
+        let saved = Algorithm::ALL
+            .into_iter()
+            .map(|algorithm| {
+                let name = checksum::sidecar_name(name, algorithm);
+                let shown = checksum::sidecar_path(target, algorithm);
+                let before = Self::save(dir, &name, &shown);
+                Saved {
+                    name,
+                    shown,
+                    before,
+                }
+            })
+            .collect();
+        SidecarUndo { saved }
+    }
+
+    fn save(dir: &OwnedFd, name: &std::ffi::OsStr, shown: &Path) -> Before {
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK;
-        let before = match sys::file::openat(dir, Path::new(name), flags, Mode::empty()) {
+        match sys::file::openat(dir, Path::new(name), flags, Mode::empty()) {
             Err(e) if sys::errno(&e) == Some(Errno::NOENT) => Before::Absent,
             Err(e) => {
                 log::debug!("cannot save sidecar {}: {e}", shown.display());
                 Before::Unknown
             }
-            Ok(fd) => match Self::read_small(&fd) {
-                Ok(saved) => saved,
-                Err(e) => {
-                    log::debug!("cannot save sidecar {}: {e}", shown.display());
-                    Before::Unknown
-                }
-            },
-        };
-        SidecarUndo {
-            name: name.to_owned(),
-            shown,
-            before,
+            Ok(fd) => Self::read_small(&fd).unwrap_or_else(|e| {
+                log::debug!("cannot save sidecar {}: {e}", shown.display());
+                Before::Unknown
+            }),
         }
     }
 
@@ -650,6 +659,7 @@ impl SidecarUndo {
         Ok(Before::Present {
             content,
             mode: st.st_mode & 0o7777,
+            owner: (st.st_uid, st.st_gid),
         })
     }
 }
@@ -687,39 +697,114 @@ fn create_temp(
 }
 
 /// Publishes a small file (a sidecar) at `name` in `dir`: temp file with
-/// `mode` (or the umask default), write, fsync, rename. The caller holds the
-/// lock and fsyncs the directory.
+/// exactly `mode` (or the umask default) and the ids `owner` (where the
+/// writer may give them), write, fsync, rename. The caller holds the lock
+/// and fsyncs the directory.
 pub(crate) fn publish_small(
     dir: &OwnedFd,
     name: &std::ffi::OsStr,
     content: &[u8],
     mode: Option<u32>,
+    owner: Option<(u32, u32)>,
     op: Operation,
     shown: &Path,
 ) -> Result<()> {
-    let (tmp, fd, _) = create_temp(dir, shown, mode, op)?;
-    let result = sys::file::write_all(&fd, content)
-        .map_err(|e| Error::io(op, "write temp file", shown, e))
-        .and_then(|()| {
-            sys::file::fsync(&fd).map_err(|e| Error::io(op, "fsync temp file", shown, e))
-        })
-        .and_then(|()| {
-            sys::dir::renameat(dir, Path::new(&tmp), dir, Path::new(name))
-                .map_err(|e| Error::io(op, "rename into place", shown, e))
-        });
-    if result.is_err()
-        && let Err(e) = sys::dir::unlinkat(dir, Path::new(&tmp))
-    {
-        log::warn!(
-            "could not remove temp file {tmp:?} beside {}: {e}",
-            shown.display()
-        );
+    Staged::new(dir, content, mode, owner, op, shown)?.publish(name)
+}
+
+/// A small file written and fsynced under a temp name, not yet published;
+/// dropped unpublished, its temp file is removed.
+pub(crate) struct Staged<'a> {
+    dir: &'a OwnedFd,
+    tmp: OsString,
+    op: Operation,
+    shown: &'a Path,
+}
+
+impl<'a> Staged<'a> {
+    /// Writes `content` to a fresh temp file in `dir` with exactly `mode`
+    /// (or the umask default) and the ids `owner` (where the writer may
+    /// give them), and fsyncs it.
+    pub(crate) fn new(
+        dir: &'a OwnedFd,
+        content: &[u8],
+        mode: Option<u32>,
+        owner: Option<(u32, u32)>,
+        op: Operation,
+        shown: &'a Path,
+    ) -> Result<Self> {
+        let (tmp, fd, created) = create_temp(dir, shown, mode, op)?;
+        let staged = Staged {
+            dir,
+            tmp,
+            op,
+            shown,
+        };
+        exact_owner_and_mode(&fd, created, owner, mode)
+            .map_err(|e| staged.fail("set owner and mode of temp file", e))?;
+        sys::file::write_all(&fd, content).map_err(|e| staged.fail("write temp file", e))?;
+        sys::file::fsync(&fd).map_err(|e| staged.fail("fsync temp file", e))?;
+        Ok(staged)
     }
-    result
+
+    fn fail(&self, step: &'static str, e: std::io::Error) -> Error {
+        Error::io(self.op, step, self.shown, e)
+    }
+
+    /// Renames it to `name` (replacing what is there).
+    pub(crate) fn publish(mut self, name: &std::ffi::OsStr) -> Result<()> {
+        sys::dir::renameat(self.dir, Path::new(&self.tmp), self.dir, Path::new(name))
+            .map_err(|e| self.fail("rename into place", e))?;
+        self.tmp.clear();
+        Ok(())
+    }
+}
+
+impl Drop for Staged<'_> {
+    fn drop(&mut self) {
+        if !self.tmp.is_empty()
+            && let Err(e) = sys::dir::unlinkat(self.dir, Path::new(&self.tmp))
+        {
+            log::warn!(
+                "could not remove temp file {:?} beside {}: {e}",
+                self.tmp,
+                self.shown.display()
+            );
+        }
+    }
+}
+
+/// Gives a small file's fresh temp file (created with ids `created`) the
+/// ids `owner` where permitted, and exactly `mode` where the umask or the
+/// `fchown` changed it.
+fn exact_owner_and_mode(
+    fd: &OwnedFd,
+    created: (u32, u32),
+    owner: Option<(u32, u32)>,
+    mode: Option<u32>,
+) -> std::io::Result<()> {
+    let mut chowned = false;
+    if let Some((uid, gid)) = owner
+        && (uid, gid) != created
+    {
+        match sys::file::fchown(fd, uid, gid) {
+            Ok(()) => chowned = true,
+            Err(e) if matches!(sys::errno(&e), Some(Errno::PERM | Errno::ACCESS)) => {
+                log::debug!("cannot give a sidecar its data file's owner: {e}");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(mode) = mode
+        && (chowned || sys::process::umask().is_none_or(|u| mode & u != 0))
+    {
+        sys::file::fchmod(fd, Mode::from_raw_mode(mode))?;
+    }
+    Ok(())
 }
 
 /// Publishes `tmp` as `name` only if `name` does not exist.
-fn publish_noreplace(
+pub(crate) fn publish_noreplace(
     dir: &OwnedFd,
     tmp: &Path,
     name: &Path,
@@ -775,5 +860,33 @@ pub(crate) fn durability_unconfirmed(
             Ok(())
         }
         Safety::BestEffort => Ok(()),
+    }
+}
+
+/// The outcome of a replace that cannot carry the replaced file's ACL (or
+/// extended attributes) over: refused under [`Safety::Strict`], since the
+/// new file would give access the old one did not (its group bits are the
+/// ACL's mask); logged under the other policies, which proceed.
+fn not_carried(safety: Safety, op: Operation, path: &Path, e: NotCarried) -> Result<()> {
+    let what = "the replaced file's ACL and extended attributes cannot be carried over";
+    match safety {
+        Safety::Strict => {
+            let detail = format!(
+                "{what} ({e}); refused rather than widen access (Safety::Warn replaces the file \
+                 without them)"
+            );
+            Err(Error::io(op, "carry over ACL", path, e.error).with_detail(detail))
+        }
+        Safety::Warn => {
+            log::warn!(
+                "{}: {what} ({e}); replacing it without them",
+                path.display()
+            );
+            Ok(())
+        }
+        Safety::BestEffort => {
+            log::debug!("{}: {what} ({e})", path.display());
+            Ok(())
+        }
     }
 }

@@ -88,6 +88,12 @@ pub enum ErrorKind {
     /// The checksum sidecar cannot be parsed (empty, garbage, wrong length,
     /// unknown algorithm); the detail says why.
     ChecksumMalformed,
+    /// A file safeatomic would use beside the target — its lock file — is
+    /// not one it can trust: another user's file where that user could
+    /// turn it against the caller, a hard link to some other file, or not
+    /// a regular file. Nothing was written to it; the detail says why
+    /// (docs/security.md).
+    Untrusted,
     /// Any other I/O failure; [`Error::io_error`] has the OS error.
     Io,
 }
@@ -130,6 +136,7 @@ impl ErrorKind {
             Self::Format => "invalid format",
             Self::Validation => "validation failed",
             Self::ChecksumMalformed => "checksum sidecar malformed",
+            Self::Untrusted => "refused to use an untrusted file",
             Self::Io => "I/O error",
         }
     }
@@ -527,6 +534,7 @@ impl From<Error> for io::Error {
             }
             ErrorKind::Validation => io::ErrorKind::InvalidInput,
             ErrorKind::ChecksumMissing => io::ErrorKind::NotFound,
+            ErrorKind::Untrusted => io::ErrorKind::PermissionDenied,
             ErrorKind::DurabilityUnconfirmed | ErrorKind::Io => {
                 e.io_error().map_or(io::ErrorKind::Other, io::Error::kind)
             }

@@ -164,11 +164,14 @@ mod litter;
 mod lock;
 mod options;
 mod path;
+mod preserve;
 mod read;
 mod rename;
+mod resolve;
 mod store;
 mod sys;
 mod timefmt;
+mod trust;
 mod write;
 
 pub use checksum::{

@@ -10,6 +10,7 @@
 
 use crate::error::{Error, Operation, Result};
 use crate::sys::{self, AsFd, Mode, OFlags};
+use crate::trust;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -94,7 +95,8 @@ pub(crate) fn create_owned(
 enum Owner {
     /// Nothing at the name.
     Gone,
-    /// Held by a live process, or not a regular file we may open: leave it.
+    /// Held by a live process, not a regular file we may open, or another
+    /// user's file: leave it.
     Live,
     /// A regular file nobody holds; locked by us as long as the fd lives.
     Dead(sys::OwnedFd, sys::Stat),
@@ -114,17 +116,17 @@ fn owner(dir: impl AsFd, name: &Path) -> std::io::Result<Owner> {
         Err(_) => return Ok(Owner::Live), // a symlink, or not ours to open
     };
     let st = sys::file::fstat(&fd)?;
-    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
-        || !sys::flock::try_lock_exclusive(&fd)?
-    {
+    // Only our own files: root does not remove other users' files either
+    // (one named like ours may be theirs, or a trap).
+    if !trust::is_regular(&st) || !trust::own_litter(&st) || !sys::flock::try_lock_exclusive(&fd)? {
         return Ok(Owner::Live);
     }
     Ok(Owner::Dead(fd, st))
 }
 
 /// Removes the litter in an open directory; returns how many files it removed.
-/// Files that a live writer holds, symlinks and anything that is not a
-/// regular file are left alone.
+/// Files that a live writer holds, other users' files, symlinks and
+/// anything that is not a regular file are left alone.
 pub(crate) fn sweep(dir: impl AsFd) -> std::io::Result<usize> {
     let dir = dir.as_fd();
     let mut removed = 0;
@@ -195,10 +197,8 @@ pub(crate) fn sweep_probes(dir: impl AsFd) -> std::io::Result<usize> {
         for name in files.into_iter().chain(markers) {
             let name = Path::new(name);
             match sys::file::lstatat(dir, name) {
-                Ok(st)
-                    if rustix::fs::FileType::from_raw_mode(st.st_mode)
-                        == rustix::fs::FileType::RegularFile =>
-                {
+                // Our own regular files only (as for temp files).
+                Ok(st) if trust::is_regular(&st) && trust::own_litter(&st) => {
                     match sys::dir::unlinkat(dir, name) {
                         Ok(()) => removed += 1,
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -217,7 +217,8 @@ pub(crate) fn sweep_probes(dir: impl AsFd) -> std::io::Result<usize> {
 /// files of destructive [`doctor`](crate::doctor) runs that were killed, and
 /// returns how many it removed. A temp file that a live writer (in any
 /// process) is still writing, and the files of a doctor run still going,
-/// are never touched.
+/// are never touched; nor are files of other users (root included: root
+/// does not remove other users' files).
 ///
 /// Every write already removes its directory's temp-file litter, and every
 /// destructive doctor run the probe files of dead runs; call this yourself

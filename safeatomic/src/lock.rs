@@ -26,13 +26,12 @@
 //! users of both share one `<target>.lock`. `flock(1)`, Python
 //! `filelock.UnixFileLock` and `portalocker` use `flock` and do interoperate.
 
-use crate::commit;
 use crate::env::{self, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::options::{Safety, SymlinkPolicy};
-use crate::sys::{self, Mode, OFlags, OwnedFd};
-use crate::timefmt;
-use rustix::fs::FileType;
+use crate::resolve::{self, Target};
+use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
+use crate::{timefmt, trust};
 use rustix::io::Errno;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -188,7 +187,9 @@ impl LockOptions {
 pub struct LockGuard {
     fd: Option<OwnedFd>,
     writable: bool,
-    target: PathBuf,
+    /// The locked file's directory, held open: a write under this guard
+    /// commits there, whatever happens to the path meanwhile.
+    target: Target,
     lock_path: PathBuf,
     op: Operation,
 }
@@ -207,6 +208,11 @@ impl LockGuard {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn path(&self) -> &Path {
+        &self.target.path
+    }
+
+    /// The locked target: its directory handle and name.
+    pub(crate) fn target(&self) -> &Target {
         &self.target
     }
 
@@ -248,7 +254,7 @@ impl LockGuard {
         let Some(fd) = self.fd.take() else {
             return Ok(());
         };
-        let fail = |step, e| lock_error(self.op, step, &self.target, &self.lock_path, e);
+        let fail = |step, e| lock_error(self.op, step, &self.target.path, &self.lock_path, e);
         let cleared = if self.writable {
             sys::file::pwrite_all(&fd, &blank_record(), 0)
                 .map_err(|e| fail("clear lock payload", e))
@@ -361,16 +367,22 @@ struct Opened {
     writable: bool,
 }
 
-/// Opens (creating if needed) the lock file `name` in `dir`.
-fn open_lock_file(
-    op: Operation,
-    dir: &OwnedFd,
-    name: &Path,
-    target: &Path,
-    lock_path: &Path,
-) -> Result<Opened> {
+/// Opens (creating if needed) the lock file of `target` and checks that it
+/// can be trusted ([`trust::lock_file`]) before anything touches it.
+///
+/// A new lock file gets no wider permissions than the target has (`0o644`
+/// limited to the target's bits, read and write kept for its owner): who
+/// can open a lock file can hold its `flock`.
+fn open_lock_file(op: Operation, target: &Target, lock_path: &Path) -> Result<Opened> {
+    let name = lock_name(&target.name);
+    let name = Path::new(&name);
+    let dir = &*target.dir;
+    let mode = target
+        .found
+        .file()
+        .map_or(0o644, |st| (0o644 & st.st_mode) | 0o600);
     let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK;
-    let (fd, writable) = match sys::file::openat(dir, name, flags, Mode::from_raw_mode(0o644)) {
+    let (fd, writable) = match sys::file::openat(dir, name, flags, Mode::from_raw_mode(mode)) {
         Ok(fd) => (fd, true),
         // Someone else's lock file that we may not write, or one on a
         // read-only mount: flock works on a read-only descriptor too; we
@@ -379,12 +391,12 @@ fn open_lock_file(
             let ro = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK;
             match sys::file::openat(dir, name, ro, Mode::empty()) {
                 Ok(fd) => (fd, false),
-                Err(_) => return Err(lock_error(op, "open lock file", target, lock_path, e)),
+                Err(_) => return Err(lock_error(op, "open lock file", &target.path, lock_path, e)),
             }
         }
-        Err(e) => return Err(open_error(op, target, lock_path, e)),
+        Err(e) => return Err(open_error(op, &target.path, lock_path, e)),
     };
-    check_regular(op, &fd, target, lock_path)?;
+    check_trusted(op, &fd, target, lock_path)?;
     Ok(Opened { fd, writable })
 }
 
@@ -401,18 +413,19 @@ fn open_error(op: Operation, target: &Path, lock_path: &Path, e: std::io::Error)
     }
 }
 
-fn check_regular(op: Operation, fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result<()> {
-    let st =
-        sys::file::fstat(fd).map_err(|e| lock_error(op, "stat lock file", target, lock_path, e))?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(
-            Error::new(ErrorKind::InvalidInput, op, "open lock file", target).with_detail(format!(
-                "lock file `{}` is not a regular file",
-                lock_path.display()
-            )),
-        );
-    }
-    Ok(())
+/// Refuses a lock file that is not a regular file with one link owned by a
+/// trusted user ([`trust::lock_file`]): nothing is written to it, not even
+/// its lock taken.
+fn check_trusted(op: Operation, fd: &OwnedFd, target: &Target, lock_path: &Path) -> Result<Stat> {
+    let st = sys::file::fstat(fd)
+        .map_err(|e| lock_error(op, "stat lock file", &target.path, lock_path, e))?;
+    trust::lock_file(&target.dir_st, target.owner(), &st).map_err(|why| {
+        Error::new(ErrorKind::Untrusted, op, "open lock file", &target.path).with_detail(format!(
+            "lock file `{}` is not used: {why}",
+            lock_path.display()
+        ))
+    })?;
+    Ok(st)
 }
 
 /// How to wait for the lock.
@@ -424,20 +437,19 @@ pub(crate) enum Wait {
     Block(Option<Duration>),
 }
 
-/// Acquires the lock of the target `name` inside the open directory `dir`.
-/// Used by the public functions and by every locked write.
+/// Acquires the lock of `target` (its lock file in the target's open
+/// directory). Used by the public functions and by every locked write. The
+/// guard keeps the directory handle.
 pub(crate) fn acquire_in(
     op: Operation,
-    dir: &OwnedFd,
-    name: &std::ffi::OsStr,
-    target: &Path,
+    target: &Target,
     wait: Wait,
     session: Option<&str>,
 ) -> Result<Option<LockGuard>> {
-    let lname = lock_name(name);
-    let lock_path = lock_file_path(target);
-    let opened = open_lock_file(op, dir, Path::new(&lname), target, &lock_path)?;
-    let fail = |step, e| lock_error(op, step, target, &lock_path, e);
+    let shown = &target.path;
+    let lock_path = lock_file_path(shown);
+    let opened = open_lock_file(op, target, &lock_path)?;
+    let fail = |step, e| lock_error(op, step, shown, &lock_path, e);
     let held = match wait {
         Wait::Try => sys::flock::try_lock_exclusive(&opened.fd).map_err(|e| fail("lock", e))?,
         // Blocks in the kernel: no CPU while waiting, wakes on release.
@@ -454,11 +466,12 @@ pub(crate) fn acquire_in(
                 }
                 let now = Instant::now();
                 if now >= deadline {
-                    return Err(Error::new(ErrorKind::LockTimeout, op, "lock", target)
-                        .with_detail(format!(
+                    return Err(
+                        Error::new(ErrorKind::LockTimeout, op, "lock", shown).with_detail(format!(
                             "lock file `{}` still held by another holder after {timeout:?}",
                             lock_path.display()
-                        )));
+                        )),
+                    );
                 }
                 std::thread::sleep(backoff.min(deadline - now));
                 backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -471,7 +484,7 @@ pub(crate) fn acquire_in(
     let guard = LockGuard {
         fd: Some(opened.fd),
         writable: opened.writable,
-        target: target.to_owned(),
+        target: target.clone(),
         lock_path,
         op,
     };
@@ -490,29 +503,22 @@ pub(crate) fn acquire_in(
             }
         })
         .and_then(|()| sys::file::pwrite_all(fd, &line, 0))
-        .map_err(|e| lock_error(op, "write lock payload", target, &guard.lock_path, e))?;
+        .map_err(|e| lock_error(op, "write lock payload", shown, &guard.lock_path, e))?;
     }
     Ok(Some(guard))
 }
 
 fn acquire(path: &Path, wait: Wait, options: &LockOptions) -> Result<Option<LockGuard>> {
     let op = Operation::Lock;
-    let target = commit::resolve(path, SymlinkPolicy::Follow, op)?;
+    let target = resolve::resolve(path, SymlinkPolicy::Follow, op)?;
     env::gate(
         options.safety,
-        &target.env,
+        &*env::of_target(&target, op)?,
         &[Guarantee::WriterExclusion, Guarantee::StaleRecovery],
         op,
         &target.path,
     )?;
-    acquire_in(
-        op,
-        &target.dir,
-        &target.name,
-        &target.path,
-        wait,
-        options.session.as_deref(),
-    )
+    acquire_in(op, &target, wait, options.session.as_deref())
 }
 
 /// Takes the lock of `path` if it is free right now.
@@ -803,19 +809,68 @@ fn read_settled_payload(fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result
 }
 
 /// Opens an existing lock file read-only for inspection (never creates).
-fn open_existing(path: &Path) -> Result<(Option<OwnedFd>, PathBuf, commit::Resolved)> {
+fn open_existing(path: &Path) -> Result<(Option<OwnedFd>, PathBuf, Target)> {
     let op = Operation::Lock;
-    let target = commit::resolve(path, SymlinkPolicy::Follow, op)?;
+    let target = resolve::resolve(path, SymlinkPolicy::Follow, op)?;
     let lock_path = lock_file_path(&target.path);
-    let lname = lock_name(&target.name);
+    let fd = open_existing_in(op, &target, &lock_path)?;
+    Ok((fd, lock_path, target))
+}
+
+/// Opens the lock file of `target` read-only if it exists, and checks that
+/// it can be trusted (a hard link to another file is not read either).
+fn open_existing_in(op: Operation, target: &Target, lock_path: &Path) -> Result<Option<OwnedFd>> {
+    let name = lock_name(&target.name);
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK;
-    match sys::file::openat(&target.dir, Path::new(&lname), flags, Mode::empty()) {
+    match sys::file::openat(&*target.dir, Path::new(&name), flags, Mode::empty()) {
         Ok(fd) => {
-            check_regular(op, &fd, path, &lock_path)?;
-            Ok((Some(fd), lock_path, target))
+            check_trusted(op, &fd, target, lock_path)?;
+            Ok(Some(fd))
         }
-        Err(e) if sys::errno(&e) == Some(Errno::NOENT) => Ok((None, lock_path, target)),
-        Err(e) => Err(open_error(op, path, &lock_path, e)),
+        Err(e) if sys::errno(&e) == Some(Errno::NOENT) => Ok(None),
+        Err(e) => Err(open_error(op, &target.path, lock_path, e)),
+    }
+}
+
+/// A shared `flock` on a target's existing lock file: while it is held, no
+/// cooperating writer can change the target. Read-only: it creates no file
+/// and writes no payload (verification uses it to settle an answer).
+pub(crate) struct SharedHold {
+    _fd: OwnedFd,
+}
+
+/// Takes a shared lock on the lock file of `target` within `timeout`.
+/// `Ok(None)` when there is no lock file (nobody ever locked the target),
+/// when it is not trusted, or when an exclusive holder keeps it past the
+/// timeout (possibly the caller itself).
+pub(crate) fn hold_shared(
+    op: Operation,
+    target: &Target,
+    timeout: Duration,
+) -> Result<Option<SharedHold>> {
+    let lock_path = lock_file_path(&target.path);
+    let fd = match open_existing_in(op, target, &lock_path) {
+        Ok(Some(fd)) => fd,
+        Ok(None) => return Ok(None),
+        Err(e) if e.kind() == ErrorKind::Untrusted => {
+            log::warn!("{e}");
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let fail = |e| lock_error(op, "lock (shared)", &target.path, &lock_path, e);
+    let deadline = Instant::now() + timeout;
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        if sys::flock::try_lock_shared(&fd).map_err(fail)? {
+            return Ok(Some(SharedHold { _fd: fd }));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(backoff.min(deadline - now));
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
@@ -992,8 +1047,7 @@ pub fn release_stale_lock(path: impl AsRef<Path>) -> Result<bool> {
     if fd.is_none() {
         return Ok(false);
     }
-    let lname = lock_name(&target.name);
-    let opened = open_lock_file(op, &target.dir, Path::new(&lname), path, &lock_path)?;
+    let opened = open_lock_file(op, &target, &lock_path)?;
     let fail = |step, e| lock_error(op, step, path, &lock_path, e);
     if !sys::flock::try_lock_exclusive(&opened.fd).map_err(|e| fail("lock", e))? {
         return Ok(false);
@@ -1046,10 +1100,10 @@ pub fn release_stale_lock(path: impl AsRef<Path>) -> Result<bool> {
 /// ```
 pub fn force_release_lock(path: impl AsRef<Path>) -> Result<bool> {
     let op = Operation::Lock;
-    let target = commit::resolve(path.as_ref(), SymlinkPolicy::Follow, op)?;
+    let target = resolve::resolve(path.as_ref(), SymlinkPolicy::Follow, op)?;
     let lname = lock_name(&target.name);
     let lock_path = lock_file_path(&target.path);
-    match sys::dir::unlinkat(&target.dir, Path::new(&lname)) {
+    match sys::dir::unlinkat(&*target.dir, Path::new(&lname)) {
         Ok(()) => {
             log::warn!(
                 "force-released {}: exclusion is broken for any current holder",

@@ -1,12 +1,12 @@
 //! Reading: `read_atomic`, `AtomicReader`.
 
 use crate::checksum::{self, Verified};
-use crate::commit;
 use crate::env::{self, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::options::{Safety, SymlinkPolicy};
 use crate::path;
-use crate::sys::{self, Mode, OFlags, OwnedFd};
+use crate::resolve::{self, Target};
+use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
 use rustix::fs::FileType;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,9 @@ pub struct ReadOptions {
     /// The caller holds the file's cooperative lock (a store update): a
     /// mismatch is then settled as it is, not by waiting for the lock.
     pub(crate) lock_held: bool,
+    /// The algorithm whose sidecar is authoritative (a store's configured
+    /// one); otherwise the sidecar written last is used.
+    pub(crate) algorithm: Option<crate::checksum::Algorithm>,
 }
 
 impl ReadOptions {
@@ -296,22 +299,13 @@ impl AtomicReader {
             // The sidecar and the lock sit beside the real file: resolve the
             // target exactly as writers and `verify_checksum` do (a symlink
             // at the target is followed to the file it names).
-            let target = commit::resolve(path, SymlinkPolicy::Follow, op)?;
-            let needed = [Guarantee::ReaderConsistency, Guarantee::IntegrityDetection];
-            env::gate(options.safety, &target.env, &needed, op, path)?;
-            return match checksum::verify_in(&target, path, op, true, options.lock_held)? {
-                Verified::Match(bytes) => Ok(Self {
-                    len: bytes.len() as u64,
-                    source: Source::Memory(io::Cursor::new(bytes)),
-                    path: path.to_owned(),
-                }),
-                Verified::Mismatch(info, actual) => {
-                    Err(
-                        Error::new(ErrorKind::ChecksumMismatch, op, "verify checksum", path)
-                            .with_mismatch(info.digest, actual),
-                    )
-                }
-            };
+            let target = resolve::resolve(path, SymlinkPolicy::Follow, op)?;
+            let (bytes, _) = verified(&target, path, options, op)?;
+            return Ok(Self {
+                len: bytes.len() as u64,
+                source: Source::Memory(io::Cursor::new(bytes)),
+                path: path.to_owned(),
+            });
         }
         let (parent, name) = path::split(path).map_err(|e| e.into_error(op, path))?;
         let dir = sys::dir::open_dir(rustix::fs::CWD, parent)
@@ -333,17 +327,7 @@ impl AtomicReader {
             Mode::empty(),
         )
         .map_err(|e| Error::io(op, "open file", path, e))?;
-        let st = sys::file::fstat(&fd).map_err(|e| Error::io(op, "stat file", path, e))?;
-        match FileType::from_raw_mode(st.st_mode) {
-            FileType::RegularFile => {}
-            FileType::Directory => {
-                return Err(Error::new(ErrorKind::IsADirectory, op, "open file", path));
-            }
-            _ => {
-                return Err(Error::new(ErrorKind::InvalidInput, op, "open file", path)
-                    .with_detail("not a regular file (device, FIFO or socket)"));
-            }
-        }
+        let st = regular(&fd, path, op)?;
         Ok(Self {
             source: Source::File(fd),
             path: path.to_owned(),
@@ -420,6 +404,84 @@ impl AtomicReader {
     /// ```
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Reads the whole file of a resolved `target` (verified against its
+/// sidecar when `options` say so) through the target's directory handle,
+/// never following a symlink at the name: the file read is the one that
+/// was resolved (or locked). Returns the bytes and the file's `fstat`,
+/// taken before reading, so the value is never older than that identity.
+/// Errors name `path`, the path the caller gave.
+pub(crate) fn read_in(
+    target: &Target,
+    path: &Path,
+    options: &ReadOptions,
+    op: Operation,
+) -> Result<(Vec<u8>, Stat)> {
+    if options.verify {
+        return verified(target, path, options, op);
+    }
+    env::gate(
+        options.safety,
+        &*env::of_target(target, op)?,
+        &[Guarantee::ReaderConsistency],
+        op,
+        path,
+    )?;
+    let fd = sys::file::openat(
+        &*target.dir,
+        Path::new(&target.name),
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::io(op, "open file", path, e))?;
+    let st = regular(&fd, path, op)?;
+    let bytes =
+        sys::file::read_up_to(&fd, usize::MAX).map_err(|e| Error::io(op, "read", path, e))?;
+    Ok((bytes, st))
+}
+
+/// The verified bytes of `target` and the `fstat` of the file they came
+/// from, or the mismatch as an error.
+fn verified(
+    target: &Target,
+    path: &Path,
+    options: &ReadOptions,
+    op: Operation,
+) -> Result<(Vec<u8>, Stat)> {
+    let needed = [Guarantee::ReaderConsistency, Guarantee::IntegrityDetection];
+    env::gate(
+        options.safety,
+        &*env::of_target(target, op)?,
+        &needed,
+        op,
+        path,
+    )?;
+    let how = checksum::Verify {
+        keep: true,
+        lock_held: options.lock_held,
+        prefer: options.algorithm,
+    };
+    match checksum::verify_in(target, path, op, how)? {
+        Verified::Match(bytes, st) => Ok((bytes, st)),
+        Verified::Mismatch(info, actual) => {
+            Err(
+                Error::new(ErrorKind::ChecksumMismatch, op, "verify checksum", path)
+                    .with_mismatch(info.digest, actual),
+            )
+        }
+    }
+}
+
+/// The `fstat` of an open file that must be a regular file.
+fn regular(fd: &OwnedFd, path: &Path, op: Operation) -> Result<Stat> {
+    let st = sys::file::fstat(fd).map_err(|e| Error::io(op, "stat file", path, e))?;
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => Ok(st),
+        FileType::Directory => Err(Error::new(ErrorKind::IsADirectory, op, "open file", path)),
+        _ => Err(Error::new(ErrorKind::InvalidInput, op, "open file", path)
+            .with_detail("not a regular file (device, FIFO or socket)")),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Writing: `write_atomic`, `AtomicWriter`, `create_atomic`.
 
-use crate::commit::{Locking, Pending, Publish};
+use crate::commit::{Aim, Pending, Publish};
 use crate::error::{Error, Operation, Result};
 use crate::lock::LockGuard;
 use crate::options::WriteOptions;
@@ -71,12 +71,11 @@ pub fn write_atomic_with(
     options: &WriteOptions,
 ) -> Result<()> {
     Pending::write_whole(
-        path.as_ref(),
+        Aim::Path(path.as_ref()),
         data.as_ref(),
         options,
         Operation::Write,
         Publish::Replace,
-        Locking::ByOptions,
     )
 }
 
@@ -129,12 +128,11 @@ pub fn write_atomic_locked_with(
     options: &WriteOptions,
 ) -> Result<()> {
     Pending::write_whole(
-        guard.path(),
+        Aim::Locked(guard),
         data.as_ref(),
         options,
         Operation::Write,
         Publish::Replace,
-        Locking::Skip,
     )
 }
 
@@ -222,12 +220,11 @@ pub fn create_atomic_with(
     options: &WriteOptions,
 ) -> Result<()> {
     Pending::write_whole(
-        path.as_ref(),
+        Aim::Path(path.as_ref()),
         data.as_ref(),
         options,
         Operation::Create,
         Publish::NoReplace,
-        Locking::ByOptions,
     )
 }
 
@@ -305,11 +302,10 @@ impl AtomicWriter {
     pub fn create_with(path: impl AsRef<Path>, options: &WriteOptions) -> Result<Self> {
         Ok(Self {
             pending: Some(Pending::begin(
-                path.as_ref(),
+                Aim::Path(path.as_ref()),
                 options,
                 Operation::Write,
                 Publish::Replace,
-                Locking::ByOptions,
             )?),
             buf: Vec::new(),
         })

@@ -562,8 +562,8 @@ pub fn inspect_guarantees(path: impl AsRef<Path>) -> Result<GuaranteeReport> {
         Ok(FileType::Symlink) if sys::file::statat(rustix::fs::CWD, path).is_ok_and(is_dir) => path,
         // Any other link: the directory a write through it would land in.
         Ok(FileType::Symlink) => {
-            let target = crate::commit::resolve(path, crate::SymlinkPolicy::Follow, op)?;
-            return Ok(report(path, target.env));
+            let target = crate::resolve::resolve(path, crate::SymlinkPolicy::Follow, op)?;
+            return Ok(report(path, of_target(&target, op)?));
         }
         _ => crate::path::parent_of(path).map_err(|e| e.into_error(op, path))?,
     };
@@ -603,6 +603,21 @@ pub(crate) fn of_dir(dir: impl AsFd) -> std::io::Result<Arc<Environment>> {
 /// [`of_dir`], also returning the directory's `fstat` (which it makes anyway).
 pub(crate) fn of_dir_with_stat(dir: impl AsFd) -> std::io::Result<(Arc<Environment>, sys::Stat)> {
     let st = sys::file::fstat(dir.as_fd())?;
+    of_open_dir(dir, &st).map(|env| (env, st))
+}
+
+/// The environment of a resolved target's directory (its `fstat` was made
+/// when it was opened).
+pub(crate) fn of_target(
+    target: &crate::resolve::Target,
+    op: Operation,
+) -> Result<Arc<Environment>> {
+    of_open_dir(&*target.dir, &target.dir_st)
+        .map_err(|e| Error::io(op, "detect filesystem", &target.path, e))
+}
+
+/// [`of_dir`] for a directory whose `fstat` is `st`.
+fn of_open_dir(dir: impl AsFd, st: &sys::Stat) -> std::io::Result<Arc<Environment>> {
     let dev = st.st_dev;
     let magic = sys::statfs::fs_magic(dir.as_fd())?;
     if let Some(env) = cache()
@@ -610,7 +625,7 @@ pub(crate) fn of_dir_with_stat(dir: impl AsFd) -> std::io::Result<(Arc<Environme
         .unwrap_or_else(|p| p.into_inner())
         .get(&(dev, magic))
     {
-        return Ok((env.clone(), st));
+        return Ok(env.clone());
     }
     // No /proc (chroot, minimal container): classify on the magic alone.
     let mountinfo = sys::statfs::mountinfo().ok();
@@ -627,7 +642,7 @@ pub(crate) fn of_dir_with_stat(dir: impl AsFd) -> std::io::Result<(Arc<Environme
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert((dev, magic), env.clone());
-    Ok((env, st))
+    Ok(env)
 }
 
 /// The safety gate: decides, before anything is created or written, whether an operation needing

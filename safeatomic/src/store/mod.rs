@@ -7,13 +7,15 @@
 pub(crate) mod persisted;
 pub(crate) mod private;
 
+use crate::checksum::{self, Algorithm};
 use crate::error::{Error, ErrorKind, Operation, Result};
-use crate::format;
 use crate::lock::{LockGuard, LockOptions, acquire_lock_with};
-use crate::options::{Safety, WriteOptions};
-use crate::read::{ReadOptions, read_atomic_with};
+use crate::options::{Safety, SymlinkPolicy, WriteOptions};
+use crate::read::{self, ReadOptions};
+use crate::resolve::{self, Target};
 use crate::sys::{self, Stat};
-use crate::{checksum, litter, path, timefmt};
+use crate::write::write_atomic_locked_with;
+use crate::{commit, env, format, litter, path, timefmt};
 use persisted::Persisted;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -393,7 +395,8 @@ impl<T: Persisted> Store<T> {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The identity of the file now; `None` when it does not exist.
+    /// The identity of the file at the store's path now; `None` when it
+    /// does not exist. One `stat`: the cache check of an unlocked load.
     fn identity(&self) -> Result<Option<FileId>> {
         match sys::file::statat(rustix::fs::CWD, &self.inner.path) {
             Ok(st) => Ok(Some(FileId::of(&st))),
@@ -402,31 +405,70 @@ impl<T: Persisted> Store<T> {
         }
     }
 
-    /// The current value, from the cache when `id` matches, else read. With
-    /// the file absent, the default (or `NotFound`). `locked` says whether
-    /// the caller holds the lock (a corrupt file may then be moved aside).
+    /// The value for a missing file: the default, or `NotFound`.
+    fn absent(&self) -> Result<Arc<T>> {
+        *self.cache() = None;
+        T::default_value().map(Arc::new).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                Operation::Store,
+                "load",
+                &self.inner.path,
+            )
+            .with_detail("the file does not exist and the type has no Default")
+        })
+    }
+
+    /// The cached value if it is the version `id`.
+    fn cached(&self, id: FileId) -> Option<Arc<T>> {
+        self.cache()
+            .as_ref()
+            .filter(|cached| cached.id == id)
+            .map(|cached| Arc::clone(&cached.value))
+    }
+
+    /// The current value, from the cache when the file has not changed,
+    /// else read. With the file absent, the default (or `NotFound`).
+    ///
+    /// Under a lock (`guard`), everything happens in the locked file's
+    /// directory, by its handle: the identity check, the read, a move
+    /// aside. Without one, the path is resolved once for the read.
     fn current(&self, guard: Option<&LockGuard>) -> Result<Arc<T>> {
-        let path = &self.inner.path;
-        let Some(id) = self.identity()? else {
-            *self.cache() = None;
-            return T::default_value().map(Arc::new).ok_or_else(|| {
-                Error::new(ErrorKind::NotFound, Operation::Store, "load", path)
-                    .with_detail("the file does not exist and the type has no Default")
-            });
+        let op = Operation::Store;
+        let target = match guard {
+            Some(guard) => guard.target().relook(SymlinkPolicy::Follow, op)?,
+            None => {
+                // The cache check: one stat of the path.
+                match self.identity()? {
+                    None => return self.absent(),
+                    Some(id) => {
+                        if let Some(value) = self.cached(id) {
+                            return Ok(value);
+                        }
+                    }
+                }
+                resolve::resolve(&self.inner.path, SymlinkPolicy::Follow, op)?
+            }
         };
-        if let Some(cached) = self.cache().as_ref()
-            && cached.id == id
+        let Some(st) = target.found.file() else {
+            return self.absent();
+        };
+        if guard.is_some()
+            && let Some(value) = self.cached(FileId::of(st))
         {
-            return Ok(Arc::clone(&cached.value));
+            return Ok(value);
         }
         let mut options = ReadOptions::new()
             .safety(self.inner.options.safety)
             .verify(T::CHECKSUM.is_some());
         options.lock_held = guard.is_some();
-        let parsed = read_atomic_with(path, &options)
-            .and_then(|bytes| format::decode::<T>(T::FORMAT, &bytes, path, Operation::Store));
-        let value = match parsed {
-            Ok(v) => Arc::new(v),
+        options.algorithm = T::CHECKSUM;
+        let path = &self.inner.path;
+        let parsed = read::read_in(&target, path, &options, op).and_then(|(bytes, st)| {
+            format::decode::<T>(T::FORMAT, &bytes, path, op).map(|v| (v, st))
+        });
+        let (value, st) = match parsed {
+            Ok((v, st)) => (Arc::new(v), st),
             Err(e)
                 if is_corruption(&e)
                     && self.inner.options.on_corrupt == CorruptPolicy::MoveAside =>
@@ -435,14 +477,13 @@ impl<T: Persisted> Store<T> {
             }
             Err(e) => return Err(e),
         };
-        // Cache only if the file did not change while we read it: then the
-        // value is exactly that version's.
-        if self.identity()? == Some(id) {
-            *self.cache() = Some(Cached {
-                id,
-                value: Arc::clone(&value),
-            });
-        }
+        // The identity of the very file read, taken before reading it: the
+        // value is that version's (or newer, if a program that ignores the
+        // lock rewrote it in place meanwhile; then the next load re-reads).
+        *self.cache() = Some(Cached {
+            id: FileId::of(&st),
+            value: Arc::clone(&value),
+        });
         Ok(value)
     }
 
@@ -453,6 +494,7 @@ impl<T: Persisted> Store<T> {
             return Err(error);
         };
         let path = &self.inner.path;
+        let op = Operation::Store;
         let held;
         let guard = match guard {
             Some(g) => g,
@@ -462,35 +504,24 @@ impl<T: Persisted> Store<T> {
             }
         };
         // Re-check under the lock: another process may have repaired it.
+        let target = guard.target().relook(SymlinkPolicy::Follow, op)?;
+        if target.found.file().is_none() {
+            *self.cache() = None;
+            return Ok(default);
+        }
         let mut options = ReadOptions::new()
             .safety(self.inner.options.safety)
             .verify(T::CHECKSUM.is_some());
         options.lock_held = true;
-        let still_bad = match read_atomic_with(path, &options)
-            .and_then(|bytes| format::decode::<T>(T::FORMAT, &bytes, path, Operation::Store))
+        options.algorithm = T::CHECKSUM;
+        let still_bad = match read::read_in(&target, path, &options, op)
+            .and_then(|(bytes, _)| format::decode::<T>(T::FORMAT, &bytes, path, op))
         {
             Ok(v) => return Ok(v),
             Err(e) => is_corruption(&e),
         };
         if still_bad {
-            let mut aside = guard.path().as_os_str().to_owned();
-            aside.push(".corrupt-");
-            aside.push(timefmt::format_compact(sys::process::now()));
-            let aside = PathBuf::from(aside);
-            crate::move_atomic_noreplace(guard.path(), &aside)?;
-            // Its sidecars go with it: they are part of the evidence, and
-            // left behind they would describe a file that is not there.
-            for algorithm in crate::Algorithm::ALL {
-                let sidecar = checksum::sidecar_path(guard.path(), algorithm);
-                match crate::move_atomic_noreplace(
-                    &sidecar,
-                    checksum::sidecar_path(&aside, algorithm),
-                ) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            let aside = move_aside(&target, op)?;
             log::warn!(
                 "{}: moved a corrupt file aside to {} ({error}); starting from the default",
                 path.display(),
@@ -670,24 +701,55 @@ impl<T: Persisted> Store<T> {
         let opts = WriteOptions::new()
             .safety(self.inner.options.safety)
             .checksum(T::CHECKSUM);
-        crate::write_atomic_locked_with(guard, bytes, &opts)?;
+        write_atomic_locked_with(guard, bytes, &opts)?;
         // Under the lock nobody else writes: this identity is our version's.
-        // The write is committed and durable by now, so a failure to learn
-        // the identity must not turn into an error (a caller retrying a
-        // "failed" update would apply it twice): it only costs the cache.
-        *self.cache() = match self.identity() {
-            Ok(Some(id)) => Some(Cached {
-                id,
+        // It is taken in the locked directory, not through the path (which
+        // may lead elsewhere by now). The write is committed and durable by
+        // now, so a failure to learn the identity must not turn into an
+        // error (a caller retrying a "failed" update would apply it twice):
+        // it only costs the cache.
+        let target = guard.target();
+        *self.cache() = match sys::file::lstatat(&*target.dir, Path::new(&target.name)) {
+            Ok(st) => Some(Cached {
+                id: FileId::of(&st),
                 value: Arc::new(value),
             }),
-            Ok(None) => None,
             Err(e) => {
-                log::debug!("{e}; the next load reads the file");
+                log::debug!("{}: {e}; the next load reads the file", path.display());
                 None
             }
         };
         Ok(())
     }
+}
+
+/// Moves the corrupt file of `target` aside to `<name>.corrupt-<time>`,
+/// with its sidecars, in its own directory (by handle), never replacing
+/// anything; returns the new path. The caller holds the lock.
+fn move_aside(target: &Target, op: Operation) -> Result<PathBuf> {
+    let mut aside = target.name.clone();
+    aside.push(".corrupt-");
+    aside.push(timefmt::format_compact(sys::process::now()));
+    let shown = target.path.with_file_name(&aside);
+    let env = env::of_target(target, op)?;
+    let dir: &sys::OwnedFd = &target.dir;
+    let fail =
+        |e| Error::io(op, "move corrupt file aside", &target.path, e).with_other_path(&shown);
+    commit::publish_noreplace(dir, Path::new(&target.name), Path::new(&aside), &env)
+        .map_err(fail)?;
+    // Its sidecars go with it: they are part of the evidence, and left
+    // behind they would describe a file that is not there.
+    for algorithm in Algorithm::ALL {
+        let from = checksum::sidecar_name(&target.name, algorithm);
+        let to = checksum::sidecar_name(&aside, algorithm);
+        match commit::publish_noreplace(dir, Path::new(&from), Path::new(&to), &env) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(fail(e)),
+        }
+    }
+    sys::file::fsync(dir).map_err(fail)?;
+    Ok(shown)
 }
 
 /// Whether an error means "the file's content is bad" (as opposed to "the

@@ -37,17 +37,22 @@ pub(crate) fn read(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Reads from the current position to the end of file, or until more
 /// than `limit` bytes have been read (the caller rejects an oversized
-/// file by its length).
+/// file by its length). The buffer doubles as it fills, so a large file
+/// takes a few large reads.
 pub(crate) fn read_up_to(fd: impl AsFd, limit: usize) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 8192];
-    while out.len() <= limit {
-        let n = read(fd.as_fd(), &mut buf)?;
+    let mut out = vec![0u8; limit.saturating_add(1).min(8192)];
+    let mut len = 0;
+    while len <= limit {
+        if len == out.len() {
+            out.resize(out.len().saturating_mul(2).min(limit.saturating_add(1)), 0);
+        }
+        let n = read(fd.as_fd(), &mut out[len..])?;
         if n == 0 {
             break;
         }
-        out.extend_from_slice(&buf[..n]);
+        len += n;
     }
+    out.truncate(len);
     Ok(out)
 }
 

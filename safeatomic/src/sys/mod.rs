@@ -16,6 +16,7 @@ pub(crate) mod file;
 pub(crate) mod flock;
 pub(crate) mod process;
 pub(crate) mod statfs;
+pub(crate) mod xattr;
 
 pub(crate) use rustix::fs::{Mode, OFlags, Stat};
 pub(crate) use std::os::fd::{AsFd, OwnedFd};

@@ -70,3 +70,8 @@ pub(crate) fn hostname() -> String {
 pub(crate) fn now() -> std::time::SystemTime {
     std::time::SystemTime::now()
 }
+
+/// `geteuid(2)`: the effective user id, whose files we create; cannot fail.
+pub(crate) fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}

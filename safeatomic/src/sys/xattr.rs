@@ -1,0 +1,124 @@
+//! Extended attributes (`xattr(7)`) of open files: POSIX ACLs live in
+//! `system.posix_acl_access`, labels in `security.*`, the rest in `user.*`
+//! and `trusted.*`.
+
+use super::{AsFd, once};
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::ffi::OsStringExt;
+
+/// A name or value list that outgrew our first buffer: ask for its size,
+/// then read it into a buffer that large (`ERANGE` if it grew meanwhile:
+/// once more).
+fn sized(mut call: impl FnMut(&mut [u8]) -> io::Result<usize>) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; 256];
+    for _ in 0..4 {
+        match call(&mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            Err(e) if super::errno(&e) == Some(rustix::io::Errno::RANGE) => {
+                let needed = call(&mut [])?;
+                buf = vec![0u8; needed.max(buf.len() * 2)];
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(rustix::io::Errno::RANGE.into())
+}
+
+/// `flistxattr(2)`: the names of the file's extended attributes (those
+/// this process may see). A filesystem without extended attributes
+/// (`EOPNOTSUPP`) has none.
+pub(crate) fn list(fd: impl AsFd) -> io::Result<Vec<OsString>> {
+    let names = sized(|buf| {
+        once("flistxattr", || {
+            if buf.is_empty() {
+                rustix::fs::flistxattr_query(fd.as_fd())
+            } else {
+                rustix::fs::flistxattr(fd.as_fd(), &mut *buf)
+            }
+        })
+    });
+    let names = match names {
+        Err(e) if super::errno(&e) == Some(rustix::io::Errno::OPNOTSUPP) => return Ok(Vec::new()),
+        other => other?,
+    };
+    Ok(split_names(&names))
+}
+
+/// `fgetxattr(2)`: the value of one extended attribute.
+pub(crate) fn get(fd: impl AsFd, name: &OsString) -> io::Result<Vec<u8>> {
+    sized(|buf| {
+        once("fgetxattr", || {
+            if buf.is_empty() {
+                rustix::fs::fgetxattr_query(fd.as_fd(), name.as_os_str())
+            } else {
+                rustix::fs::fgetxattr(fd.as_fd(), name.as_os_str(), &mut *buf)
+            }
+        })
+    })
+}
+
+/// The `/proc/self/fd` entry of `fd`: a path to the very file, for calls
+/// that have no descriptor-based form usable on an `O_PATH` descriptor.
+fn proc_path(fd: impl AsFd) -> String {
+    use std::os::fd::AsRawFd;
+    format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd())
+}
+
+/// `listxattr(2)` of a file opened `O_PATH` (one we may not read, which
+/// `flistxattr` refuses), through its `/proc/self/fd` entry.
+pub(crate) fn list_via_proc(fd: impl AsFd) -> io::Result<Vec<OsString>> {
+    let path = proc_path(fd);
+    let names = sized(|buf| {
+        once("listxattr", || {
+            if buf.is_empty() {
+                rustix::fs::listxattr_query(path.as_str())
+            } else {
+                rustix::fs::listxattr(path.as_str(), &mut *buf)
+            }
+        })
+    });
+    let names = match names {
+        Err(e) if super::errno(&e) == Some(rustix::io::Errno::OPNOTSUPP) => return Ok(Vec::new()),
+        other => other?,
+    };
+    Ok(split_names(&names))
+}
+
+/// `getxattr(2)` of a file opened `O_PATH`, through its `/proc/self/fd`
+/// entry (see [`list_via_proc`]).
+pub(crate) fn get_via_proc(fd: impl AsFd, name: &OsString) -> io::Result<Vec<u8>> {
+    let path = proc_path(fd);
+    sized(|buf| {
+        once("getxattr", || {
+            if buf.is_empty() {
+                rustix::fs::getxattr_query(path.as_str(), name.as_os_str())
+            } else {
+                rustix::fs::getxattr(path.as_str(), name.as_os_str(), &mut *buf)
+            }
+        })
+    })
+}
+
+/// The names in a `listxattr` result (NUL-terminated, one after another).
+fn split_names(list: &[u8]) -> Vec<OsString> {
+    list.split(|b| *b == 0)
+        .filter(|n| !n.is_empty())
+        .map(|n| OsString::from_vec(n.to_vec()))
+        .collect()
+}
+
+/// `fsetxattr(2)`: sets one extended attribute (creating or replacing it).
+pub(crate) fn set(fd: impl AsFd, name: &OsString, value: &[u8]) -> io::Result<()> {
+    once("fsetxattr", || {
+        rustix::fs::fsetxattr(
+            fd.as_fd(),
+            name.as_os_str(),
+            value,
+            rustix::fs::XattrFlags::empty(),
+        )
+    })
+}
