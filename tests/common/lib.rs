@@ -64,6 +64,7 @@ pub fn no_leftovers(dir: &Path) {
 pub mod child;
 pub mod killops;
 pub mod mounts;
+pub mod neighbours;
 pub mod rng;
 pub mod torture;
 pub mod types;

@@ -181,7 +181,9 @@ pub struct CommandPause {
 
 /// Runs `cmd` with no stdin; `Err` describes the command, its status and its
 /// stderr.
-fn try_run(cmd: &mut Command) -> Result<Output, String> {
+/// Runs `cmd` to its end with its output captured; `Err` with the command,
+/// its status and its output when it fails.
+pub fn try_run(cmd: &mut Command) -> Result<Output, String> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -212,7 +214,7 @@ fn try_run(cmd: &mut Command) -> Result<Output, String> {
 
 /// Runs `cmd`; panics with the command, its status and its stderr on failure.
 #[track_caller]
-fn run(cmd: &mut Command) -> Output {
+pub fn run(cmd: &mut Command) -> Output {
     try_run(cmd).unwrap_or_else(|e| panic!("{e}"))
 }
 
