@@ -389,7 +389,13 @@ fn non_utf8_names_work_and_errors_still_show_them() {
     let missing = d.path().join(OsStr::from_bytes(b"no\xffdir")).join("f");
     let e = write_atomic(&missing, b"x").unwrap_err();
     assert_eq!(e.path(), missing);
-    assert!(e.to_string().contains("no\u{fffd}dir"), "{e}");
+    // The byte that is not UTF-8 is shown escaped, as control characters
+    // are: an error stays one printable line naming the exact file.
+    assert!(e.to_string().contains("no\\xffdir"), "{e}");
+    let newline = d.path().join("a\nb").join("f");
+    let e = write_atomic(&newline, b"x").unwrap_err();
+    assert!(e.to_string().contains("a\\nb"), "{e}");
+    assert_eq!(e.to_string().lines().count(), 1, "{e}");
     no_leftovers(d.path());
 }
 

@@ -317,6 +317,21 @@ fn setup_old(d: &Path) {
     fs::set_permissions(d.join("t"), fs::Permissions::from_mode(0o640)).unwrap();
 }
 
+/// The old file with a POSIX ACL and a user extended attribute, which a
+/// replace carries over (read, listed, set: each a failure point).
+fn setup_old_with_acl(d: &Path) {
+    setup_old(d);
+    let t = d.join("t");
+    let status = std::process::Command::new("setfacl")
+        .args(["-m", "u:daemon:rw,g::---,m::rw"])
+        .arg(&t)
+        .status()
+        .expect("setfacl (the acl package) is needed");
+    assert!(status.success(), "setfacl failed on {}", t.display());
+    rustix::fs::setxattr(&t, "user.origin", b"test", rustix::fs::XattrFlags::empty())
+        .expect("user extended attributes");
+}
+
 fn setup_old_and_litter(d: &Path) {
     setup_old(d);
     // A crashed writer's temp file: nobody holds its lock.
@@ -362,6 +377,13 @@ const SCENARIOS: &[Scenario] = &[
         name: "write_atomic (replace, mode kept)",
         files: &["t"],
         setup: setup_old,
+        op: |d| write_atomic(d.join("t"), b"new content"),
+        ..PLAIN
+    },
+    Scenario {
+        name: "write_atomic (replace, ACL and xattr carried over)",
+        files: &["t"],
+        setup: setup_old_with_acl,
         op: |d| write_atomic(d.join("t"), b"new content"),
         ..PLAIN
     },

@@ -45,9 +45,10 @@ impl Failure {
     /// Prints the line (if any) and returns the exit status.
     pub(crate) fn report(self) -> ExitCode {
         if !self.message.is_empty() {
-            // One line, whatever the error text contains.
-            let line = self.message.replace(['\n', '\r'], " ");
-            let _ = writeln!(std::io::stderr(), "safeatomic: {}", line.trim_end());
+            // One line, whatever the error text contains (a file name, a
+            // payload): control characters are escaped.
+            let line = crate::text::clean(self.message.trim_end());
+            let _ = writeln!(std::io::stderr(), "safeatomic: {line}");
         }
         ExitCode::from(self.code)
     }

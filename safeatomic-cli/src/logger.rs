@@ -16,7 +16,8 @@ impl log::Log for StderrLogger {
                 log::Level::Error => "error",
                 _ => "warning",
             };
-            let _ = writeln!(std::io::stderr(), "safeatomic: {level}: {}", record.args());
+            let message = crate::text::clean(&record.args().to_string());
+            let _ = writeln!(std::io::stderr(), "safeatomic: {level}: {message}");
         }
     }
 

@@ -4,7 +4,7 @@
 //! cron jobs and operators:
 //!
 //! ```text
-//! safeatomic write PATH [--checksum[=ALGO]] [--no-lock] [--mode OCTAL] [--safety strict|warn|best-effort]
+//! safeatomic write PATH [--checksum[=ALGO]] [--no-lock] [--mode OCTAL] [--safety strict|warn|best-effort] [--allow-empty]
 //! safeatomic cat PATH [--verify]
 //! safeatomic checksum write|verify PATH [--algo ALGO]
 //! safeatomic lock status|release-stale|force-release PATH
@@ -26,6 +26,7 @@ mod cmd;
 mod failure;
 mod logger;
 mod parse;
+mod text;
 
 use clap::{Parser, Subcommand};
 use failure::Failure;

@@ -167,18 +167,45 @@ fn write_prints_nothing_and_replaces_an_existing_file() {
     assert_eq!(fs::read(&path).unwrap(), b"new");
 }
 
+/// An empty standard input (closed, or a producer that died before
+/// writing) must not blank a file: refused unless `--allow-empty`.
 #[test]
-fn empty_stdin_creates_an_empty_file_and_empties_an_existing_one() {
+fn empty_stdin_is_refused_unless_allowed() {
     let d = tempdir();
     let path = d.path().join("empty");
-    assert_ok(&run(sa!["write", &path]));
-    assert_eq!(fs::metadata(&path).unwrap().len(), 0);
+    assert_fails(&run(sa!["write", &path]), 1, "standard input is empty");
+    assert!(!path.exists());
     fs::write(&path, b"something").unwrap();
-    assert_ok(&run(sa!["write", &path]));
+    let err = assert_fails(&run(sa!["write", &path]), 1, "--allow-empty");
+    assert!(err.contains("nothing written"), "{err}");
+    assert_eq!(fs::read(&path).unwrap(), b"something");
+    // A closed standard input (`<&-`) reads as empty.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec {BIN} write \"$0\" <&-"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_fails(&out, 1, "standard input is empty");
+    // A producer that died before writing, without pipefail.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("false | {BIN} write \"$0\""))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_fails(&out, 1, "standard input is empty");
+    assert_eq!(fs::read(&path).unwrap(), b"something");
+
+    assert_ok(&run(sa!["write", "--allow-empty", &path]));
     assert_eq!(fs::read(&path).unwrap(), b"");
     let out = run(sa!["cat", &path]);
     assert_ok(&out);
     assert!(out.stdout.is_empty());
+    let fresh = d.path().join("fresh");
+    assert_ok(&run(sa!["write", "--allow-empty", &fresh]));
+    assert_eq!(fs::metadata(&fresh).unwrap().len(), 0);
+    no_leftovers(d.path());
 }
 
 #[test]
@@ -602,6 +629,120 @@ fn lock_status_shows_free_held_and_stale_in_text_and_json() {
     assert_eq!(v["held"], false);
 }
 
+/// A payload's fields (a host name is free text) cannot forge lines or
+/// drive the terminal: control characters are printed escaped.
+#[test]
+fn lock_status_escapes_what_a_payload_says() {
+    let d = tempdir();
+    let path = d.path().join("state.json");
+    fs::write(
+        d.path().join("state.json.lock"),
+        "{\"version\":1,\"pid\":4194999,\"hostname\":\"evil\\nstate:      free\\u001b[2J\",\
+         \"session_hash\":null,\"timestamp\":\"2026-01-15T12:34:56.789012+00:00\",\
+         \"kernel_lock\":\"flock\"}\n",
+    )
+    .unwrap();
+    let out = run(sa!["lock", "status", &path]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 2, "{text:?}");
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(
+        text.contains("evil\\nstate:      free\\u{1b}[2J"),
+        "{text:?}"
+    );
+    // The JSON form carries the field as it is (JSON escapes it).
+    let v = json(&run(sa!["lock", "status", "--json", &path]));
+    assert_eq!(v["hostname"], "evil\nstate:      free\u{1b}[2J");
+}
+
+/// A file name that is not UTF-8 is no reason for `--json` to fail, and a
+/// human report escapes it.
+#[test]
+fn json_and_text_reports_handle_a_path_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = tempdir();
+    let path = d
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9\n.json"));
+    assert_ok(&run_with(sa!["write", &path], b"{}"));
+    let out = run(sa!["lock", "status", "--json", &path]);
+    assert_ok(&out);
+    let v = json(&out);
+    assert!(
+        v["path"].as_str().unwrap().ends_with("caf\u{fffd}\n.json"),
+        "{v}"
+    );
+    assert!(
+        v["lock_path"].as_str().unwrap().ends_with(".json.lock"),
+        "{v}"
+    );
+    let out = run(sa!["lock", "status", &path]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out).lines().count(), 2, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("caf\u{fffd}\\n.json.lock"),
+        "{}",
+        stdout(&out)
+    );
+    let v = json(&run(sa!["inspect", "--json", &path]));
+    assert!(v["path"].as_str().unwrap().ends_with(".json"), "{v}");
+    // An error naming it is one line.
+    let missing = d.path().join(std::ffi::OsStr::from_bytes(b"no\nsuch\xff"));
+    assert_fails(&run(sa!["cat", &missing]), 1, "no\\nsuch\\xff");
+}
+
+/// Read-only commands create no file: verifying a file that has no lock
+/// file (matching or not) leaves none behind.
+#[test]
+fn verifying_creates_no_lock_file() {
+    let d = tempdir();
+    let path = d.path().join("state.json");
+    assert_ok(&run_with(sa!["write", "--checksum", &path], b"{}"));
+    fs::remove_file(d.path().join("state.json.lock")).unwrap();
+    assert_ok(&run(sa!["cat", "--verify", &path]));
+    assert_ok(&run(sa!["checksum", "verify", &path]));
+    fs::write(&path, b"{\"changed\":1}").unwrap();
+    assert_fails(&run(sa!["cat", "--verify", &path]), 1, "checksum mismatch");
+    let out = run(sa!["checksum", "verify", &path]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_ok(&run(sa!["lock", "status", &path]));
+    assert_eq!(listing(d.path()), ["state.json", "state.json.sha256"]);
+}
+
+/// A lock held by a process that inherited it (the one that took it is
+/// gone, and it wrote no payload) is named by the kernel's account, not
+/// reported as free or stale.
+#[test]
+fn lock_status_names_a_holder_that_inherited_the_lock() {
+    let d = tempdir();
+    let path = d.path().join("queue.json");
+    let lock = d.path().join("queue.json.lock");
+    // flock(1) takes the lock on descriptor 9 and exits; the shell then
+    // becomes `sleep`, which keeps descriptor 9 and so the lock.
+    let mut holder = Command::new("sh")
+        .arg("-c")
+        .arg("exec 9>>\"$0\"; flock -x 9; exec sleep 30")
+        .arg(&lock)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(lock.exists() && safeatomic::is_locked(&path).unwrap()) {
+        assert!(Instant::now() < deadline, "the lock was never taken");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = run(sa!["lock", "status", &path]);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("held by pid {} (sleep)", holder.id())),
+        "{text}"
+    );
+    assert!(!text.contains("blocks no one"), "{text}");
+}
+
 #[test]
 fn release_stale_clears_a_dead_holders_payload() {
     let d = tempdir();
@@ -880,6 +1021,30 @@ fn doctor_on_tmpfs_and_require_crash_durability_fails() {
     assert!(listing(m.path()).is_empty());
 }
 
+/// On a filesystem with no room left (no inode for a probe file), the
+/// doctor still prints its report: every probe failed, and why.
+#[test]
+fn doctor_reports_on_a_full_filesystem() {
+    if !require_root("doctor_reports_on_a_full_filesystem") {
+        return;
+    }
+    let m = Mount::tmpfs("1M,nr_inodes=3");
+    let mut n = 0;
+    while fs::write(m.path().join(format!("fill{n}")), b"").is_ok() {
+        n += 1;
+    }
+    let out = run(sa!["doctor", "--destructive", m.path()]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains("[FAIL] exclusive create: cannot create a probe file"),
+        "{text}"
+    );
+    let out = run(sa!["doctor", "--destructive", "--json", m.path()]);
+    assert_ok(&out);
+    assert_eq!(json(&out)["checks"][2]["status"], "failed");
+}
+
 #[test]
 fn doctor_on_overlay() {
     if !require_root("doctor_on_overlay") {
@@ -890,6 +1055,25 @@ fn doctor_on_overlay() {
 }
 
 // ------------------------------------------------------------------ bad input
+
+/// The issue's first finding, from the shell: as root, a symlink another
+/// user planted in a sticky directory is not followed to a root-only file.
+#[test]
+fn write_through_a_planted_symlink_is_refused() {
+    use common::neighbours::{self, FileState, Neighbourhood};
+    if !neighbours::require("write_through_a_planted_symlink_is_refused", "ext4") {
+        return;
+    }
+    let n = Neighbourhood::on("ext4");
+    let secret = n.path("private/secret");
+    let before = FileState::of(&secret);
+    n.as_nobody("ln -s ../private/secret shared/st.json");
+    let out = run_with(sa!["write", n.path("shared/st.json")], b"PWNED\n");
+    let err = assert_fails(&out, 1, "symlink");
+    assert!(err.contains("shared/st.json"), "{err}");
+    assert_eq!(FileState::of(&secret), before);
+    assert_eq!(listing(&n.path("private")), ["secret"]);
+}
 
 #[test]
 fn usage_errors_exit_2_with_one_line() {

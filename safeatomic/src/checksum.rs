@@ -280,6 +280,7 @@ fn require_regular(fd: &OwnedFd, op: Operation, path: &Path) -> Result<Stat> {
 #[non_exhaustive]
 pub struct ChecksumInfo {
     /// The sidecar file, `<target>.<algo>`.
+    #[serde(serialize_with = "crate::text::serialize_lossy")]
     pub sidecar_path: PathBuf,
     /// The algorithm the sidecar declares.
     pub algorithm: Algorithm,

@@ -9,6 +9,7 @@
 use crate::env::{self, Environment, Guarantee, Level};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::sys::{self, Mode, OFlags, OwnedFd};
+use crate::text::Shown;
 use crate::{Algorithm, WriteOptions, path};
 use serde::Serialize;
 use std::fmt::{self, Write as _};
@@ -164,7 +165,9 @@ pub struct DoctorCheck {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DoctorReport {
+    #[serde(serialize_with = "crate::text::serialize_lossy")]
     path: PathBuf,
+    #[serde(serialize_with = "crate::text::serialize_lossy")]
     directory: PathBuf,
     environment: Arc<Environment>,
     /// Serializes as a JSON object, `{"AtomicVisibility": "Guaranteed", …}`.
@@ -318,7 +321,8 @@ impl DoctorReport {
     pub fn summary(&self) -> String {
         let mut s = String::new();
         let env = &self.environment;
-        let _ = writeln!(s, "path:        {}", self.path.display()); // writing to a String cannot fail
+        // Writing to a String cannot fail.
+        let _ = writeln!(s, "path:        {}", Shown::path(&self.path));
         let _ = writeln!(
             s,
             "filesystem:  {} ({}), mounted on {}",
@@ -339,7 +343,7 @@ impl DoctorReport {
             };
             let _ = write!(s, "  [{mark}] {}", c.name);
             if let Some(d) = &c.detail {
-                let _ = write!(s, ": {d}");
+                let _ = write!(s, ": {}", Shown(d.as_bytes()));
             }
             s.push('\n');
         }
@@ -428,10 +432,22 @@ pub fn doctor(path: impl AsRef<Path>, options: &DoctorOptions) -> Result<DoctorR
                 directory.display()
             ),
         }
-        let mut probe = Probe::new(&dir, &directory)
-            .map_err(|e| Error::io(op, "create probe marker", &directory, e))?;
-        checks.extend(probe.run_all());
-        probe.cleanup();
+        match Probe::new(&dir, &directory) {
+            Ok(mut probe) => {
+                checks.extend(probe.run_all());
+                probe.cleanup();
+            }
+            // A full filesystem (no space, no inodes): no probe can run,
+            // and that is the finding; the report is still made.
+            Err(e) => {
+                let why = format!("cannot create a probe file: {e}");
+                checks.extend(
+                    PROBES
+                        .iter()
+                        .map(|(name, supports)| failed(name, supports, &why)),
+                );
+            }
+        }
     } else {
         let why = if options.destructive {
             "the directory is not writable"

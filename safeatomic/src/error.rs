@@ -1,5 +1,6 @@
 //! The one error type of the crate.
 
+use crate::text::Shown;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -476,16 +477,17 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
-        write!(f, "failed to {} `{}`", i.op.verb(), i.path.display())?;
+        write!(f, "failed to {} `{}`", i.op.verb(), Shown::path(&i.path))?;
         if let Some(other) = &i.other_path {
-            write!(f, " and `{}`", other.display())?;
+            write!(f, " and `{}`", Shown::path(other))?;
         }
         write!(f, " ({}): {}", i.step, i.kind.describe())?;
         if let Some((line, column)) = i.location {
             write!(f, " at line {line}, column {column}")?;
         }
         if let Some(detail) = &i.detail {
-            write!(f, ": {detail}")?;
+            // Details quote file names and payloads: one line, no escapes.
+            write!(f, ": {}", Shown(detail.as_bytes()))?;
         }
         Ok(())
     }

@@ -31,7 +31,7 @@ use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::options::{Safety, SymlinkPolicy};
 use crate::resolve::{self, Target};
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
-use crate::{timefmt, trust};
+use crate::{holder, timefmt, trust};
 use rustix::io::Errno;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -658,6 +658,7 @@ pub fn acquire_lock_with(path: impl AsRef<Path>, options: &LockOptions) -> Resul
 #[non_exhaustive]
 pub struct LockInfo {
     /// The lock file, `<target>.lock`.
+    #[serde(serialize_with = "crate::text::serialize_lossy")]
     pub lock_path: PathBuf,
     /// Whether the lock file exists.
     pub exists: bool,
@@ -686,6 +687,15 @@ pub struct LockInfo {
     /// no payload). Diagnostic only: hosts sharing a name across pid
     /// namespaces (containers) can mislead it.
     pub holder_alive: Option<bool>,
+    /// The process holding the lock now, as the kernel shows it
+    /// (`/proc/locks`, and `/proc/<pid>/fdinfo` for a lock inherited by a
+    /// child that outlived its taker), whether or not it wrote a payload:
+    /// `flock(1)` is named too. `None` when the lock is free or the holder
+    /// cannot be seen from here (another pid namespace; another user's
+    /// process, for a caller other than root).
+    pub holder_pid: Option<u32>,
+    /// That process's command name (`/proc/<pid>/comm`).
+    pub holder_command: Option<String>,
 }
 
 impl LockInfo {
@@ -809,7 +819,10 @@ fn read_settled_payload(fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result
 }
 
 /// Opens an existing lock file read-only for inspection (never creates).
-fn open_existing(path: &Path) -> Result<(Option<OwnedFd>, PathBuf, Target)> {
+/// An open lock file and its `fstat`.
+type OpenLock = (OwnedFd, Stat);
+
+fn open_existing(path: &Path) -> Result<(Option<OpenLock>, PathBuf, Target)> {
     let op = Operation::Lock;
     let target = resolve::resolve(path, SymlinkPolicy::Follow, op)?;
     let lock_path = lock_file_path(&target.path);
@@ -819,13 +832,13 @@ fn open_existing(path: &Path) -> Result<(Option<OwnedFd>, PathBuf, Target)> {
 
 /// Opens the lock file of `target` read-only if it exists, and checks that
 /// it can be trusted (a hard link to another file is not read either).
-fn open_existing_in(op: Operation, target: &Target, lock_path: &Path) -> Result<Option<OwnedFd>> {
+fn open_existing_in(op: Operation, target: &Target, lock_path: &Path) -> Result<Option<OpenLock>> {
     let name = lock_name(&target.name);
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK;
     match sys::file::openat(&*target.dir, Path::new(&name), flags, Mode::empty()) {
         Ok(fd) => {
-            check_trusted(op, &fd, target, lock_path)?;
-            Ok(Some(fd))
+            let st = check_trusted(op, &fd, target, lock_path)?;
+            Ok(Some((fd, st)))
         }
         Err(e) if sys::errno(&e) == Some(Errno::NOENT) => Ok(None),
         Err(e) => Err(open_error(op, &target.path, lock_path, e)),
@@ -850,7 +863,7 @@ pub(crate) fn hold_shared(
 ) -> Result<Option<SharedHold>> {
     let lock_path = lock_file_path(&target.path);
     let fd = match open_existing_in(op, target, &lock_path) {
-        Ok(Some(fd)) => fd,
+        Ok(Some((fd, _))) => fd,
         Ok(None) => return Ok(None),
         Err(e) if e.kind() == ErrorKind::Untrusted => {
             log::warn!("{e}");
@@ -911,7 +924,7 @@ fn held(fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result<bool> {
 pub fn is_locked(path: impl AsRef<Path>) -> Result<bool> {
     let path = path.as_ref();
     let (fd, lock_path, _) = open_existing(path)?;
-    fd.map_or(Ok(false), |fd| held(&fd, path, &lock_path))
+    fd.map_or(Ok(false), |(fd, _)| held(&fd, path, &lock_path))
 }
 
 /// Everything known about the lock of `path`: whether the file exists, is
@@ -951,10 +964,16 @@ pub fn inspect_lock(path: impl AsRef<Path>) -> Result<LockInfo> {
         corrupt: None,
         raw_payload: None,
         holder_alive: None,
+        holder_pid: None,
+        holder_command: None,
     };
-    let Some(fd) = fd else { return Ok(info) };
+    let Some((fd, st)) = fd else { return Ok(info) };
     let (held, bytes) = read_settled_payload(&fd, path, &info.lock_path)?;
     info.held = held;
+    if held && let Some(h) = holder::of(&st) {
+        info.holder_pid = Some(h.pid);
+        info.holder_command = h.command;
+    }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(info);
     }

@@ -322,7 +322,8 @@ impl Mount {
         m
     }
 
-    /// Mounts a tmpfs limited to `size` (a `size=` option: `"1M"`, `"64k"`).
+    /// Mounts a tmpfs limited to `size` (a `size=` option: `"1M"`, `"64k"`;
+    /// more tmpfs options may follow it: `"1M,nr_inodes=4"`).
     ///
     /// # Panics
     ///

@@ -48,7 +48,7 @@ fn copy_to_stdout(reader: &mut impl Read, path: &Path) -> Result<(), Failure> {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 return Err(Failure::io(
-                    &format!("failed to read `{}`", path.display()),
+                    &format!("failed to read `{}`", crate::text::path(path)),
                     &e,
                 ));
             }

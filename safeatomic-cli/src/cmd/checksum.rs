@@ -54,7 +54,7 @@ pub(crate) fn run(command: &Command) -> Result<ExitCode, Failure> {
             let info = write_checksum_file(path, *algo)?;
             let line = format!(
                 "wrote {} ({} {})\n",
-                info.sidecar_path.display(),
+                crate::text::path(&info.sidecar_path),
                 info.algorithm,
                 info.digest
             );
@@ -70,7 +70,9 @@ pub(crate) fn run(command: &Command) -> Result<ExitCode, Failure> {
                 Ok(false) => return Err(mismatch(path)),
                 Err(e) => return Err(lookup_failure(path, e)),
             };
-            failure::write_stdout(format!("{}: OK ({algorithm})\n", path.display()).as_bytes())?;
+            failure::write_stdout(
+                format!("{}: OK ({algorithm})\n", crate::text::path(path)).as_bytes(),
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -84,8 +86,8 @@ fn require_algorithm(path: &Path, algo: Algorithm) -> Result<(), Failure> {
     }
     Err(Failure::new(format!(
         "no {algo} checksum sidecar for `{}`: its sidecar is `{}` ({})",
-        path.display(),
-        info.sidecar_path.display(),
+        crate::text::path(path),
+        crate::text::path(&info.sidecar_path),
         info.algorithm
     )))
 }
@@ -97,7 +99,7 @@ fn lookup_failure(path: &Path, e: safeatomic::Error) -> Failure {
         Failure::new(format!(
             "no checksum sidecar for `{}` (neither .sha256 nor .sha512 exists; \
              create one with `safeatomic checksum write`)",
-            path.display()
+            crate::text::path(path)
         ))
     } else {
         e.into()
@@ -109,14 +111,14 @@ fn mismatch(path: &Path) -> Failure {
     let Ok(info) = checksum_info(path) else {
         return Failure::new(format!(
             "checksum mismatch: `{}` does not match its sidecar",
-            path.display()
+            crate::text::path(path)
         ));
     };
     let found = compute_hash_file(path, info.algorithm).unwrap_or_else(|_| "?".to_owned());
     Failure::new(format!(
         "checksum mismatch: `{}` does not match its sidecar `{}` ({} expected {}, found {})",
-        path.display(),
-        info.sidecar_path.display(),
+        crate::text::path(path),
+        crate::text::path(&info.sidecar_path),
         info.algorithm,
         info.digest,
         found

@@ -64,7 +64,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
         .collect();
     Err(Failure::new(format!(
         "required guarantees missing in {}: {}",
-        report.directory().display(),
+        crate::text::path(report.directory()),
         list.join("; ")
     )))
 }

@@ -106,6 +106,7 @@ pub(crate) fn run(command: Command) -> Result<ExitCode, Failure> {
 /// whether the payload is stale.
 #[derive(Serialize)]
 struct StatusJson<'a> {
+    #[serde(serialize_with = "crate::text::serialize_path")]
     path: &'a Path,
     #[serde(flatten)]
     info: &'a LockInfo,
@@ -127,7 +128,7 @@ fn status(path: &Path, json: bool) -> Result<ExitCode, Failure> {
     } else {
         format!(
             "lock file:  {}\nstate:      {}\n",
-            info.lock_path.display(),
+            crate::text::path(&info.lock_path),
             describe(path, &info)
         )
     };
@@ -135,49 +136,71 @@ fn status(path: &Path, json: bool) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One line saying who holds the lock, or that it is free.
+/// One line saying who holds the lock, or that it is free. Everything
+/// taken from the payload or the kernel is escaped (a host name can hold
+/// control characters).
 fn describe(path: &Path, info: &LockInfo) -> String {
+    use crate::text::clean;
     if !info.exists {
         return "free (no lock file yet)".to_owned();
     }
-    let holder = info.pid.map(|pid| {
+    // Who wrote the payload.
+    let payload = info.pid.map(|pid| {
         let mut h = format!("pid {pid}");
         if let Some(host) = &info.hostname {
-            let _ = write!(h, " on {host}");
+            let _ = write!(h, " on {}", clean(host));
         }
         if let Some(ts) = &info.timestamp {
-            let _ = write!(h, ", taken at {ts}");
+            let _ = write!(h, ", taken at {}", clean(ts));
         }
         if let Some(age) = info.age {
             let _ = write!(h, " ({} ago)", human_duration(age));
         }
         if let Some(hash) = &info.session_hash {
-            let _ = write!(h, ", session sha256 {hash}");
+            let _ = write!(h, ", session sha256 {}", clean(hash));
         }
         h
     });
-    let mut s = match (info.held, holder, &info.corrupt) {
-        (true, Some(h), _) if info.holder_alive == Some(false) => format!(
-            "held (by a holder that wrote no payload, e.g. flock(1)); stale payload left by {h}, which is gone"
+    // Who holds it now, as the kernel shows it.
+    let now = info.holder_pid.map(|pid| match &info.holder_command {
+        Some(command) => format!("pid {pid} ({})", clean(command)),
+        None => format!("pid {pid}"),
+    });
+    let someone = || {
+        now.clone()
+            .unwrap_or_else(|| "a holder that wrote no payload, e.g. flock(1)".to_owned())
+    };
+    let mut s = match (info.held, payload, &info.corrupt) {
+        (true, Some(p), _) if info.holder_alive == Some(false) => {
+            format!(
+                "held by {}; its payload names {p}, which is gone",
+                someone()
+            )
+        }
+        (true, Some(p), _) => format!("held by {p}"),
+        (true, None, Some(why)) => format!(
+            "held by {}; its payload is not trusted: {}",
+            someone(),
+            clean(why)
         ),
-        (true, Some(h), _) => format!("held by {h}"),
-        (true, None, Some(why)) => format!("held; its payload is not trusted: {why}"),
-        (true, None, None) => "held (by a holder that wrote no payload, e.g. flock(1))".to_owned(),
-        (false, Some(h), _) => format!("free; stale payload left by {h}"),
-        (false, None, Some(why)) => format!("free; stale, untrusted payload: {why}"),
+        (true, None, None) => match &now {
+            Some(n) => format!("held by {n}, which wrote no payload (e.g. flock(1))"),
+            None => "held (by a holder that wrote no payload, e.g. flock(1))".to_owned(),
+        },
+        (false, Some(p), _) => format!("free; stale payload left by {p}"),
+        (false, None, Some(why)) => format!("free; stale, untrusted payload: {}", clean(why)),
         (false, None, None) => "free".to_owned(),
     };
     if info.is_stale() {
-        let when = if info.held {
-            " once the lock is free"
+        let clear = format!("safeatomic lock release-stale {}", crate::text::path(path));
+        if info.held {
+            let _ = write!(
+                s,
+                "; clear the stale payload with `{clear}` once the lock is free"
+            );
         } else {
-            ""
-        };
-        let _ = write!(
-            s,
-            "; it blocks no one (clear it with `safeatomic lock release-stale {}`{when})",
-            path.display()
-        );
+            let _ = write!(s, "; it blocks no one (clear it with `{clear}`)");
+        }
     }
     s
 }
@@ -196,20 +219,26 @@ fn release_stale(path: &Path) -> Result<ExitCode, Failure> {
     let cleared = release_stale_lock(path)?;
     let lock = safeatomic::lock_file_path(path);
     let line = if cleared {
-        format!("cleared the stale payload of {}\n", lock.display())
+        format!(
+            "cleared the stale payload of {}\n",
+            crate::text::path(&lock)
+        )
     } else {
         let info = inspect_lock(path)?;
         if !info.exists {
-            format!("no lock file {}: nothing to clear\n", lock.display())
+            format!(
+                "no lock file {}: nothing to clear\n",
+                crate::text::path(&lock)
+            )
         } else if info.held {
             format!(
                 "{} is held by a live process: left alone\n",
-                info.lock_path.display()
+                crate::text::path(&info.lock_path)
             )
         } else {
             format!(
                 "{} has no stale payload: nothing to clear\n",
-                lock.display()
+                crate::text::path(&lock)
             )
         }
     };
@@ -220,9 +249,12 @@ fn release_stale(path: &Path) -> Result<ExitCode, Failure> {
 fn force_release(path: &Path) -> Result<ExitCode, Failure> {
     let lock = safeatomic::lock_file_path(path);
     let line = if force_release_lock(path)? {
-        format!("removed {}\n", lock.display())
+        format!("removed {}\n", crate::text::path(&lock))
     } else {
-        format!("no lock file {}: nothing removed\n", lock.display())
+        format!(
+            "no lock file {}: nothing removed\n",
+            crate::text::path(&lock)
+        )
     };
     failure::write_stdout(line.as_bytes())?;
     Ok(ExitCode::SUCCESS)
@@ -248,7 +280,7 @@ fn take_lock(path: &Path, timeout: Option<Duration>) -> Result<LockGuard, Failur
             BUSY,
             format!(
                 "the lock of `{}` is held by another process; command not run",
-                path.display()
+                crate::text::path(path)
             ),
         )
     };

@@ -15,9 +15,12 @@ Examples:
   safeatomic write --checksum=sha512 big.tar < big.tar.new
 
 Nothing is printed on success. If reading standard input fails, PATH is not
-touched; but a producer that fails halfway still ends the input, and what it
-wrote is written: when that matters, collect its output in a file first and
-write only if it succeeded. Inside `safeatomic lock run PATH -- ...` use --no-lock: the lock is
+touched. An empty standard input (a closed one, or a producer that died
+before writing: `gen-config | safeatomic write` without `set -o pipefail`) is
+refused unless --allow-empty is given: it must not blank a file. A producer
+that fails halfway still ends the input, and what it wrote is written: when
+that matters, collect its output in a file first and write only if it
+succeeded. Inside `safeatomic lock run PATH -- ...` use --no-lock: the lock is
 already held by `lock run`, and a write that waits for it would wait forever.";
 
 #[derive(Debug, clap::Args)]
@@ -44,6 +47,9 @@ pub(crate) struct Args {
     /// What to do on a filesystem that cannot keep a guarantee a write needs
     #[arg(long, value_enum, value_name = "POLICY", default_value_t = SafetyArg::Strict)]
     safety: SafetyArg,
+    /// Write an empty file when standard input is empty (refused otherwise)
+    #[arg(long)]
+    allow_empty: bool,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
@@ -53,6 +59,13 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
         .lock()
         .read_to_end(&mut data)
         .map_err(|e| Failure::io("cannot read standard input; nothing written", &e))?;
+    if data.is_empty() && !args.allow_empty {
+        return Err(Failure::new(format!(
+            "standard input is empty (closed, or its producer wrote nothing); nothing written \
+             to `{}` (pass --allow-empty to write an empty file)",
+            crate::text::path(&args.path)
+        )));
+    }
     let mut options = WriteOptions::new()
         .lock(!args.no_lock)
         .checksum(args.checksum)

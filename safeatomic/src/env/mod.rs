@@ -412,6 +412,7 @@ impl Environment {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GuaranteeReport {
+    #[serde(serialize_with = "crate::text::serialize_lossy")]
     path: PathBuf,
     environment: Arc<Environment>,
     /// In documentation order (the enum's order); serializes as a JSON
@@ -507,7 +508,7 @@ impl GuaranteeReport {
 impl fmt::Display for GuaranteeReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let env = &self.environment;
-        writeln!(f, "path:        {}", self.path.display())?;
+        writeln!(f, "path:        {}", crate::text::Shown::path(&self.path))?;
         writeln!(
             f,
             "filesystem:  {} ({}) on {}",
