@@ -318,16 +318,35 @@ fn setup_old(d: &Path) {
 }
 
 /// The old file with a POSIX ACL and a user extended attribute, which a
-/// replace carries over (read, listed, set: each a failure point).
+/// replace carries over (read, listed, set: each a failure point). Set
+/// through the xattr calls themselves, not `setfacl`: a child process
+/// started while another test thread holds a temp file's lock would hold it
+/// too, for a moment, through the inherited descriptor.
 fn setup_old_with_acl(d: &Path) {
     setup_old(d);
     let t = d.join("t");
-    let status = std::process::Command::new("setfacl")
-        .args(["-m", "u:daemon:rw,g::---,m::rw"])
-        .arg(&t)
-        .status()
-        .expect("setfacl (the acl package) is needed");
-    assert!(status.success(), "setfacl failed on {}", t.display());
+    // `u::rw-,u:1:rw-,g::---,m::rw-,o::---` in the kernel's xattr layout
+    // (include/uapi/linux/posix_acl_xattr.h): version 2, then
+    // (tag, permissions, id) entries.
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (0x01u16, 6u16, u32::MAX),
+        (0x02, 6, 1),
+        (0x04, 0, u32::MAX),
+        (0x10, 6, u32::MAX),
+        (0x20, 0, u32::MAX),
+    ] {
+        acl.extend_from_slice(&tag.to_le_bytes());
+        acl.extend_from_slice(&perm.to_le_bytes());
+        acl.extend_from_slice(&id.to_le_bytes());
+    }
+    rustix::fs::setxattr(
+        &t,
+        "system.posix_acl_access",
+        &acl,
+        rustix::fs::XattrFlags::empty(),
+    )
+    .expect("POSIX ACLs on the test filesystem");
     rustix::fs::setxattr(&t, "user.origin", b"test", rustix::fs::XattrFlags::empty())
         .expect("user extended attributes");
 }
