@@ -19,10 +19,13 @@
 //! corruption (docs/decisions/0004).
 //!
 //! Verification is lock-free and never reports a false mismatch or a false
-//! "sidecar missing": such an answer is retried, then confirmed under the
-//! writers' lock, waited for at most [`CONFIRM_LOCK_WAIT`] (250 ms), or, when
-//! the lock is held longer (by the caller itself, say), by re-reading until
-//! two consecutive readings saw the same files (docs/decisions/0008).
+//! "sidecar missing": such an answer is retried, then confirmed under a
+//! shared lock on the writers' existing lock file, waited for at most
+//! [`CONFIRM_LOCK_WAIT`] (250 ms), or, when the lock is held longer (by the
+//! caller itself, say) or there is no lock file, by re-reading until two
+//! consecutive readings saw the same files (docs/decisions/0008, 0010).
+//!
+//! Only sidecars another user cannot have planted are believed ([`choose`]).
 
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
@@ -871,7 +874,8 @@ impl Reading {
 /// mismatch or a missing sidecar is only reported once two consecutive
 /// readings saw the very same two files (device, inode, size, mtime and
 /// ctime of data and sidecar unchanged) and neither matched. The second
-/// reading is taken under the writers' lock if it can be had within
+/// reading is taken under a shared lock on the writers' lock file if it can
+/// be had within
 /// [`CONFIRM_LOCK_WAIT`] (no cooperating writer can then change anything,
 /// so the readings agree at once); otherwise (its holder may be the caller
 /// itself) readings are repeated, with short pauses, until two agree. A
@@ -952,7 +956,8 @@ fn open_target(path: &Path, op: Operation) -> Result<crate::resolve::Target> {
 /// Returns `Ok(true)` on a match and `Ok(false)` only for a genuine
 /// mismatch. A verification that races a writer never reports a false
 /// mismatch or a false "missing": it retries, then confirms the answer
-/// under the writers' lock if it gets the lock within 250 ms, or else by
+/// under a shared lock on the writers' lock file if it gets it within 250 ms
+/// (creating no file, writing nothing), or else by
 /// re-reading until two consecutive readings saw the very same data file
 /// and sidecar. So it never waits long for the lock, even while the caller
 /// itself holds it (a [`LockGuard`](crate::LockGuard)) or another program
@@ -1031,7 +1036,9 @@ pub fn checksum_info(path: impl AsRef<Path>) -> Result<ChecksumInfo> {
 /// Computes the digest of the file at `path` and writes its sidecar
 /// `<path>.<algo>` atomically and durably, under the file's cooperative
 /// lock (so no safeatomic writer changes the data meanwhile). Sidecars of
-/// other algorithms for the same file are removed.
+/// other algorithms for the same file are removed first. The sidecar gets
+/// the data file's owner and group (where the caller may give them) and its
+/// permission bits.
 ///
 /// # Deadlock
 ///
@@ -1045,7 +1052,10 @@ pub fn checksum_info(path: impl AsRef<Path>) -> Result<ChecksumInfo> {
 ///
 /// # Errors
 ///
-/// As [`compute_hash_file`], plus lock errors and
+/// As [`compute_hash_file`], plus lock errors
+/// ([`Untrusted`](ErrorKind::Untrusted) for a lock file another user could
+/// turn against the caller); an error when another algorithm's sidecar
+/// cannot be removed (nothing is written then);
 /// [`DurabilityUnconfirmed`](ErrorKind::DurabilityUnconfirmed) if the final
 /// directory fsync fails (the sidecar is in place).
 ///

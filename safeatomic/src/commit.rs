@@ -2,15 +2,20 @@
 //! `write_atomic`, `AtomicWriter`, `create_atomic`, and everything built on
 //! them — goes through [`Pending`]:
 //!
-//! 1. open the parent directory once; every later step is relative to it;
-//! 2. resolve the symlink policy, then the safety gate (before any write);
+//! 1. open the parent directory once (`resolve.rs`; a write under a
+//!    `LockGuard` reuses the guard's); every later step is relative to it;
+//! 2. resolve the symlink policy (by the kernel's protected-symlink rule),
+//!    refuse another user's file in a shared directory, then the safety
+//!    gate (before any write);
 //! 3. take the cooperative lock (when the options say so, and always for a
 //!    checksummed create-if-absent); a create-if-absent checks under it
 //!    that the target is still absent;
-//! 4. sweep litter; create `.safeatomic-tmp-<16 hex>.tmp` with
-//!    `O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC` and the final mode, and lock
-//!    it; then, before any byte is written, give it the owner (`fchown`)
-//!    and the exact mode (`fchmod`) of the final file;
+//! 4. sweep litter; read the replaced file's ACL and extended attributes;
+//!    create `.safeatomic-tmp-<16 hex>.tmp` with
+//!    `O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC` and the final mode (owner-only
+//!    while an ACL is pending), and lock it; then, before any byte is
+//!    written, give it the owner (`fchown`), the ACL and attributes
+//!    (`fsetxattr`) and the exact mode (`fchmod`) of the final file;
 //! 5. write all bytes, hashing them on the way when a sidecar is wanted;
 //! 6. `fsync` the temp file;
 //! 7. with a checksum: publish the sidecar (temp file, fsync, rename) and
@@ -717,6 +722,9 @@ pub(crate) fn publish_small(
 pub(crate) struct Staged<'a> {
     dir: &'a OwnedFd,
     tmp: OsString,
+    /// Held open until the rename: its `flock` tells litter sweeps that a
+    /// live writer owns the temp file (decision 0002).
+    _fd: OwnedFd,
     op: Operation,
     shown: &'a Path,
 }
@@ -737,13 +745,15 @@ impl<'a> Staged<'a> {
         let staged = Staged {
             dir,
             tmp,
+            _fd: fd,
             op,
             shown,
         };
-        exact_owner_and_mode(&fd, created, owner, mode)
+        let fd = &staged._fd;
+        exact_owner_and_mode(fd, created, owner, mode)
             .map_err(|e| staged.fail("set owner and mode of temp file", e))?;
-        sys::file::write_all(&fd, content).map_err(|e| staged.fail("write temp file", e))?;
-        sys::file::fsync(&fd).map_err(|e| staged.fail("fsync temp file", e))?;
+        sys::file::write_all(fd, content).map_err(|e| staged.fail("write temp file", e))?;
+        sys::file::fsync(fd).map_err(|e| staged.fail("fsync temp file", e))?;
         Ok(staged)
     }
 

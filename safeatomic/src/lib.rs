@@ -41,19 +41,28 @@
 //! [`mode`](WriteOptions::mode) with bits outside `0o7777` is refused
 //! before the first one):
 //!
-//! 1. `openat(parent, O_DIRECTORY)`; `fstatat(name, AT_SYMLINK_NOFOLLOW)`
-//!    applies the [`SymlinkPolicy`] (following a link opens the link's own
-//!    directory instead); `fstat` + `fstatfs` of the directory identify the
-//!    filesystem (cached per device) for the [`Safety`] gate, which refuses
-//!    here, before anything is created;
+//! 1. `openat(parent, O_DIRECTORY)` and its `fstat`: the one directory
+//!    handle every later step uses; `fstatat(name, AT_SYMLINK_NOFOLLOW)`
+//!    applies the [`SymlinkPolicy`] (following a link — only one the
+//!    kernel's `fs.protected_symlinks` rule would follow — opens the link's
+//!    own directory instead; another user's file in `/tmp` is not replaced);
+//!    `fstatfs` of the directory identifies the filesystem (cached per
+//!    device) for the [`Safety`] gate, which refuses here, before anything
+//!    is created;
 //! 2. the cooperative lock: `openat("<name>.lock", O_RDWR|O_CREAT|O_NOFOLLOW|O_NONBLOCK)`,
-//!    `flock(LOCK_EX)`, and its payload written in place (see
-//!    [Locks](#locks)); skipped with [`WriteOptions::lock`]`(false)` and
-//!    by [`write_atomic_locked`], whose caller holds it already;
+//!    `fstat` (a regular file with one link, owned by a user the caller
+//!    trusts, else [`ErrorKind::Untrusted`]), `flock(LOCK_EX)`, and its
+//!    payload written in place (see [Locks](#locks)); skipped with
+//!    [`WriteOptions::lock`]`(false)` and by [`write_atomic_locked`],
+//!    whose caller holds it already (its guard carries the directory
+//!    handle, so the write lands in the directory that was locked);
 //!    [`create_atomic`] takes it only to publish a checksum sidecar
 //!    (otherwise `RENAME_NOREPLACE` alone decides), and then checks under
 //!    it that the name is still free;
 //! 3. temp files left by dead writers are removed (see [`cleanup_litter`]);
+//!    a file being replaced is opened (`O_RDONLY|O_NOFOLLOW`) and its
+//!    extended attributes read (`flistxattr`, `fgetxattr`): its POSIX ACL
+//!    and the rest, to carry over;
 //! 4. `openat(".safeatomic-tmp-<16 random hex>.tmp", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, mode)`
 //!    with the final permission bits (the [`mode`](WriteOptions::mode)
 //!    given, else the replaced file's, else `0o666` minus the umask), then
@@ -62,10 +71,12 @@
 //! 5. still empty, the temp file gets its owner and mode: `fchown` to the
 //!    replaced file's owner and group when
 //!    [`preserve_owner`](WriteOptions::preserve_owner) is on and they
-//!    differ from the writer's (`EPERM` is not an error), then `fchmod`
-//!    when the umask stripped bits (or cannot be read), `fchown` cleared
-//!    set-user-ID bits, or the mode has set-user-ID, set-group-ID or
-//!    sticky bits;
+//!    differ from the writer's (`EPERM` is not an error), `fsetxattr` of
+//!    the carried attributes (an ACL that cannot be set refuses the write
+//!    under [`Safety::Strict`]; until it is set, the temp file is
+//!    owner-only), then `fchmod` when the umask stripped bits (or cannot
+//!    be read), `fchown` cleared set-user-ID bits, or the mode has
+//!    set-user-ID, set-group-ID or sticky bits;
 //! 6. `write` all bytes (hashed in the same pass when a
 //!    [`checksum`](WriteOptions::checksum) is wanted); 7. `fsync` the temp
 //!    file;
@@ -94,7 +105,8 @@
 //! `flock` file lets waiters split across two inodes and breaks exclusion
 //! (Python `filelock` issue 574). It is opened with `O_NOFOLLOW` and without
 //! `O_TRUNC`, so a planted symlink cannot make us damage another file
-//! (CVE-2025-68146). `flock(1)` and Python `filelock`/`portalocker`
+//! (CVE-2025-68146), and a lock file that is not a regular file with one
+//! link owned by a trusted user is refused (`docs/security.md`). `flock(1)` and Python `filelock`/`portalocker`
 //! interoperate with it; lock users of the Python reference library's
 //! `O_EXCL` lock files do **not** and must not share a lock file with us.
 //! See `docs/locks.md`.

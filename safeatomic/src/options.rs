@@ -71,6 +71,15 @@ pub enum SymlinkPolicy {
     /// Follow the link (and links it points to, up to 40): the real file is
     /// replaced atomically in its own directory and the link stays a link.
     /// What dotfile users expect. A dangling link creates its target.
+    ///
+    /// # Security
+    ///
+    /// As the kernel does with `fs.protected_symlinks=1` (whatever that
+    /// setting is here): in a sticky, world-writable directory such as
+    /// `/tmp`, a link is followed only when its owner is the caller or the
+    /// directory's owner; another user's link there is refused with
+    /// [`ErrorKind::SymlinkRefused`](crate::ErrorKind::SymlinkRefused)
+    /// naming it (`docs/security.md`).
     #[default]
     Follow,
     /// Fail with [`ErrorKind::SymlinkRefused`](crate::ErrorKind::SymlinkRefused)

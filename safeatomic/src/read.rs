@@ -182,8 +182,9 @@ pub fn read_atomic_to_string(path: impl AsRef<Path>) -> Result<String> {
 /// "sidecar missing": writers publish the sidecar (naming the new and the
 /// previous digest) before the data, the reader reads the sidecar first,
 /// retries when the files changed underneath it, and confirms a mismatch or
-/// a missing sidecar before reporting it: under the writers' lock if it gets
-/// it within 250 ms, else by re-reading until two consecutive readings saw
+/// a missing sidecar before reporting it: under a shared lock on the writers'
+/// lock file if it gets it within 250 ms, else by re-reading until two
+/// consecutive readings saw
 /// the same data file and sidecar — so it never waits long, even while you
 /// hold the file's lock yourself. The sidecar's declared algorithm is used.
 /// A symlink at `path` is followed, as writers follow it: the real file's
