@@ -263,6 +263,15 @@ fn new_lock_files_are_no_wider_than_their_target(n: &Neighbourhood) {
         .unwrap()
         .update(|c| c.n += 1)
         .unwrap();
+    // A new file written with an explicit mode: its lock file likewise.
+    write_atomic_with(
+        n.path("shared/q.json"),
+        b"{}",
+        &WriteOptions::new().mode(0o600),
+    )
+    .unwrap();
+    let lock = n.path("shared/q.json.lock");
+    assert_eq!(fs::metadata(&lock).unwrap().mode() & 0o777, 0o600);
 }
 
 /// A replace keeps the replaced file's POSIX ACL (so the owning group, to

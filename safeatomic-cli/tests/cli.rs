@@ -743,6 +743,73 @@ fn lock_status_names_a_holder_that_inherited_the_lock() {
     assert!(!text.contains("blocks no one"), "{text}");
 }
 
+/// The issue's case: a process took the lock, wrote its payload and
+/// forked; it died without releasing, and its child kept the descriptor.
+/// Writers wait: `lock status` names the child as the holder instead of
+/// calling the lock stale and saying it blocks no one.
+#[test]
+fn lock_status_names_a_forked_child_holding_its_dead_parents_lock() {
+    if !common::mounts::require_tools(
+        "lock_status_names_a_forked_child_holding_its_dead_parents_lock",
+        &["python3"],
+    ) {
+        return;
+    }
+    let d = tempdir();
+    let path = d.path().join("queue.json");
+    let script = r#"
+import datetime, fcntl, json, os, socket, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+payload = {"version": 1, "pid": os.getpid(), "hostname": socket.gethostname(),
+           "session_hash": None, "kernel_lock": "flock",
+           "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+os.pwrite(fd, (json.dumps(payload) + "\n").encode(), 0)
+child = os.fork()
+if child == 0:
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    time.sleep(30)
+    os._exit(0)
+print(os.getpid(), child, flush=True)
+os._exit(0)
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(d.path().join("queue.json.lock"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pids: Vec<u32> = stdout(&out)
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let (parent, child) = (pids[0], pids[1]);
+    let status = run(sa!["lock", "status", &path]);
+    let v = json(&run(sa!["lock", "status", "--json", &path]));
+    let _ = rustix::process::kill_process(
+        rustix::process::Pid::from_raw(i32::try_from(child).unwrap()).unwrap(),
+        rustix::process::Signal::KILL,
+    );
+    assert_ok(&status);
+    let text = stdout(&status);
+    assert!(
+        text.contains(&format!("held by pid {child} (python")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("its payload names pid {parent}")),
+        "{text}"
+    );
+    assert!(!text.contains("blocks no one"), "{text}");
+    assert_eq!(v["held"], true);
+    assert_eq!(v["holder_pid"], child);
+    assert_eq!(v["pid"], parent);
+    assert_eq!(v["holder_alive"], false);
+}
+
 #[test]
 fn release_stale_clears_a_dead_holders_payload() {
     let d = tempdir();

@@ -1075,7 +1075,7 @@ pub fn write_checksum_file(path: impl AsRef<Path>, algorithm: Algorithm) -> Resu
     let path = path.as_ref();
     let op = Operation::Checksum;
     let target = open_target(path, op)?;
-    let _lock = crate::lock::acquire_in(op, &target, crate::lock::Wait::Block(None), None)?;
+    let _lock = crate::lock::acquire_in(op, &target, crate::lock::Wait::Block(None), None, None)?;
     let fd = sys::file::openat(
         &target.dir,
         Path::new(&target.name),

@@ -177,7 +177,7 @@ impl Pending {
         // the directory fsync: writers of one target never overlap.
         let lock = if take_lock {
             let wait = Wait::Block(opts.lock_timeout);
-            lock::acquire_in(op, &target, wait, None)?
+            lock::acquire_in(op, &target, wait, None, opts.mode)?
         } else {
             None
         };

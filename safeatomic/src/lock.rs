@@ -370,17 +370,21 @@ struct Opened {
 /// Opens (creating if needed) the lock file of `target` and checks that it
 /// can be trusted ([`trust::lock_file`]) before anything touches it.
 ///
-/// A new lock file gets no wider permissions than the target has (`0o644`
-/// limited to the target's bits, read and write kept for its owner): who
-/// can open a lock file can hold its `flock`.
-fn open_lock_file(op: Operation, target: &Target, lock_path: &Path) -> Result<Opened> {
+/// A new lock file gets no wider permissions than the target has, or is
+/// about to get (`mode`): `0o644` limited to those bits, read and write
+/// kept for its owner; who can open a lock file can hold its `flock`.
+fn open_lock_file(
+    op: Operation,
+    target: &Target,
+    mode: Option<u32>,
+    lock_path: &Path,
+) -> Result<Opened> {
     let name = lock_name(&target.name);
     let name = Path::new(&name);
     let dir = &*target.dir;
-    let mode = target
-        .found
-        .file()
-        .map_or(0o644, |st| (0o644 & st.st_mode) | 0o600);
+    let mode = mode
+        .or(target.found.file().map(|st| st.st_mode))
+        .map_or(0o644, |m| (0o644 & m) | 0o600);
     let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK;
     let (fd, writable) = match sys::file::openat(dir, name, flags, Mode::from_raw_mode(mode)) {
         Ok(fd) => (fd, true),
@@ -439,16 +443,18 @@ pub(crate) enum Wait {
 
 /// Acquires the lock of `target` (its lock file in the target's open
 /// directory). Used by the public functions and by every locked write. The
-/// guard keeps the directory handle.
+/// guard keeps the directory handle. `mode`: the permission bits the target
+/// is about to get, when the caller knows them (a write's explicit mode).
 pub(crate) fn acquire_in(
     op: Operation,
     target: &Target,
     wait: Wait,
     session: Option<&str>,
+    mode: Option<u32>,
 ) -> Result<Option<LockGuard>> {
     let shown = &target.path;
     let lock_path = lock_file_path(shown);
-    let opened = open_lock_file(op, target, &lock_path)?;
+    let opened = open_lock_file(op, target, mode, &lock_path)?;
     let fail = |step, e| lock_error(op, step, shown, &lock_path, e);
     let held = match wait {
         Wait::Try => sys::flock::try_lock_exclusive(&opened.fd).map_err(|e| fail("lock", e))?,
@@ -518,7 +524,7 @@ fn acquire(path: &Path, wait: Wait, options: &LockOptions) -> Result<Option<Lock
         op,
         &target.path,
     )?;
-    acquire_in(op, &target, wait, options.session.as_deref())
+    acquire_in(op, &target, wait, options.session.as_deref(), None)
 }
 
 /// Takes the lock of `path` if it is free right now.
@@ -1066,7 +1072,7 @@ pub fn release_stale_lock(path: impl AsRef<Path>) -> Result<bool> {
     if fd.is_none() {
         return Ok(false);
     }
-    let opened = open_lock_file(op, &target, &lock_path)?;
+    let opened = open_lock_file(op, &target, None, &lock_path)?;
     let fail = |step, e| lock_error(op, step, path, &lock_path, e);
     if !sys::flock::try_lock_exclusive(&opened.fd).map_err(|e| fail("lock", e))? {
         return Ok(false);
