@@ -33,14 +33,24 @@ pub(crate) fn shared(dir: &Stat) -> bool {
 /// owner is the caller or the directory's owner (the kernel's rule with
 /// `fs.protected_symlinks=1`, `may_follow_link` in `fs/namei.c`).
 pub(crate) fn may_follow(dir: &Stat, link: &Stat) -> Result<(), String> {
-    if !shared(dir) || link.st_uid == sys::process::euid() || link.st_uid == dir.st_uid {
+    protected(
+        dir,
+        link,
+        "fs.protected_symlinks=1, such a link is followed",
+    )
+}
+
+/// The kernel's protection of names in a sticky, world-writable directory:
+/// a name there owned by neither the caller nor the directory's owner is
+/// another user's; `action` says what the kernel then refuses.
+fn protected(dir: &Stat, name: &Stat, action: &str) -> Result<(), String> {
+    if !shared(dir) || name.st_uid == sys::process::euid() || name.st_uid == dir.st_uid {
         return Ok(());
     }
     Err(format!(
         "it is owned by uid {} in a sticky, world-writable directory; like the kernel with \
-         fs.protected_symlinks=1, such a link is followed only when its owner is you or the \
-         directory's owner",
-        link.st_uid
+         {action} only when its owner is you or the directory's owner",
+        name.st_uid
     ))
 }
 
@@ -51,15 +61,11 @@ pub(crate) fn may_follow(dir: &Stat, link: &Stat) -> Result<(), String> {
 /// `O_CREAT` on such a file with `fs.protected_regular=1`; root's
 /// `CAP_FOWNER` would let a rename replace it).
 pub(crate) fn may_replace(dir: &Stat, file: &Stat) -> Result<(), String> {
-    if !shared(dir) || file.st_uid == sys::process::euid() || file.st_uid == dir.st_uid {
-        return Ok(());
-    }
-    Err(format!(
-        "it is owned by uid {} in a sticky, world-writable directory; like the kernel with \
-         fs.protected_regular=1, a file there is replaced only when its owner is you or the \
-         directory's owner",
-        file.st_uid
-    ))
+    protected(
+        dir,
+        file,
+        "fs.protected_regular=1, a file there is replaced",
+    )
 }
 
 /// Why the lock file `lock` (found in `dir`, for a target owned by

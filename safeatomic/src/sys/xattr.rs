@@ -32,7 +32,7 @@ fn sized(mut call: impl FnMut(&mut [u8]) -> io::Result<usize>) -> io::Result<Vec
 /// this process may see). A filesystem without extended attributes
 /// (`EOPNOTSUPP`) has none.
 pub(crate) fn list(fd: impl AsFd) -> io::Result<Vec<OsString>> {
-    let names = sized(|buf| {
+    names(|buf| {
         once("flistxattr", || {
             if buf.is_empty() {
                 rustix::fs::flistxattr_query(fd.as_fd())
@@ -40,12 +40,21 @@ pub(crate) fn list(fd: impl AsFd) -> io::Result<Vec<OsString>> {
                 rustix::fs::flistxattr(fd.as_fd(), &mut *buf)
             }
         })
-    });
-    let names = match names {
-        Err(e) if super::errno(&e) == Some(rustix::io::Errno::OPNOTSUPP) => return Ok(Vec::new()),
-        other => other?,
-    };
-    Ok(split_names(&names))
+    })
+}
+
+/// The names a `listxattr`-like `call` returns (NUL-terminated, one after
+/// another); none where the filesystem has no extended attributes.
+fn names(call: impl FnMut(&mut [u8]) -> io::Result<usize>) -> io::Result<Vec<OsString>> {
+    match sized(call) {
+        Err(e) if super::errno(&e) == Some(rustix::io::Errno::OPNOTSUPP) => Ok(Vec::new()),
+        Err(e) => Err(e),
+        Ok(list) => Ok(list
+            .split(|b| *b == 0)
+            .filter(|n| !n.is_empty())
+            .map(|n| OsString::from_vec(n.to_vec()))
+            .collect()),
+    }
 }
 
 /// `fgetxattr(2)`: the value of one extended attribute.
@@ -72,7 +81,7 @@ fn proc_path(fd: impl AsFd) -> String {
 /// `flistxattr` refuses), through its `/proc/self/fd` entry.
 pub(crate) fn list_via_proc(fd: impl AsFd) -> io::Result<Vec<OsString>> {
     let path = proc_path(fd);
-    let names = sized(|buf| {
+    names(|buf| {
         once("listxattr", || {
             if buf.is_empty() {
                 rustix::fs::listxattr_query(path.as_str())
@@ -80,12 +89,7 @@ pub(crate) fn list_via_proc(fd: impl AsFd) -> io::Result<Vec<OsString>> {
                 rustix::fs::listxattr(path.as_str(), &mut *buf)
             }
         })
-    });
-    let names = match names {
-        Err(e) if super::errno(&e) == Some(rustix::io::Errno::OPNOTSUPP) => return Ok(Vec::new()),
-        other => other?,
-    };
-    Ok(split_names(&names))
+    })
 }
 
 /// `getxattr(2)` of a file opened `O_PATH`, through its `/proc/self/fd`
@@ -101,14 +105,6 @@ pub(crate) fn get_via_proc(fd: impl AsFd, name: &OsString) -> io::Result<Vec<u8>
             }
         })
     })
-}
-
-/// The names in a `listxattr` result (NUL-terminated, one after another).
-fn split_names(list: &[u8]) -> Vec<OsString> {
-    list.split(|b| *b == 0)
-        .filter(|n| !n.is_empty())
-        .map(|n| OsString::from_vec(n.to_vec()))
-        .collect()
 }
 
 /// `fsetxattr(2)`: sets one extended attribute (creating or replacing it).
