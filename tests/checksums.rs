@@ -41,6 +41,26 @@ fn gnu_check(path: &Path, algo: Algorithm) -> std::process::Output {
         .expect("coreutils sha*sum")
 }
 
+/// `sha256sum -c --strict` (or sha512sum) accepts the sidecar of `path`
+/// without a single warning.
+#[track_caller]
+fn assert_strictly_accepted(path: &Path, algo: Algorithm, what: &str) {
+    let out = Command::new(format!("{algo}sum"))
+        .args(["-c", "--strict"])
+        .arg(sidecar(path, algo).file_name().unwrap())
+        .current_dir(path.parent().unwrap())
+        .output()
+        .expect("coreutils sha*sum");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success() && stderr.is_empty() && stdout.ends_with(": OK\n"),
+        "{what}: {algo}sum -c --strict: {stdout}{stderr}"
+    );
+}
+
 #[test]
 fn round_trip_per_algorithm() {
     let d = tempdir();
@@ -60,23 +80,126 @@ fn round_trip_per_algorithm() {
     no_leftovers(d.path());
 }
 
+/// Every sidecar a safeatomic write makes passes `sha256sum -c --strict` /
+/// `sha512sum -c --strict` cleanly: a new file, a replace (its sidecar also
+/// names the outgoing digest), a create, a stream, a store update and
+/// `write_checksum_file`.
 #[test]
-fn coreutils_accept_our_sidecars() {
+fn coreutils_accept_our_sidecars_strictly_from_every_write_path() {
     let d = tempdir();
     for algo in Algorithm::ALL {
         let path = d.path().join(format!("file-{algo}.bin"));
         write_atomic_with(&path, vec![7u8; 100_000], &with(algo)).unwrap();
-        // A second write gives the sidecar its `previous=` lines too.
+        assert_strictly_accepted(&path, algo, "new file");
         write_atomic_with(&path, vec![8u8; 100_001], &with(algo)).unwrap();
-        let out = gnu_check(&path, algo);
-        assert!(
-            out.status.success(),
-            "{algo}sum -c failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(String::from_utf8_lossy(&out.stdout).contains(": OK"));
+        assert!(checksum_info(&path).unwrap().previous.is_some());
+        assert_strictly_accepted(&path, algo, "replace (outgoing digest)");
+
+        let created = d.path().join(format!("created-{algo}"));
+        create_atomic_with(&created, b"first", &with(algo)).unwrap();
+        assert_strictly_accepted(&created, algo, "create");
+
+        let streamed = d.path().join(format!("streamed-{algo}"));
+        let mut w = AtomicWriter::create_with(&streamed, &with(algo)).unwrap();
+        for i in 0..1000 {
+            writeln!(w, "line {i}").unwrap();
+        }
+        w.commit().unwrap();
+        assert_strictly_accepted(&streamed, algo, "stream");
+
+        let hashed = d.path().join(format!("hashed-{algo}"));
+        write_atomic(&hashed, b"hashed afterwards").unwrap();
+        write_checksum_file(&hashed, algo).unwrap();
+        assert_strictly_accepted(&hashed, algo, "write_checksum_file");
     }
+    let store = d.path().join("store.json");
+    let s = safeatomic::Store::<common::types::CheckedCounter>::open(&store).unwrap();
+    s.update(|c| c.n += 1).unwrap();
+    s.update(|c| c.n += 1).unwrap();
+    assert_strictly_accepted(&store, Algorithm::Sha256, "store update");
+    let no_default = d.path().join("named.toml");
+    safeatomic::Store::<common::types::NoDefault>::open(&no_default)
+        .unwrap()
+        .replace(common::types::NoDefault { name: "x".into() })
+        .unwrap();
+    assert_strictly_accepted(&no_default, Algorithm::Sha512, "store replace (sha512)");
+    // And plain `-c` (what the README shows) prints nothing but OK.
+    let out = gnu_check(&store, Algorithm::Sha256);
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
+}
+
+/// The Python interpreter that has the reference library (`safeatomic` on
+/// PyPI): `SAFEATOMIC_REFERENCE_PYTHON`, else `python3` if it can import it.
+fn reference_python() -> Option<std::ffi::OsString> {
+    let python =
+        std::env::var_os("SAFEATOMIC_REFERENCE_PYTHON").unwrap_or_else(|| "python3".into());
+    let ok = Command::new(&python)
+        .args(["-c", "import safeatomic"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(python)
+}
+
+/// The Python reference library verifies our `.sha256` sidecars (both
+/// forms: a first write and a replace naming the outgoing digest), and we
+/// verify the sidecars it writes (its SHA-512 one, which it names `.sha256`
+/// and declares with `algo=sha512`, included).
+#[test]
+fn the_reference_library_and_we_verify_each_others_sidecars() {
+    const TEST: &str = "the_reference_library_and_we_verify_each_others_sidecars";
+    let Some(python) = reference_python() else {
+        common::mounts::skip(
+            TEST,
+            "the Python reference library",
+            "`import safeatomic` failed (pip install --ignore-requires-python safeatomic==2.0.3, \
+             or set SAFEATOMIC_REFERENCE_PYTHON)",
+        );
+        return;
+    };
+    let d = tempdir();
+    let ours = d.path().join("ours.json");
+    write_atomic_with(&ours, br#"{"v":1}"#, &with(Algorithm::Sha256)).unwrap();
+    let replaced = d.path().join("replaced.json");
+    write_atomic_with(&replaced, br#"{"v":1}"#, &with(Algorithm::Sha256)).unwrap();
+    write_atomic_with(&replaced, br#"{"v":2}"#, &with(Algorithm::Sha256)).unwrap();
+    let theirs = d.path().join("theirs.json");
+    let theirs512 = d.path().join("theirs512.json");
+    fs::write(&theirs, b"written by python").unwrap();
+    fs::write(&theirs512, b"written by python, sha512").unwrap();
+    let script = r#"
+import sys
+from safeatomic import get_checksum_info, verify_checksum, write_checksum_file
+ours, replaced, theirs, theirs512 = sys.argv[1:5]
+for p in (ours, replaced):
+    assert verify_checksum(p), p
+    info = get_checksum_info(p)
+    assert info.algo == "sha256", info
+write_checksum_file(theirs)
+write_checksum_file(theirs512, algo="sha512")
+print("ok")
+"#;
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .args([&ours, &replaced, &theirs, &theirs512])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(verify_checksum(&theirs).unwrap());
+    assert_eq!(read_atomic_verified(&theirs).unwrap(), b"written by python");
+    // The reference library names every sidecar `.sha256`; the algorithm
+    // it declares inside wins.
+    assert!(verify_checksum(&theirs512).unwrap());
+    assert_eq!(
+        checksum_info(&theirs512).unwrap().algorithm,
+        Algorithm::Sha512
+    );
+    assert!(sidecar(&theirs512, Algorithm::Sha256).exists());
 }
 
 /// Names that GNU tools escape (`\\`, `\n` and, in newer coreutils such as

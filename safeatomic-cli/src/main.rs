@@ -69,7 +69,8 @@ enum Command {
     /// Write or verify the checksum sidecar PATH.sha256 / PATH.sha512
     ///
     /// The sidecar is the `sha256sum` format (`sha256sum -c PATH.sha256`
-    /// accepts it), plus `algo=` and `timestamp=` lines.
+    /// accepts it, even with --strict), plus `# algo=` and `# timestamp=`
+    /// lines.
     #[command(subcommand)]
     Checksum(cmd::checksum::Command),
     /// Inspect, recover or hold the cooperative lock PATH.lock

@@ -4,19 +4,26 @@
 //!
 //! ```text
 //! <hex digest>  <file name>
-//! algo=sha256
-//! timestamp=2026-01-15T12:34:56.789012+00:00
+//! # algo=sha256
+//! # timestamp=2026-01-15T12:34:56.789012+00:00
 //! ```
 //!
-//! which `sha256sum -c` accepts (it warns about the two `key=value` lines and
-//! exits 0) and which the Python reference library writes. A file name with
-//! a backslash, newline or carriage return is escaped as GNU tools escape it
-//! (`\\`, `\n`, `\r`, the line prefixed with `\`). A sidecar written by a
-//! safeatomic write may carry three more lines, `previous=<algo>:<hex>`,
-//! `previous_inode=<n>` and `previous_ctime=<s.ns>`: the digest, inode and
-//! change time of the version it replaces, so that a crash between
+//! The first line is what `sha256sum` prints; the metadata lines start with
+//! `#`, which GNU `sha256sum -c` skips even with `--strict`, so our
+//! sidecars check cleanly. A file name with a backslash, newline or
+//! carriage return is escaped as GNU tools escape it (`\\`, `\n`, `\r`,
+//! the line prefixed with `\`). A sidecar written by a safeatomic write may
+//! carry three more lines, `# previous=<algo>:<hex>`,
+//! `# previous_inode=<n>` and `# previous_ctime=<s.ns>`: the digest, inode
+//! and change time of the version it replaces, so that a crash between
 //! publishing the sidecar and publishing the data is never mistaken for
 //! corruption (docs/decisions/0004).
+//!
+//! Readers accept the metadata with or without the `#`: the Python
+//! reference library and earlier versions of this crate write bare
+//! `algo=` and `timestamp=` lines (which `sha256sum -c` only warns about).
+//! The reference library reads our `.sha256` sidecars (it ignores the
+//! lines it does not know and assumes SHA-256).
 //!
 //! Verification is lock-free and never reports a false mismatch or a false
 //! "sidecar missing": such an answer is retried, then confirmed under a
@@ -331,7 +338,7 @@ pub(crate) fn render_sidecar(
     }
     out.extend_from_slice(
         format!(
-            "\nalgo={algorithm}\ntimestamp={}\n",
+            "\n# algo={algorithm}\n# timestamp={}\n",
             timefmt::format(sys::process::now())
         )
         .as_bytes(),
@@ -339,7 +346,7 @@ pub(crate) fn render_sidecar(
     if let Some((algo, hex, st)) = previous {
         out.extend_from_slice(
             format!(
-                "previous={algo}:{hex}\nprevious_inode={}\nprevious_ctime={}\n",
+                "# previous={algo}:{hex}\n# previous_inode={}\n# previous_ctime={}\n",
                 st.st_ino,
                 ctime_of(st)
             )
@@ -402,7 +409,16 @@ pub(crate) fn parse_sidecar(
         let line = std::str::from_utf8(line)
             .map_err(|_| "a key line is not UTF-8")?
             .trim_end_matches('\r');
+        // `# key=value` (what we write, skipped by `sha256sum -c --strict`)
+        // or `key=value` (the reference library, earlier versions).
+        let (commented, line) = match line.strip_prefix('#') {
+            Some(rest) => (true, rest.trim_start()),
+            None => (false, line),
+        };
         let Some((key, value)) = line.split_once('=') else {
+            if commented {
+                continue; // a comment
+            }
             return Err(format!("unexpected line {line:?}"));
         };
         match key {
@@ -1154,8 +1170,8 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next(), Some(format!("{ABC}  data.json").as_str()));
-        assert_eq!(lines.next(), Some("algo=sha256"));
-        assert!(lines.next().unwrap().starts_with("timestamp="));
+        assert_eq!(lines.next(), Some("# algo=sha256"));
+        assert!(lines.next().unwrap().starts_with("# timestamp="));
         assert_eq!(lines.next(), None);
         assert!(text.ends_with('\n'));
     }
@@ -1196,6 +1212,22 @@ mod tests {
         assert_eq!(parse(binary.as_bytes()).unwrap().digest, ABC);
         let bare = format!("{ABC}  x\n");
         assert_eq!(parse(bare.as_bytes()).unwrap().algorithm, Algorithm::Sha256);
+    }
+
+    #[test]
+    fn metadata_is_read_with_or_without_the_comment_mark_and_comments_are_skipped() {
+        let d512 = compute_hash_data(b"abc", Algorithm::Sha512);
+        for text in [
+            format!("{d512}  x\nalgo=sha512\ntimestamp=2026-01-15T12:34:56+00:00\n"),
+            format!("{d512}  x\n# algo=sha512\n# timestamp=2026-01-15T12:34:56+00:00\n"),
+            format!(
+                "{d512}  x\n#algo=sha512\n# a comment\n#\n#timestamp=2026-01-15T12:34:56+00:00\n"
+            ),
+        ] {
+            let info = parse(text.as_bytes()).unwrap();
+            assert_eq!(info.algorithm, Algorithm::Sha512, "{text}");
+            assert_eq!(info.timestamp.as_deref(), Some("2026-01-15T12:34:56+00:00"));
+        }
     }
 
     #[test]
