@@ -54,6 +54,20 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// An error of `AtomicWriter`'s `io::Write`: the library's own error
+    /// inside it when there is one (its message names the path and step).
+    pub(crate) fn from_write(e: std::io::Error) -> Self {
+        match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<safeatomic::Error>())
+        {
+            Some(inner) => Self::new(chain(inner)),
+            None => Self::io("cannot write", &e),
+        }
+    }
+}
+
 impl From<safeatomic::Error> for Failure {
     fn from(e: safeatomic::Error) -> Self {
         Self::new(chain(&e))

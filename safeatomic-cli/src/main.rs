@@ -56,11 +56,13 @@ struct Cli {
 enum Command {
     /// Replace PATH with standard input, atomically and durably
     ///
-    /// Reads ALL of standard input first, then replaces PATH so that a
-    /// reader, a crash or a power loss sees either the old or the new
-    /// content, never a mix. Returns only once the data and the directory
-    /// entry are on stable storage. Takes the cooperative lock PATH.lock
-    /// while writing (see `safeatomic lock`).
+    /// Streams standard input to a temp file beside PATH and replaces PATH
+    /// only at the end of input, so that a reader, a crash or a power loss
+    /// sees either the old or the new content, never a mix; memory stays
+    /// constant for any size. Returns only once the data and the directory
+    /// entry are on stable storage. An empty input is refused unless
+    /// --allow-empty. Takes the cooperative lock PATH.lock while writing
+    /// (see `safeatomic lock`).
     #[command(after_help = cmd::write::EXAMPLES)]
     Write(cmd::write::Args),
     /// Print PATH to standard output (one consistent version of it)

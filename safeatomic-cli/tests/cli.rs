@@ -208,6 +208,58 @@ fn empty_stdin_is_refused_unless_allowed() {
     no_leftovers(d.path());
 }
 
+/// The peak resident memory (`VmHWM`) of a running process, in KiB.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `write` streams standard input: a large input (1 GiB by default,
+/// `SAFEATOMIC_BIG_MIB` to change) goes through with flat memory, hashed in
+/// the same pass, and nothing is visible at PATH before its end.
+#[test]
+fn write_streams_a_large_stdin_with_flat_memory() {
+    let mib: usize = std::env::var("SAFEATOMIC_BIG_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    let d = tempdir();
+    let path = d.path().join("big.bin");
+    fs::write(&path, b"old").unwrap();
+    let mut child = sa!["write", "--checksum", &path]
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let chunk: Vec<u8> = (0..1024 * 1024).map(|i| (i % 251) as u8).collect();
+    for _ in 0..mib {
+        input.write_all(&chunk).unwrap();
+    }
+    // Everything is written but the input is not closed: nothing published.
+    assert_eq!(fs::read(&path).unwrap(), b"old");
+    let peak = peak_rss_kib(child.id()).expect("VmHWM of the writer");
+    drop(input);
+    let out = finish(child);
+    assert_ok(&out);
+    assert_eq!(fs::metadata(&path).unwrap().len(), (mib as u64) << 20);
+    assert!(
+        peak < 64 * 1024,
+        "peak RSS {peak} KiB for a {mib} MiB input: memory is not flat"
+    );
+    let gnu = Command::new("sha256sum")
+        .arg("-c")
+        .arg("--strict")
+        .arg("big.bin.sha256")
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(gnu.status.success(), "{gnu:?}");
+    eprintln!("{mib} MiB through `safeatomic write --checksum`; peak RSS {peak} KiB");
+}
+
 #[test]
 fn write_mode_sets_exact_permission_bits() {
     let d = tempdir();

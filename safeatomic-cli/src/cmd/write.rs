@@ -2,8 +2,8 @@
 
 use crate::failure::Failure;
 use crate::parse::{self, SafetyArg};
-use safeatomic::{Algorithm, WriteOptions, write_atomic_with};
-use std::io::Read as _;
+use safeatomic::{Algorithm, AtomicWriter, WriteOptions};
+use std::io::{Read, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,8 +14,10 @@ Examples:
   safeatomic write --checksum state.json < new.json      # also state.json.sha256
   safeatomic write --checksum=sha512 big.tar < big.tar.new
 
-Nothing is printed on success. If reading standard input fails, PATH is not
-touched. An empty standard input (a closed one, or a producer that died
+Nothing is printed on success. Standard input is streamed to a temp file
+beside PATH (constant memory, hashed in the same pass with --checksum) and
+published only at its end; the lock PATH.lock is held from its first byte
+to the end. If reading standard input fails, PATH is not touched. An empty standard input (a closed one, or a producer that died
 before writing: `gen-config | safeatomic write` without `set -o pipefail`) is
 refused unless --allow-empty is given: it must not blank a file. A producer
 that fails halfway still ends the input, and what it wrote is written: when
@@ -52,14 +54,17 @@ pub(crate) struct Args {
     allow_empty: bool,
 }
 
+/// The read size: large enough to amortise syscalls, small enough to keep
+/// memory flat for any input size.
+const CHUNK: usize = 256 * 1024;
+
 pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
-    // All of stdin first: a failing producer must not leave a half file.
-    let mut data = Vec::new();
-    std::io::stdin()
-        .lock()
-        .read_to_end(&mut data)
-        .map_err(|e| Failure::io("cannot read standard input; nothing written", &e))?;
-    if data.is_empty() && !args.allow_empty {
+    let mut stdin = std::io::stdin().lock();
+    let mut buf = vec![0u8; CHUNK];
+    // The first bytes decide the empty-input rule before anything is
+    // created (no lock file, no temp file).
+    let mut n = read_stdin(&mut stdin, &mut buf)?;
+    if n == 0 && !args.allow_empty {
         return Err(Failure::new(format!(
             "standard input is empty (closed, or its producer wrote nothing); nothing written \
              to `{}` (pass --allow-empty to write an empty file)",
@@ -73,6 +78,29 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
     if let Some(mode) = args.mode {
         options = options.mode(mode);
     }
-    write_atomic_with(&args.path, &data, &options)?;
+    // Streamed: a failure before the end (a read error, a full disk)
+    // drops the writer, which discards the temp file; PATH is untouched.
+    let mut writer = AtomicWriter::create_with(&args.path, &options)?;
+    while n > 0 {
+        writer.write_all(&buf[..n]).map_err(Failure::from_write)?;
+        n = read_stdin(&mut stdin, &mut buf)?;
+    }
+    writer.commit()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the next bytes of standard input (`EINTR` retried); 0 at its end.
+fn read_stdin(stdin: &mut impl Read, buf: &mut [u8]) -> Result<usize, Failure> {
+    loop {
+        match stdin.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(Failure::io(
+                    "cannot read standard input; nothing written",
+                    &e,
+                ));
+            }
+        }
+    }
 }
