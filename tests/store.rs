@@ -633,3 +633,42 @@ fn store_is_send_sync_and_clone() {
     fn assert_traits<T: Send + Sync + Clone + 'static>() {}
     assert_traits::<Store<JsonCounter>>();
 }
+
+/// What a user reads when a hand-edited TOML file has a syntax error: where
+/// first (`path:line:column`), then what; the parser's snippet, with its
+/// caret under the bad spot, in the `{:#}` form and as the source. An
+/// update on a directory speaks of the path.
+#[test]
+fn error_messages_read_right() {
+    let d = tempdir();
+    let path = d.path().join("config.toml");
+    fs::write(&path, "# volume of the alarm\nn = 12x\n").unwrap();
+    let e = Store::<common::types::TomlCounter>::open(&path)
+        .unwrap()
+        .load()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Format);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}:2:5: parse error: toml: string values must be quoted, expected literal string",
+            path.display()
+        )
+    );
+    let alternate = format!("{e:#}");
+    assert!(alternate.contains("2 | n = 12x\n"), "{alternate}");
+    assert!(alternate.contains("^"), "{alternate}");
+    assert!(std::error::Error::source(&e).is_some());
+
+    let dir = d.path().join("conf.d");
+    fs::create_dir(&dir).unwrap();
+    let e = Store::<JsonCounter>::open(&dir)
+        .unwrap()
+        .update(|c| c.n += 1)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::IsADirectory);
+    assert_eq!(
+        e.to_string(),
+        format!("failed to access store `{}`: is a directory", dir.display())
+    );
+}

@@ -62,7 +62,7 @@ impl Failure {
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<safeatomic::Error>())
         {
-            Some(inner) => Self::new(chain(inner)),
+            Some(inner) => Self::new(line(inner)),
             None => Self::io("cannot write", &e),
         }
     }
@@ -70,7 +70,16 @@ impl Failure {
 
 impl From<safeatomic::Error> for Failure {
     fn from(e: safeatomic::Error) -> Self {
-        Self::new(chain(&e))
+        Self::new(line(&e))
+    }
+}
+
+/// The library error's line, with the OS error behind it (a parser's own
+/// report spans lines and repeats the message: not shown here).
+fn line(e: &safeatomic::Error) -> String {
+    match e.io_error() {
+        Some(_) => chain(e),
+        None => e.to_string(),
     }
 }
 

@@ -134,7 +134,7 @@ impl ErrorKind {
             Self::LockTimeout => "timed out waiting for the lock",
             Self::ChecksumMismatch => "checksum mismatch",
             Self::ChecksumMissing => "checksum sidecar missing",
-            Self::Format => "invalid format",
+            Self::Format => "format error",
             Self::Validation => "validation failed",
             Self::ChecksumMalformed => "checksum sidecar malformed",
             Self::Untrusted => "refused to use an untrusted file",
@@ -230,7 +230,16 @@ struct Inner {
     detail: Option<String>,
     mismatch: Option<(String, String)>,
     location: Option<(u64, u64)>,
-    source: Option<io::Error>,
+    /// The OS error, or (for a parse error) the parser's own error.
+    source: Option<Source>,
+}
+
+/// What caused an [`Error`].
+enum Source {
+    Io(io::Error),
+    /// A parser's error, whose `Display` shows the offending line with a
+    /// caret (kept for `source()` and the `{:#}` form).
+    Parser(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl Error {
@@ -266,7 +275,27 @@ impl Error {
     }
 
     pub(crate) fn with_source(mut self, source: io::Error) -> Self {
-        self.inner.source = Some(source);
+        self.inner.source = Some(Source::Io(source));
+        self
+    }
+
+    /// Keeps a parser's own error as the source (its snippet of the input).
+    #[cfg_attr(
+        not(any(feature = "json", feature = "yaml", feature = "toml", feature = "ron")),
+        allow(dead_code)
+    )]
+    pub(crate) fn with_parser_error(
+        mut self,
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    ) -> Self {
+        self.inner.source = Some(Source::Parser(source));
+        self
+    }
+
+    /// The same error, reported under another operation (a store's lock
+    /// error is the store's).
+    pub(crate) fn with_operation(mut self, op: Operation) -> Self {
+        self.inner.op = op;
         self
     }
 
@@ -435,7 +464,10 @@ impl Error {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn io_error(&self) -> Option<&io::Error> {
-        self.inner.source.as_ref()
+        match &self.inner.source {
+            Some(Source::Io(e)) => Some(e),
+            _ => None,
+        }
     }
 
     /// The raw OS error number, if any.
@@ -449,7 +481,7 @@ impl Error {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn raw_os_error(&self) -> Option<i32> {
-        self.inner.source.as_ref().and_then(io::Error::raw_os_error)
+        self.io_error().and_then(io::Error::raw_os_error)
     }
 
     /// Whether the new content was published despite this error
@@ -474,20 +506,46 @@ impl Error {
     }
 }
 
+/// The step of errors about the path itself (what it names), which the
+/// message does not repeat: the kind and the detail say it.
+pub(crate) const CHECK_PATH: &str = "check path";
+
 impl fmt::Display for Error {
+    /// One line. A parse error says where first, as compilers do:
+    /// ``config.toml:6:13: parse error: toml: invalid type: …``; any other
+    /// error says what failed: ``failed to write `/etc/app.toml` (fsync
+    /// temp file): no space left``. The alternate form (`{:#}`) adds, on
+    /// the lines after it, the parser's own report (the offending line with
+    /// a caret) where there is one.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
-        write!(f, "failed to {} `{}`", i.op.verb(), Shown::path(&i.path))?;
-        if let Some(other) = &i.other_path {
-            write!(f, " and `{}`", Shown::path(other))?;
-        }
-        write!(f, " ({}): {}", i.step, i.kind.describe())?;
-        if let Some((line, column)) = i.location {
-            write!(f, " at line {line}, column {column}")?;
+        if i.kind == ErrorKind::Format && i.step == "parse" {
+            write!(f, "{}", Shown::path(&i.path))?;
+            if let Some((line, column)) = i.location {
+                write!(f, ":{line}:{column}")?;
+            }
+            write!(f, ": parse error")?;
+        } else {
+            write!(f, "failed to {} `{}`", i.op.verb(), Shown::path(&i.path))?;
+            if let Some(other) = &i.other_path {
+                write!(f, " and `{}`", Shown::path(other))?;
+            }
+            if i.step != CHECK_PATH {
+                write!(f, " ({})", i.step)?;
+            }
+            write!(f, ": {}", i.kind.describe())?;
+            if let Some((line, column)) = i.location {
+                write!(f, " at line {line}, column {column}")?;
+            }
         }
         if let Some(detail) = &i.detail {
             // Details quote file names and payloads: one line, no escapes.
             write!(f, ": {}", Shown(detail.as_bytes()))?;
+        }
+        if f.alternate()
+            && let Some(Source::Parser(parser)) = &i.source
+        {
+            write!(f, "\n\n{}", parser.to_string().trim_end())?;
         }
         Ok(())
     }
@@ -503,14 +561,23 @@ impl fmt::Debug for Error {
             .field("path", &i.path)
             .field("other_path", &i.other_path)
             .field("detail", &i.detail)
-            .field("source", &i.source)
+            .field(
+                "source",
+                &i.source.as_ref().map(|s| match s {
+                    Source::Io(e) => e as &dyn fmt::Debug,
+                    Source::Parser(e) => e as &dyn fmt::Debug,
+                }),
+            )
             .finish()
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner.source.as_ref().map(|e| e as _)
+        match self.inner.source.as_ref()? {
+            Source::Io(e) => Some(e),
+            Source::Parser(e) => Some(&**e),
+        }
     }
 }
 

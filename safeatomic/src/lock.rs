@@ -365,6 +365,8 @@ fn lock_error(
 struct Opened {
     fd: OwnedFd,
     writable: bool,
+    /// Its `fstat` (to name the kernel's holder after a timeout).
+    st: Stat,
 }
 
 /// Opens (creating if needed) the lock file of `target` and checks that it
@@ -400,8 +402,8 @@ fn open_lock_file(
         }
         Err(e) => return Err(open_error(op, &target.path, lock_path, e)),
     };
-    check_trusted(op, &fd, target, lock_path)?;
-    Ok(Opened { fd, writable })
+    let st = check_trusted(op, &fd, target, lock_path)?;
+    Ok(Opened { fd, writable, st })
 }
 
 fn open_error(op: Operation, target: &Path, lock_path: &Path, e: std::io::Error) -> Error {
@@ -472,9 +474,17 @@ pub(crate) fn acquire_in(
                 }
                 let now = Instant::now();
                 if now >= deadline {
+                    // Who keeps it, as the kernel shows it, when it can.
+                    let by = holder::of(&opened.st).map_or_else(
+                        || "another holder".to_owned(),
+                        |h| match h.command {
+                            Some(command) => format!("pid {} ({command})", h.pid),
+                            None => format!("pid {}", h.pid),
+                        },
+                    );
                     return Err(
                         Error::new(ErrorKind::LockTimeout, op, "lock", shown).with_detail(format!(
-                            "lock file `{}` still held by another holder after {timeout:?}",
+                            "lock file `{}` still held by {by} after {timeout:?}",
                             lock_path.display()
                         )),
                     );

@@ -14,7 +14,7 @@ pub(crate) struct BadPath {
 
 impl BadPath {
     pub(crate) fn into_error(self, op: Operation, path: &Path) -> Error {
-        Error::new(self.kind, op, "check path", path).with_detail(self.detail)
+        Error::new(self.kind, op, crate::error::CHECK_PATH, path).with_detail(self.detail)
     }
 }
 

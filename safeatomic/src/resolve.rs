@@ -15,7 +15,7 @@
 //!
 //! [`LockGuard`]: crate::LockGuard
 
-use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::error::{CHECK_PATH, Error, ErrorKind, Operation, Result};
 use crate::options::SymlinkPolicy;
 use crate::path;
 use crate::sys::{self, OwnedFd, Stat};
@@ -186,27 +186,17 @@ fn lookup(target: &Target, policy: SymlinkPolicy, op: Operation) -> Result<Looku
     };
     match FileType::from_raw_mode(st.st_mode) {
         FileType::RegularFile => Ok(Lookup::Found(Found::File(st))),
-        FileType::Directory => Err(Error::new(
-            ErrorKind::IsADirectory,
-            op,
-            "inspect target",
-            shown,
-        )),
+        FileType::Directory => Err(Error::new(ErrorKind::IsADirectory, op, CHECK_PATH, shown)),
         FileType::Symlink => match policy {
             SymlinkPolicy::Refuse => {
-                Err(
-                    Error::new(ErrorKind::SymlinkRefused, op, "inspect target", shown).with_detail(
-                        "the target is a symlink and the policy is SymlinkPolicy::Refuse",
-                    ),
-                )
+                Err(Error::new(ErrorKind::SymlinkRefused, op, CHECK_PATH, shown)
+                    .with_detail("the target is a symlink and the policy is SymlinkPolicy::Refuse"))
             }
             SymlinkPolicy::ReplaceLink => Ok(Lookup::Found(Found::Symlink)),
             SymlinkPolicy::Follow => Ok(Lookup::Symlink(st)),
         },
-        _ => Err(
-            Error::new(ErrorKind::InvalidInput, op, "inspect target", shown)
-                .with_detail("the target is not a regular file (device, FIFO or socket)"),
-        ),
+        _ => Err(Error::new(ErrorKind::InvalidInput, op, CHECK_PATH, shown)
+            .with_detail("the target is not a regular file (device, FIFO or socket)")),
     }
 }
 

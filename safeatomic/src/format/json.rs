@@ -33,5 +33,9 @@ fn problem(e: serde_json::Error, text: Option<&str>) -> FormatProblem {
         Some(text) if e.is_eof() => Some(line_column(text.as_bytes(), text.len())),
         _ => reported.map(|(line, column)| (line, column.max(1))),
     };
-    FormatProblem { message, location }
+    FormatProblem {
+        message,
+        location,
+        source: Some(Box::new(e)),
+    }
 }

@@ -129,6 +129,9 @@ impl fmt::Display for Format {
 pub(crate) struct FormatProblem {
     pub(crate) message: String,
     pub(crate) location: Option<(u64, u64)>,
+    /// The parser's own error, kept as the error's `source()` (several
+    /// show the offending line with a caret).
+    pub(crate) source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl FormatProblem {
@@ -140,6 +143,7 @@ impl FormatProblem {
         Self {
             message: message.to_string(),
             location: None,
+            source: None,
         }
     }
 
@@ -152,8 +156,11 @@ impl FormatProblem {
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>()
             .join(" ");
-        let err = Error::new(ErrorKind::Format, op, step, path)
+        let mut err = Error::new(ErrorKind::Format, op, step, path)
             .with_detail(format!("{format}: {message}"));
+        if let Some(source) = self.source {
+            err = err.with_parser_error(source);
+        }
         match self.location {
             Some((line, column)) => err.with_location(line, column),
             None => err,
@@ -179,6 +186,7 @@ fn utf8(bytes: &[u8]) -> std::result::Result<&str, FormatProblem> {
         FormatProblem {
             message,
             location: Some(line_column(bytes, offset)),
+            source: Some(Box::new(e)),
         }
     })
 }

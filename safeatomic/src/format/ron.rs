@@ -12,7 +12,7 @@ pub(super) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, FormatPr
 pub(super) fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, FormatProblem> {
     // `text` is already checked to be UTF-8 (with the offending byte's
     // position), so ron's own check, which reports no position, never fires.
-    ron::de::from_str(text).map_err(|e| FormatProblem {
+    ron::de::from_str(text).map_err(|e: ron::error::SpannedError| FormatProblem {
         // ron places an early end of input after the last token it read;
         // like the other formats, report the end of the input.
         location: Some(if e.code == ron::Error::Eof {
@@ -24,5 +24,6 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Fo
             )
         }),
         message: e.code.to_string(),
+        source: Some(Box::new(e)),
     })
 }

@@ -27,10 +27,10 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Fo
             max_total_replayed_events: MAX_ALIAS_REPLAYED_EVENTS,
         },
     };
-    serde_saphyr::from_str_with_options(text, options).map_err(|e| problem(&e))
+    serde_saphyr::from_str_with_options(text, options).map_err(problem)
 }
 
-fn problem(e: &serde_saphyr::Error) -> FormatProblem {
+fn problem(e: serde_saphyr::Error) -> FormatProblem {
     let location = e.location().map(|l| (l.line(), l.column()));
     // One line, without the source snippet; the crate appends the location
     // ("… at line L, column C", and for an error inside an alias "(used at
@@ -48,5 +48,9 @@ fn problem(e: &serde_saphyr::Error) -> FormatProblem {
             }
         }
     }
-    FormatProblem { message, location }
+    FormatProblem {
+        message,
+        location,
+        source: Some(Box::new(e)),
+    }
 }

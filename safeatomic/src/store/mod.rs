@@ -536,7 +536,8 @@ impl<T: Persisted> Store<T> {
         let opts = LockOptions::new()
             .timeout(self.inner.options.lock_timeout)
             .safety(self.inner.options.safety);
-        acquire_lock_with(&self.inner.path, &opts)
+        // The store's error: "failed to access store `…`".
+        acquire_lock_with(&self.inner.path, &opts).map_err(|e| e.with_operation(Operation::Store))
     }
 
     /// The current value: the cached copy when the file has not changed
