@@ -1069,3 +1069,26 @@ fn writes_leave_the_directory_atime_alone() {
     );
     set_old_atime();
 }
+
+/// The README's Rust examples read as plain programs where it is rendered
+/// (no hidden `# ` doctest lines, which a Markdown renderer shows), and are
+/// compiled as doctests (`safeatomic::ReadmeDoctests`).
+#[test]
+fn the_readme_examples_have_no_hidden_lines() {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let mut in_rust = false;
+    let mut blocks = 0;
+    for (n, line) in readme.lines().enumerate() {
+        if let Some(info) = line.strip_prefix("```") {
+            in_rust = !in_rust && info.starts_with("rust");
+            blocks += usize::from(in_rust);
+            continue;
+        }
+        assert!(
+            !(in_rust && (line == "#" || line.starts_with("# "))),
+            "README.md:{}: a hidden doctest line shows on GitHub: {line}",
+            n + 1
+        );
+    }
+    assert!(blocks >= 2, "the README's Rust examples are gone");
+}

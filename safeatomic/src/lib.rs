@@ -248,6 +248,11 @@ pub struct ReadmeDoctests;
 #[cfg(all(doctest, feature = "toml"))]
 pub struct GettingStartedDoctests;
 
+/// `docs/store.md`'s examples, compiled (TOML stores).
+#[doc = include_str!("../../docs/store.md")]
+#[cfg(all(doctest, feature = "toml"))]
+pub struct StoreGuideDoctests;
+
 /// Items named by the `#[derive(Persisted)]` expansion; not public API.
 #[doc(hidden)]
 pub mod __private {
