@@ -1076,3 +1076,27 @@ fn a_two_gib_streamed_write_is_hashed_with_flat_memory() {
     );
     eprintln!("{mib} MiB streamed with a checksum; peak RSS {hwm_kib} KiB");
 }
+
+/// A verification that settles its answer under a shared lock releases it
+/// explicitly (`flock(LOCK_UN)`), not only by closing its descriptor: a
+/// child forked meanwhile (any thread of the process starting a command)
+/// shares the open file description and would keep the lock, and a writer
+/// would find it held. The kill tests caught exactly that.
+#[test]
+fn verification_unlocks_its_shared_lock_explicitly() {
+    let d = tempdir();
+    let path = d.path().join("f");
+    write_atomic_with(&path, b"good", &with(Algorithm::Sha256)).unwrap();
+    fs::write(&path, b"changed behind the library's back").unwrap();
+    let (result, trace) = fault::record(|| verify_checksum(&path));
+    assert!(!result.unwrap(), "a genuine mismatch");
+    let names = trace.names();
+    let shared = names
+        .iter()
+        .position(|n| *n == "flock(LOCK_SH|LOCK_NB)")
+        .unwrap_or_else(|| panic!("no shared lock taken: {names:?}"));
+    assert!(
+        names[shared..].contains(&"flock(LOCK_UN)"),
+        "the shared lock is only closed, never unlocked: {names:?}"
+    );
+}

@@ -35,6 +35,8 @@
 //! Only sidecars another user cannot have planted are believed ([`choose`]).
 
 use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::identity::Version;
+use crate::resolve::require_regular;
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
 use crate::{timefmt, trust};
 use serde::Serialize;
@@ -254,18 +256,6 @@ pub fn compute_hash_file(path: impl AsRef<Path>, algorithm: Algorithm) -> Result
     .map_err(|e| Error::io(op, "open file", path, e))?;
     require_regular(&fd, op, path)?;
     hash_fd(&fd, algorithm).map_err(|e| Error::io(op, "read file", path, e))
-}
-
-fn require_regular(fd: &OwnedFd, op: Operation, path: &Path) -> Result<Stat> {
-    let st = sys::file::fstat(fd).map_err(|e| Error::io(op, "stat file", path, e))?;
-    match rustix::fs::FileType::from_raw_mode(st.st_mode) {
-        rustix::fs::FileType::RegularFile => Ok(st),
-        rustix::fs::FileType::Directory => {
-            Err(Error::new(ErrorKind::IsADirectory, op, "open file", path))
-        }
-        _ => Err(Error::new(ErrorKind::InvalidInput, op, "open file", path)
-            .with_detail("not a regular file")),
-    }
 }
 
 /// What a checksum sidecar says.
@@ -762,21 +752,9 @@ struct Reading {
     sidecars: Vec<(Algorithm, Stat)>,
 }
 
-/// Whether two `stat`s describe the same, unchanged file: device, inode,
-/// size, modification and status-change time.
+/// Whether two `stat`s describe the same version of the same file.
 fn same_file(a: &Stat, b: &Stat) -> bool {
-    let id = |s: &Stat| {
-        (
-            s.st_dev,
-            s.st_ino,
-            s.st_size,
-            s.st_mtime,
-            s.st_mtime_nsec,
-            s.st_ctime,
-            s.st_ctime_nsec,
-        )
-    };
-    id(a) == id(b)
+    Version::of(a) == Version::of(b)
 }
 
 impl Reading {

@@ -37,7 +37,6 @@ use crate::preserve::{Carried, NotCarried};
 use crate::resolve::{self, Found, Target};
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
 use crate::{litter, trust};
-use rustix::fs::FileType;
 use rustix::io::Errno;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -653,7 +652,7 @@ impl SidecarUndo {
 
     fn read_small(fd: &OwnedFd) -> std::io::Result<Before> {
         let st = sys::file::fstat(fd)?;
-        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        if !trust::is_regular(&st) {
             return Ok(Before::Unknown);
         }
         // Larger than any sidecar we parse: such a file is not saved.

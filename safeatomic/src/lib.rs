@@ -173,6 +173,7 @@ mod env;
 mod error;
 mod format;
 mod holder;
+mod identity;
 mod litter;
 mod lock;
 mod options;

@@ -9,6 +9,7 @@
 //! removed it in between (see `commit::create_temp`).
 
 use crate::error::{Error, Operation, Result};
+use crate::identity::FileId;
 use crate::sys::{self, AsFd, Mode, OFlags};
 use crate::trust;
 use std::ffi::OsStr;
@@ -140,7 +141,7 @@ pub(crate) fn sweep(dir: impl AsFd) -> std::io::Result<usize> {
         };
         // Unlink only the inode we locked, not something renamed there since.
         match sys::file::lstatat(dir, name) {
-            Ok(now) if now.st_dev == st.st_dev && now.st_ino == st.st_ino => {
+            Ok(now) if FileId::of(&now) == FileId::of(&st) => {
                 sys::dir::unlinkat(dir, name)?;
                 log::debug!("removed litter {}", name.display());
                 removed += 1;

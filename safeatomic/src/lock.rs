@@ -26,6 +26,7 @@
 //! users of both share one `<target>.lock`. `flock(1)`, Python
 //! `filelock.UnixFileLock` and `portalocker` use `flock` and do interoperate.
 
+use crate::checksum::{Algorithm, compute_hash_data};
 use crate::env::{self, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::options::{Safety, SymlinkPolicy};
@@ -34,7 +35,6 @@ use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
 use crate::{holder, timefmt, trust};
 use rustix::io::Errno;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -321,10 +321,7 @@ impl Payload {
 
 /// The hex SHA-256 of a session string.
 fn session_hash(session: &str) -> String {
-    Sha256::digest(session.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    compute_hash_data(session.as_bytes(), Algorithm::Sha256)
 }
 
 /// The lock file name for a target name.
@@ -779,16 +776,7 @@ fn parse_payload(bytes: &[u8]) -> std::result::Result<Payload, String> {
 
 /// Reads at most `MAX_PAYLOAD + 1` bytes of the lock file, from its start.
 fn read_payload(fd: &OwnedFd) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 8192];
-    while out.len() <= MAX_PAYLOAD {
-        let n = sys::file::pread(fd, &mut buf, out.len() as u64)?;
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    Ok(out)
+    sys::file::read_up_to(fd, MAX_PAYLOAD)
 }
 
 /// How often [`read_settled_payload`] reads a payload that is in flux
@@ -865,7 +853,18 @@ fn open_existing_in(op: Operation, target: &Target, lock_path: &Path) -> Result<
 /// cooperating writer can change the target. Read-only: it creates no file
 /// and writes no payload (verification uses it to settle an answer).
 pub(crate) struct SharedHold {
-    _fd: OwnedFd,
+    fd: OwnedFd,
+}
+
+impl Drop for SharedHold {
+    /// Unlocks explicitly, as a `LockGuard` does: a child forked meanwhile
+    /// shares the open file description, and closing ours alone would
+    /// leave the lock held until that child execs or exits.
+    fn drop(&mut self) {
+        if let Err(e) = sys::flock::unlock(&self.fd) {
+            log::debug!("releasing a shared lock: {e}");
+        }
+    }
 }
 
 /// Takes a shared lock on the lock file of `target` within `timeout`.
@@ -892,7 +891,7 @@ pub(crate) fn hold_shared(
     let mut backoff = Duration::from_millis(1);
     loop {
         if sys::flock::try_lock_shared(&fd).map_err(fail)? {
-            return Ok(Some(SharedHold { _fd: fd }));
+            return Ok(Some(SharedHold { fd }));
         }
         let now = Instant::now();
         if now >= deadline {

@@ -5,9 +5,8 @@ use crate::env::{self, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::options::{Safety, SymlinkPolicy};
 use crate::path;
-use crate::resolve::{self, Target};
+use crate::resolve::{self, Target, require_regular};
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
-use rustix::fs::FileType;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -328,7 +327,7 @@ impl AtomicReader {
             Mode::empty(),
         )
         .map_err(|e| Error::io(op, "open file", path, e))?;
-        let st = regular(&fd, path, op)?;
+        let st = require_regular(&fd, op, path)?;
         Ok(Self {
             source: Source::File(fd),
             path: path.to_owned(),
@@ -437,7 +436,7 @@ pub(crate) fn read_in(
         Mode::empty(),
     )
     .map_err(|e| Error::io(op, "open file", path, e))?;
-    let st = regular(&fd, path, op)?;
+    let st = require_regular(&fd, op, path)?;
     let bytes =
         sys::file::read_up_to(&fd, usize::MAX).map_err(|e| Error::io(op, "read", path, e))?;
     Ok((bytes, st))
@@ -472,17 +471,6 @@ fn verified(
                     .with_mismatch(info.digest, actual),
             )
         }
-    }
-}
-
-/// The `fstat` of an open file that must be a regular file.
-fn regular(fd: &OwnedFd, path: &Path, op: Operation) -> Result<Stat> {
-    let st = sys::file::fstat(fd).map_err(|e| Error::io(op, "stat file", path, e))?;
-    match FileType::from_raw_mode(st.st_mode) {
-        FileType::RegularFile => Ok(st),
-        FileType::Directory => Err(Error::new(ErrorKind::IsADirectory, op, "open file", path)),
-        _ => Err(Error::new(ErrorKind::InvalidInput, op, "open file", path)
-            .with_detail("not a regular file (device, FIFO or socket)")),
     }
 }
 

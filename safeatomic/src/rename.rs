@@ -3,6 +3,7 @@
 use crate::commit::{durability_unconfirmed, is_unsupported};
 use crate::env::{self, Capability, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::identity::FileId;
 use crate::options::Safety;
 use crate::path;
 use crate::sys::{self, OwnedFd};
@@ -61,7 +62,7 @@ fn open_pair<'a>(op: Operation, src: &'a Path, dst: &'a Path) -> Result<Pair<'a>
         Guarantee::CrossDeviceSafety,
     ];
     env::gate(Safety::Strict, &se, &need, op, src).map_err(|e| e.with_other_path(dst))?;
-    let same_dir = (src_st.st_dev, src_st.st_ino) == (dst_st.st_dev, dst_st.st_ino);
+    let same_dir = FileId::of(&src_st) == FileId::of(&dst_st);
     Ok(Pair {
         env: de,
         src_dir,
@@ -123,7 +124,7 @@ fn is_beneath_itself(dir: &OwnedFd, name: &Path, other_dir: &OwnedFd) -> bool {
     if !rustix::fs::FileType::from_raw_mode(moved.st_mode).is_dir() {
         return false;
     }
-    let id = |st: &sys::Stat| (st.st_dev, st.st_ino);
+    let id = FileId::of;
     let Ok(mut cur_st) = sys::file::fstat(other_dir) else {
         return false;
     };

@@ -200,6 +200,18 @@ fn lookup(target: &Target, policy: SymlinkPolicy, op: Operation) -> Result<Looku
     }
 }
 
+/// The `fstat` of an open file that must be a regular file; a directory or
+/// a special file is an error naming `path`.
+pub(crate) fn require_regular(fd: &OwnedFd, op: Operation, path: &Path) -> Result<Stat> {
+    let st = sys::file::fstat(fd).map_err(|e| Error::io(op, "stat file", path, e))?;
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => Ok(st),
+        FileType::Directory => Err(Error::new(ErrorKind::IsADirectory, op, "open file", path)),
+        _ => Err(Error::new(ErrorKind::InvalidInput, op, "open file", path)
+            .with_detail("not a regular file (device, FIFO or socket)")),
+    }
+}
+
 /// The error for a symlink the protected-symlink rule does not follow.
 fn refused_link(op: Operation, link: &Path, why: &str) -> Error {
     Error::new(ErrorKind::SymlinkRefused, op, "follow symlink", link)

@@ -9,11 +9,12 @@ pub(crate) mod private;
 
 use crate::checksum::{self, Algorithm};
 use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::identity::Version;
 use crate::lock::{LockGuard, LockOptions, acquire_lock_with};
 use crate::options::{Safety, SymlinkPolicy, WriteOptions};
 use crate::read::{self, ReadOptions};
 use crate::resolve::{self, Target};
-use crate::sys::{self, Stat};
+use crate::sys;
 use crate::write::write_atomic_locked_with;
 use crate::{commit, env, format, litter, path, timefmt};
 use persisted::Persisted;
@@ -173,32 +174,8 @@ impl StoreOptions {
     }
 }
 
-/// The identity of a version of the file: a replace (rename) or any write
-/// changes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileId {
-    dev: u64,
-    ino: u64,
-    size: i64,
-    mtime: (i64, u64),
-    ctime: (i64, u64),
-}
-
-impl FileId {
-    #[allow(clippy::unnecessary_cast)] // field widths differ between targets
-    fn of(st: &Stat) -> Self {
-        Self {
-            dev: st.st_dev as u64,
-            ino: st.st_ino as u64,
-            size: st.st_size as i64,
-            mtime: (st.st_mtime as i64, st.st_mtime_nsec as u64),
-            ctime: (st.st_ctime as i64, st.st_ctime_nsec as u64),
-        }
-    }
-}
-
 struct Cached<T> {
-    id: FileId,
+    id: Version,
     value: Arc<T>,
 }
 
@@ -397,9 +374,9 @@ impl<T: Persisted> Store<T> {
 
     /// The identity of the file at the store's path now; `None` when it
     /// does not exist. One `stat`: the cache check of an unlocked load.
-    fn identity(&self) -> Result<Option<FileId>> {
+    fn identity(&self) -> Result<Option<Version>> {
         match sys::file::statat(rustix::fs::CWD, &self.inner.path) {
-            Ok(st) => Ok(Some(FileId::of(&st))),
+            Ok(st) => Ok(Some(Version::of(&st))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(Operation::Store, "stat", &self.inner.path, e)),
         }
@@ -420,7 +397,7 @@ impl<T: Persisted> Store<T> {
     }
 
     /// The cached value if it is the version `id`.
-    fn cached(&self, id: FileId) -> Option<Arc<T>> {
+    fn cached(&self, id: Version) -> Option<Arc<T>> {
         self.cache()
             .as_ref()
             .filter(|cached| cached.id == id)
@@ -454,7 +431,7 @@ impl<T: Persisted> Store<T> {
             return self.absent();
         };
         if guard.is_some()
-            && let Some(value) = self.cached(FileId::of(st))
+            && let Some(value) = self.cached(Version::of(st))
         {
             return Ok(value);
         }
@@ -481,7 +458,7 @@ impl<T: Persisted> Store<T> {
         // value is that version's (or newer, if a program that ignores the
         // lock rewrote it in place meanwhile; then the next load re-reads).
         *self.cache() = Some(Cached {
-            id: FileId::of(&st),
+            id: Version::of(&st),
             value: Arc::clone(&value),
         });
         Ok(value)
@@ -712,7 +689,7 @@ impl<T: Persisted> Store<T> {
         let target = guard.target();
         *self.cache() = match sys::file::lstatat(&*target.dir, Path::new(&target.name)) {
             Ok(st) => Some(Cached {
-                id: FileId::of(&st),
+                id: Version::of(&st),
                 value: Arc::new(value),
             }),
             Err(e) => {

@@ -35,10 +35,11 @@ pub(crate) fn read(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
     retry_intr("read", || rustix::io::read(fd.as_fd(), &mut *buf))
 }
 
-/// Reads from the current position to the end of file, or until more
-/// than `limit` bytes have been read (the caller rejects an oversized
-/// file by its length). The buffer doubles as it fills, so a large file
-/// takes a few large reads.
+/// Reads the file from its start (`pread`: the descriptor's position is
+/// neither used nor moved, so the same descriptor can be read again) to
+/// its end, or until more than `limit` bytes have been read (the caller
+/// rejects an oversized file by its length). The buffer doubles as it
+/// fills, so a large file takes a few large reads.
 pub(crate) fn read_up_to(fd: impl AsFd, limit: usize) -> io::Result<Vec<u8>> {
     let mut out = vec![0u8; limit.saturating_add(1).min(8192)];
     let mut len = 0;
@@ -46,7 +47,7 @@ pub(crate) fn read_up_to(fd: impl AsFd, limit: usize) -> io::Result<Vec<u8>> {
         if len == out.len() {
             out.resize(out.len().saturating_mul(2).min(limit.saturating_add(1)), 0);
         }
-        let n = read(fd.as_fd(), &mut out[len..])?;
+        let n = pread(fd.as_fd(), &mut out[len..], len as u64)?;
         if n == 0 {
             break;
         }
