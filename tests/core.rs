@@ -704,6 +704,10 @@ fn strict_writes_on_a_non_target_filesystem_are_refused_before_the_lock_or_temp_
     let opts = WriteOptions::new().lock(false);
     let (r, t) = fault::record(|| write_atomic_with(target, b"x", &opts));
     assert_refused_before_any_change("write_atomic_with(lock(false))", r, &t);
+    let (r, t) = fault::record(|| {
+        safeatomic::write_checksum_file(PROC_FILE, safeatomic::Algorithm::Sha256).map(drop)
+    });
+    assert_refused_before_any_change("write_checksum_file", r, &t);
 }
 
 #[test]
@@ -729,7 +733,10 @@ fn strict_reads_on_a_non_target_filesystem_are_refused_and_warn_or_best_effort_p
         1,
         "{names:?}"
     );
-    assert!(!names.contains(&"read"), "{names:?}");
+    assert!(
+        !names.iter().any(|n| matches!(*n, "read" | "pread")),
+        "{names:?}"
+    );
     let e = read_atomic_with(
         PROC_FILE,
         &ReadOptions::new().safety(Safety::Strict).verify(true),
@@ -747,7 +754,7 @@ fn strict_reads_on_a_non_target_filesystem_are_refused_and_warn_or_best_effort_p
 /// The calls that learn a filesystem's name from the mount table: opening
 /// and reading `/proc/self/mountinfo` (safeatomic/src/sys/statfs.rs).
 fn reads_mount_table(trace: &safeatomic::fault::Trace) -> bool {
-    trace.names().contains(&"read")
+    trace.names().iter().any(|n| matches!(*n, "read" | "pread"))
 }
 
 #[test]

@@ -182,6 +182,11 @@ fn count(names: &[&str], name: &str) -> usize {
     names.iter().filter(|n| **n == name).count()
 }
 
+/// The reads of file content (`read`, and `pread` from a file's start).
+fn reads(names: &[&str]) -> usize {
+    count(names, "read") + count(names, "pread")
+}
+
 /// A cache hit: the file's identity is taken with one stat call, and
 /// nothing is opened or read.
 #[track_caller]
@@ -196,7 +201,7 @@ fn assert_cache_hit(names: &[&str], what: &str) {
 #[track_caller]
 fn assert_reads(names: &[&str], what: &str) {
     assert!(
-        count(names, "openat") >= 1 && count(names, "read") + count(names, "pread") >= 1,
+        count(names, "openat") >= 1 && reads(names) >= 1,
         "{what}: the file must be re-read, made {names:?}"
     );
 }
@@ -244,7 +249,7 @@ fn the_cache_rereads_the_file_only_when_its_identity_changed() {
     // An update of an unchanged file does not read it (it still locks,
     // writes and renames, which open other files).
     let (_, hit) = calls(|| store.update(|c| c.n += 1).unwrap());
-    assert_eq!(count(&hit, "read"), 0, "update, unchanged: {hit:?}");
+    assert_eq!(reads(&hit), 0, "update, unchanged: {hit:?}");
     // The same update by a store with no cached copy does read it: one
     // more directory and the file itself opened, and read.
     let fresh = Store::<JsonCounter>::open(&p).unwrap();
@@ -327,11 +332,7 @@ fn the_cache_rereads_the_file_only_when_its_identity_changed() {
     assert_eq!(v.n, 78);
     assert_reads(&names, "load after touching the file");
     let (_, names) = calls(|| store.update(|c| c.n += 1).unwrap());
-    assert_eq!(
-        count(&names, "read"),
-        0,
-        "update after re-reading: {names:?}"
-    );
+    assert_eq!(reads(&names), 0, "update after re-reading: {names:?}");
 }
 
 #[test]
@@ -363,7 +364,7 @@ fn clones_share_one_cache_and_separate_stores_see_each_others_writes() {
     // And the clone's update needs no read either.
     let (r, names) = calls(|| b.update(|c| c.n).unwrap());
     assert_eq!(r, 6);
-    assert_eq!(count(&names, "read"), 0, "clone's update: {names:?}");
+    assert_eq!(reads(&names), 0, "clone's update: {names:?}");
     // Clones made later share it too.
     let (_, names) = calls(|| b.clone().load().unwrap());
     assert_cache_hit(&names, "a later clone's load");

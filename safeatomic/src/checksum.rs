@@ -1046,7 +1046,10 @@ pub fn checksum_info(path: impl AsRef<Path>) -> Result<ChecksumInfo> {
 ///
 /// # Errors
 ///
-/// As [`compute_hash_file`], plus lock errors
+/// As [`compute_hash_file`], plus
+/// [`UnsupportedEnvironment`](ErrorKind::UnsupportedEnvironment) where a
+/// write would be refused (the [`Safety::Strict`](crate::Safety::Strict)
+/// gate, before anything is written), lock errors
 /// ([`Untrusted`](ErrorKind::Untrusted) for a lock file another user could
 /// turn against the caller); an error when another algorithm's sidecar
 /// cannot be removed (nothing is written then);
@@ -1069,6 +1072,19 @@ pub fn write_checksum_file(path: impl AsRef<Path>, algorithm: Algorithm) -> Resu
     let path = path.as_ref();
     let op = Operation::Checksum;
     let target = open_target(path, op)?;
+    // The safety gate, before anything is written, as for every write.
+    let env = crate::env::of_target(&target, op)?;
+    crate::env::gate(
+        crate::Safety::Strict,
+        &env,
+        &[
+            crate::Guarantee::AtomicVisibility,
+            crate::Guarantee::CrashDurability,
+            crate::Guarantee::IntegrityDetection,
+        ],
+        op,
+        path,
+    )?;
     let _lock = crate::lock::acquire_in(op, &target, crate::lock::Wait::Block(None), None, None)?;
     let fd = sys::file::openat(
         &target.dir,
@@ -1082,7 +1098,7 @@ pub fn write_checksum_file(path: impl AsRef<Path>, algorithm: Algorithm) -> Resu
     let content = render_sidecar(algorithm, &digest, &target.name, None);
     let sname = sidecar_name(&target.name, algorithm);
     let spath = sidecar_path(&target.path, algorithm);
-    let staged = crate::commit::Staged::new(
+    let staged = crate::publish::Staged::new(
         &target.dir,
         &content,
         Some(st.st_mode & 0o666),
@@ -1095,9 +1111,9 @@ pub fn write_checksum_file(path: impl AsRef<Path>, algorithm: Algorithm) -> Resu
     // for the current sidecar). A crash between the two leaves no sidecar
     // (reported as missing, never as a mismatch).
     remove_other_sidecars(&target.dir, &target.name, algorithm, path, op)?;
-    staged.publish(&sname)?;
+    staged.publish(&sname, &env)?;
     if let Err(e) = sys::file::fsync(&target.dir) {
-        crate::commit::durability_unconfirmed(crate::Safety::Strict, op, &spath, e)?;
+        crate::publish::durability_unconfirmed(crate::Safety::Strict, op, &spath, e)?;
     }
     let parsed = parse_sidecar(&content, algorithm, &spath).expect("a rendered sidecar parses");
     Ok(parsed)

@@ -34,6 +34,7 @@ use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::lock::{self, LockGuard, Wait};
 use crate::options::{Safety, SymlinkPolicy, WriteOptions};
 use crate::preserve::{Carried, NotCarried};
+use crate::publish::{self, Publish, PublishError, Staged, create_temp, durability_unconfirmed};
 use crate::resolve::{self, Found, Target};
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
 use crate::{litter, trust};
@@ -41,16 +42,6 @@ use rustix::io::Errno;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// How the temp file is published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Publish {
-    /// `renameat`: replace whatever is there.
-    Replace,
-    /// `renameat2(RENAME_NOREPLACE)`, or `linkat` where that is unsupported:
-    /// publish only if nothing is there.
-    NoReplace,
-}
 
 /// A write in progress: a locked temp file beside the target.
 pub(crate) struct Pending {
@@ -356,11 +347,18 @@ impl Pending {
         }
         let dir: &OwnedFd = &self.target.dir;
         let (tmp, name) = (Path::new(&self.temp_name), Path::new(&self.target.name));
-        let renamed = match publish {
-            Publish::Replace => sys::dir::renameat(dir, tmp, dir, name)
-                .map_err(|e| self.fail("rename into place", e)),
-            Publish::NoReplace => publish_noreplace(dir, tmp, name, &self.env)
-                .map_err(|e| self.fail("publish if absent", e)),
+        let step = match publish {
+            Publish::Replace => "rename into place",
+            Publish::NoReplace => "publish if absent",
+        };
+        let renamed = match publish::publish(dir, tmp, dir, name, publish, &self.env) {
+            Ok(()) => Ok(()),
+            Err(PublishError::Rename(e) | PublishError::Link(e)) => Err(self.fail(step, e)),
+            // Published; the temp name stays as litter (the next sweep's).
+            Err(PublishError::SourceLeft(e)) => {
+                log::warn!("published {name:?} but could not remove its temp name {tmp:?}: {e}");
+                Ok(())
+            }
         };
         if let Err(e) = renamed {
             // A create whose name was taken after all (by a program that
@@ -435,15 +433,8 @@ impl Pending {
             Publish::NoReplace => Some(SidecarUndo::capture(dir, name, &self.target.path)),
             Publish::Replace => None,
         };
-        publish_small(
-            dir,
-            &sname,
-            &content,
-            mode,
-            Some(self.owner),
-            self.op,
-            &spath,
-        )?;
+        Staged::new(dir, &content, mode, Some(self.owner), self.op, &spath)?
+            .publish(&sname, &self.env)?;
         // The barrier: the new sidecar must be durable before the data
         // rename can be, or a power cut could keep new data and lose the
         // sidecar that vouches for it.
@@ -476,15 +467,15 @@ impl Pending {
                     content,
                     mode,
                     owner,
-                } => publish_small(
+                } => Staged::new(
                     dir,
-                    &saved.name,
                     content,
                     Some(*mode),
                     Some(*owner),
                     self.op,
                     &saved.shown,
-                ),
+                )
+                .and_then(|staged| staged.publish(&saved.name, &self.env)),
                 Before::Unknown => {
                     log::warn!(
                         "{}: the create failed; this sidecar name held something that could not be saved, and is left as it is now",
@@ -671,204 +662,6 @@ impl SidecarUndo {
 impl Drop for Pending {
     fn drop(&mut self) {
         self.cleanup();
-    }
-}
-
-/// Step 3: create and lock a fresh temp file in the target's directory.
-fn create_temp(
-    dir: &OwnedFd,
-    shown: &Path,
-    mode: Option<u32>,
-    op: Operation,
-) -> Result<(OsString, OwnedFd, (u32, u32))> {
-    let fail = |step, e| Error::io(op, step, shown, e);
-    // Without an explicit or inherited mode, 0o666 lets the kernel apply the
-    // umask, exactly as for a file created by open(2). With one, create with
-    // it (the umask can only make it stricter) and fix it up afterwards.
-    let create_mode = Mode::from_raw_mode(mode.unwrap_or(0o666) & 0o777);
-    litter::create_owned(dir, litter::temp_name, OFlags::WRONLY, create_mode)
-        .map(|(name, fd, st)| (name, fd, (st.st_uid, st.st_gid)))
-        .map_err(|(step, e)| {
-            fail(
-                match step {
-                    litter::CreateStep::Name => "generate temp name",
-                    litter::CreateStep::Create => "create temp file",
-                    litter::CreateStep::Lock => "lock temp file",
-                },
-                e,
-            )
-        })
-}
-
-/// Publishes a small file (a sidecar) at `name` in `dir`: temp file with
-/// exactly `mode` (or the umask default) and the ids `owner` (where the
-/// writer may give them), write, fsync, rename. The caller holds the lock
-/// and fsyncs the directory.
-pub(crate) fn publish_small(
-    dir: &OwnedFd,
-    name: &std::ffi::OsStr,
-    content: &[u8],
-    mode: Option<u32>,
-    owner: Option<(u32, u32)>,
-    op: Operation,
-    shown: &Path,
-) -> Result<()> {
-    Staged::new(dir, content, mode, owner, op, shown)?.publish(name)
-}
-
-/// A small file written and fsynced under a temp name, not yet published;
-/// dropped unpublished, its temp file is removed.
-pub(crate) struct Staged<'a> {
-    dir: &'a OwnedFd,
-    tmp: OsString,
-    /// Held open until the rename: its `flock` tells litter sweeps that a
-    /// live writer owns the temp file (decision 0002).
-    _fd: OwnedFd,
-    op: Operation,
-    shown: &'a Path,
-}
-
-impl<'a> Staged<'a> {
-    /// Writes `content` to a fresh temp file in `dir` with exactly `mode`
-    /// (or the umask default) and the ids `owner` (where the writer may
-    /// give them), and fsyncs it.
-    pub(crate) fn new(
-        dir: &'a OwnedFd,
-        content: &[u8],
-        mode: Option<u32>,
-        owner: Option<(u32, u32)>,
-        op: Operation,
-        shown: &'a Path,
-    ) -> Result<Self> {
-        let (tmp, fd, created) = create_temp(dir, shown, mode, op)?;
-        let staged = Staged {
-            dir,
-            tmp,
-            _fd: fd,
-            op,
-            shown,
-        };
-        let fd = &staged._fd;
-        exact_owner_and_mode(fd, created, owner, mode)
-            .map_err(|e| staged.fail("set owner and mode of temp file", e))?;
-        sys::file::write_all(fd, content).map_err(|e| staged.fail("write temp file", e))?;
-        sys::file::fsync(fd).map_err(|e| staged.fail("fsync temp file", e))?;
-        Ok(staged)
-    }
-
-    fn fail(&self, step: &'static str, e: std::io::Error) -> Error {
-        Error::io(self.op, step, self.shown, e)
-    }
-
-    /// Renames it to `name` (replacing what is there).
-    pub(crate) fn publish(mut self, name: &std::ffi::OsStr) -> Result<()> {
-        sys::dir::renameat(self.dir, Path::new(&self.tmp), self.dir, Path::new(name))
-            .map_err(|e| self.fail("rename into place", e))?;
-        self.tmp.clear();
-        Ok(())
-    }
-}
-
-impl Drop for Staged<'_> {
-    fn drop(&mut self) {
-        if !self.tmp.is_empty()
-            && let Err(e) = sys::dir::unlinkat(self.dir, Path::new(&self.tmp))
-        {
-            log::warn!(
-                "could not remove temp file {:?} beside {}: {e}",
-                self.tmp,
-                self.shown.display()
-            );
-        }
-    }
-}
-
-/// Gives a small file's fresh temp file (created with ids `created`) the
-/// ids `owner` where permitted, and exactly `mode` where the umask or the
-/// `fchown` changed it.
-fn exact_owner_and_mode(
-    fd: &OwnedFd,
-    created: (u32, u32),
-    owner: Option<(u32, u32)>,
-    mode: Option<u32>,
-) -> std::io::Result<()> {
-    let mut chowned = false;
-    if let Some((uid, gid)) = owner
-        && (uid, gid) != created
-    {
-        match sys::file::fchown(fd, uid, gid) {
-            Ok(()) => chowned = true,
-            Err(e) if matches!(sys::errno(&e), Some(Errno::PERM | Errno::ACCESS)) => {
-                log::debug!("cannot give a sidecar its data file's owner: {e}");
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    if let Some(mode) = mode
-        && (chowned || sys::process::umask().is_none_or(|u| mode & u != 0))
-    {
-        sys::file::fchmod(fd, Mode::from_raw_mode(mode))?;
-    }
-    Ok(())
-}
-
-/// Publishes `tmp` as `name` only if `name` does not exist.
-pub(crate) fn publish_noreplace(
-    dir: &OwnedFd,
-    tmp: &Path,
-    name: &Path,
-    env: &Environment,
-) -> std::io::Result<()> {
-    match env::capability(env, env::Capability::RenameNoreplace) {
-        Some(false) => {}
-        _ => match sys::dir::renameat_noreplace(dir, tmp, dir, name) {
-            Ok(()) => return Ok(()),
-            Err(e) if is_unsupported(&e) => {
-                env::set_capability(env, env::Capability::RenameNoreplace, false)
-            }
-            Err(e) => return Err(e),
-        },
-    }
-    // link(2) fails with EEXIST if the name exists: the no-replace decision
-    // is still atomic. Then drop the temp name.
-    sys::dir::linkat(dir, tmp, dir, name)?;
-    if let Err(e) = sys::dir::unlinkat(dir, tmp) {
-        log::warn!("published {name:?} but could not remove its temp name {tmp:?}: {e}");
-    }
-    Ok(())
-}
-
-/// `EINVAL`, `ENOSYS`, `EOPNOTSUPP`: the filesystem or kernel lacks the flag.
-pub(crate) fn is_unsupported(e: &std::io::Error) -> bool {
-    matches!(
-        sys::errno(e),
-        Some(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP)
-    )
-}
-
-/// The outcome of a failed directory fsync after a successful publish.
-pub(crate) fn durability_unconfirmed(
-    safety: Safety,
-    op: Operation,
-    path: &Path,
-    e: std::io::Error,
-) -> Result<()> {
-    match safety {
-        Safety::Strict => Err(Error::new(
-            ErrorKind::DurabilityUnconfirmed,
-            op,
-            "fsync directory",
-            path,
-        )
-        .with_source(e)),
-        Safety::Warn => {
-            log::warn!(
-                "{}: committed, but the directory fsync failed ({e}); the change may not survive a power loss",
-                path.display()
-            );
-            Ok(())
-        }
-        Safety::BestEffort => Ok(()),
     }
 }
 

@@ -179,6 +179,7 @@ mod lock;
 mod options;
 mod path;
 mod preserve;
+mod publish;
 mod read;
 mod rename;
 mod resolve;

@@ -6,7 +6,7 @@
 //! live writer and is litter. The window between a writer's `openat` and its
 //! `flock` is closed on the writer's side: after locking, it checks that its
 //! file still has a link (`st_nlink > 0`) and starts over if a sweeper
-//! removed it in between (see `commit::create_temp`).
+//! removed it in between (see `publish::create_temp`).
 
 use crate::error::{Error, Operation, Result};
 use crate::identity::FileId;

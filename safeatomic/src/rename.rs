@@ -1,11 +1,13 @@
 //! Renames: `move_atomic`, `move_atomic_noreplace`, `exchange_atomic`.
 
-use crate::commit::{durability_unconfirmed, is_unsupported};
-use crate::env::{self, Capability, Guarantee};
+use crate::env::{self, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::identity::FileId;
 use crate::options::Safety;
 use crate::path;
+use crate::publish::{
+    self, Publish, PublishError, durability_unconfirmed, is_beneath_itself, is_unsupported,
+};
 use crate::sys::{self, OwnedFd};
 use rustix::io::Errno;
 use std::path::Path;
@@ -105,49 +107,6 @@ fn rename_error(
 fn beneath_itself(err: Error) -> Error {
     err.with_kind(ErrorKind::InvalidInput)
         .with_detail("a directory cannot be moved beneath itself")
-}
-
-/// Whether `name` in `dir` is a directory that `other_dir` is or lies
-/// beneath: the one request `renameat2` refuses with `EINVAL` on every
-/// filesystem. Used to tell that refusal apart from the `EINVAL` a
-/// filesystem without the requested flag returns, which must not be
-/// mistaken for (and remembered as) a missing capability.
-///
-/// Walks up from `other_dir` through `..` to the root; any error while
-/// walking answers `false` (the caller then reports the flag as missing).
-fn is_beneath_itself(dir: &OwnedFd, name: &Path, other_dir: &OwnedFd) -> bool {
-    /// Deeper than any real path: a bound on the walk, not a limit users meet.
-    const MAX_DEPTH: usize = 4096;
-    let Ok(moved) = sys::file::lstatat(dir, name) else {
-        return false;
-    };
-    if !rustix::fs::FileType::from_raw_mode(moved.st_mode).is_dir() {
-        return false;
-    }
-    let id = FileId::of;
-    let Ok(mut cur_st) = sys::file::fstat(other_dir) else {
-        return false;
-    };
-    let mut cur: Option<OwnedFd> = None;
-    for _ in 0..MAX_DEPTH {
-        if id(&cur_st) == id(&moved) {
-            return true;
-        }
-        let parent = match &cur {
-            Some(fd) => sys::dir::open_dir(fd, Path::new("..")),
-            None => sys::dir::open_dir(other_dir, Path::new("..")),
-        };
-        let Ok(parent) = parent else { return false };
-        let Ok(parent_st) = sys::file::fstat(&parent) else {
-            return false;
-        };
-        if id(&parent_st) == id(&cur_st) {
-            return false; // the root is its own parent
-        }
-        cur = Some(parent);
-        cur_st = parent_st;
-    }
-    false
 }
 
 /// The error for a failed `renameat2` with a flag: `EINVAL` is either a
@@ -250,36 +209,37 @@ pub fn move_atomic_noreplace(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Re
     let (src, dst) = (src.as_ref(), dst.as_ref());
     let op = Operation::Move;
     let p = open_pair(op, src, dst)?;
-    let env = &p.env;
-    let mut fallback = env::capability(env, Capability::RenameNoreplace) == Some(false);
-    if !fallback {
-        match sys::dir::renameat_noreplace(&p.src_dir, p.src_name, &p.dst_dir, p.dst_name) {
-            Ok(()) => return p.sync(op, src, dst),
-            Err(e) => {
-                let err = flagged_rename_error(&p, op, "rename without replace", src, dst, e);
-                if err.kind() != ErrorKind::UnsupportedOperation {
-                    return Err(err);
-                }
-                // Learnt once per device: the filesystem lacks the flag.
-                env::set_capability(env, Capability::RenameNoreplace, false);
-                fallback = true;
-            }
+    match publish::publish(
+        &p.src_dir,
+        p.src_name,
+        &p.dst_dir,
+        p.dst_name,
+        Publish::NoReplace,
+        &p.env,
+    ) {
+        Ok(()) => p.sync(op, src, dst),
+        Err(PublishError::Rename(e)) => Err(flagged_rename_error(
+            &p,
+            op,
+            "rename without replace",
+            src,
+            dst,
+            e,
+        )),
+        Err(PublishError::Link(e)) => {
+            // Directories cannot be hard-linked: without RENAME_NOREPLACE
+            // there is no atomic no-replace move for them.
+            let kind = if sys::errno(&e) == Some(Errno::PERM) {
+                ErrorKind::UnsupportedOperation
+            } else {
+                ErrorKind::of_io(&e)
+            };
+            Err(rename_error(op, "link without replace", src, dst, e).with_kind(kind))
+        }
+        Err(PublishError::SourceLeft(e)) => {
+            Err(rename_error(op, "remove source after link", src, dst, e))
         }
     }
-    debug_assert!(fallback);
-    sys::dir::linkat(&p.src_dir, p.src_name, &p.dst_dir, p.dst_name).map_err(|e| {
-        // Directories cannot be hard-linked: without RENAME_NOREPLACE there is
-        // no atomic no-replace move for them.
-        let kind = if sys::errno(&e) == Some(Errno::PERM) {
-            ErrorKind::UnsupportedOperation
-        } else {
-            ErrorKind::of_io(&e)
-        };
-        rename_error(op, "link without replace", src, dst, e).with_kind(kind)
-    })?;
-    sys::dir::unlinkat(&p.src_dir, p.src_name)
-        .map_err(|e| rename_error(op, "remove source after link", src, dst, e))?;
-    p.sync(op, src, dst)
 }
 
 /// Swaps `a` and `b` atomically (`renameat2(RENAME_EXCHANGE)`): at every

@@ -1,9 +1,10 @@
 //! Writing: `write_atomic`, `AtomicWriter`, `create_atomic`.
 
-use crate::commit::{Aim, Pending, Publish};
+use crate::commit::{Aim, Pending};
 use crate::error::{Error, Operation, Result};
 use crate::lock::LockGuard;
 use crate::options::WriteOptions;
+use crate::publish::Publish;
 use std::io;
 use std::path::Path;
 

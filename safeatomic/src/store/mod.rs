@@ -12,11 +12,12 @@ use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::identity::Version;
 use crate::lock::{LockGuard, LockOptions, acquire_lock_with};
 use crate::options::{Safety, SymlinkPolicy, WriteOptions};
+use crate::publish::{Publish, PublishError, publish};
 use crate::read::{self, ReadOptions};
 use crate::resolve::{self, Target};
 use crate::sys;
 use crate::write::write_atomic_locked_with;
-use crate::{commit, env, format, litter, path, timefmt};
+use crate::{env, format, litter, path, timefmt};
 use persisted::Persisted;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -713,14 +714,18 @@ fn move_aside(target: &Target, op: Operation) -> Result<PathBuf> {
     let dir: &sys::OwnedFd = &target.dir;
     let fail =
         |e| Error::io(op, "move corrupt file aside", &target.path, e).with_other_path(&shown);
-    commit::publish_noreplace(dir, Path::new(&target.name), Path::new(&aside), &env)
-        .map_err(fail)?;
+    let move_aside = |from: &Path, to: &Path| {
+        publish(dir, from, dir, to, Publish::NoReplace, &env).map_err(|e| match e {
+            PublishError::Rename(e) | PublishError::Link(e) | PublishError::SourceLeft(e) => e,
+        })
+    };
+    move_aside(Path::new(&target.name), Path::new(&aside)).map_err(fail)?;
     // Its sidecars go with it: they are part of the evidence, and left
     // behind they would describe a file that is not there.
     for algorithm in Algorithm::ALL {
         let from = checksum::sidecar_name(&target.name, algorithm);
         let to = checksum::sidecar_name(&aside, algorithm);
-        match commit::publish_noreplace(dir, Path::new(&from), Path::new(&to), &env) {
+        match move_aside(Path::new(&from), Path::new(&to)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(fail(e)),
