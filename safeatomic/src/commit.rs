@@ -28,7 +28,8 @@
 //! untouched; a create that fails at step 8 also puts the sidecar state
 //! back as it was (docs/decisions/0008).
 
-use crate::checksum::{self, Algorithm, Hasher};
+use crate::checksum::digest::{self, Algorithm, Hasher};
+use crate::checksum::sidecar;
 use crate::env::{self, Environment, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::lock::{self, LockGuard, Wait};
@@ -420,14 +421,14 @@ impl Pending {
             None => None,
             Some(st) => Some((self.outgoing_digest(algorithm, &st)?, st)),
         };
-        let content = checksum::render_sidecar(
+        let content = sidecar::render_sidecar(
             algorithm,
             &digest,
             name,
             previous.as_ref().map(|((a, d), st)| (*a, d.as_str(), st)),
         );
-        let sname = checksum::sidecar_name(name, algorithm);
-        let spath = checksum::sidecar_path(&self.target.path, algorithm);
+        let sname = sidecar::sidecar_name(name, algorithm);
+        let spath = sidecar::sidecar_path(&self.target.path, algorithm);
         let mode = self.final_mode.map(|m| m & 0o666);
         let undo = match self.publish {
             Publish::NoReplace => Some(SidecarUndo::capture(dir, name, &self.target.path)),
@@ -441,7 +442,7 @@ impl Pending {
         let removed = sys::file::fsync(dir)
             .map_err(|e| self.fail("fsync directory (sidecar)", e))
             .and_then(|()| {
-                checksum::remove_other_sidecars(dir, name, algorithm, &self.target.path, self.op)
+                sidecar::remove_other_sidecars(dir, name, algorithm, &self.target.path, self.op)
             });
         if let Err(e) = removed {
             if let Some(undo) = undo {
@@ -517,7 +518,7 @@ impl Pending {
         let dir: &OwnedFd = &self.target.dir;
         let name = &self.target.name;
         let owner = Some(outgoing.st_uid);
-        match checksum::current_sidecar(
+        match sidecar::current_sidecar(
             dir,
             name,
             owner,
@@ -527,7 +528,7 @@ impl Pending {
         ) {
             Ok(Some((info, _))) => {
                 return Ok(
-                    match (&info.previous, checksum::previous_applies(&info, outgoing)) {
+                    match (&info.previous, sidecar::previous_applies(&info, outgoing)) {
                         (Some((algo, digest)), true) => (*algo, digest.clone()),
                         _ => (info.algorithm, info.digest),
                     },
@@ -544,7 +545,7 @@ impl Pending {
         )
         .map_err(|e| self.fail("open outgoing version", e))?;
         let digest =
-            checksum::hash_fd(&fd, algorithm).map_err(|e| self.fail("hash outgoing version", e))?;
+            digest::hash_fd(&fd, algorithm).map_err(|e| self.fail("hash outgoing version", e))?;
         Ok((algorithm, digest))
     }
 
@@ -613,8 +614,8 @@ impl SidecarUndo {
         let saved = Algorithm::ALL
             .into_iter()
             .map(|algorithm| {
-                let name = checksum::sidecar_name(name, algorithm);
-                let shown = checksum::sidecar_path(target, algorithm);
+                let name = sidecar::sidecar_name(name, algorithm);
+                let shown = sidecar::sidecar_path(target, algorithm);
                 let before = Self::save(dir, &name, &shown);
                 Saved {
                     name,
@@ -647,8 +648,8 @@ impl SidecarUndo {
             return Ok(Before::Unknown);
         }
         // Larger than any sidecar we parse: such a file is not saved.
-        let content = sys::file::read_up_to(fd, checksum::MAX_SIDECAR)?;
-        if content.len() > checksum::MAX_SIDECAR {
+        let content = sys::file::read_up_to(fd, sidecar::MAX_SIDECAR)?;
+        if content.len() > sidecar::MAX_SIDECAR {
             return Ok(Before::Unknown);
         }
         Ok(Before::Present {

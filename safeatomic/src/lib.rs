@@ -190,10 +190,9 @@ mod timefmt;
 mod trust;
 mod write;
 
-pub use checksum::{
-    Algorithm, ChecksumInfo, UnknownAlgorithm, checksum_info, compute_hash_data, compute_hash_file,
-    verify_checksum, write_checksum_file,
-};
+pub use checksum::digest::{Algorithm, UnknownAlgorithm, compute_hash_data, compute_hash_file};
+pub use checksum::sidecar::ChecksumInfo;
+pub use checksum::verify::{checksum_info, verify_checksum, write_checksum_file};
 pub use doctor::{CheckStatus, DoctorCheck, DoctorOptions, DoctorReport, doctor};
 pub use env::{
     Environment, FsClass, Guarantee, GuaranteeReport, Level, UnknownGuarantee, inspect_guarantees,

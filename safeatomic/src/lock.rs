@@ -26,7 +26,7 @@
 //! users of both share one `<target>.lock`. `flock(1)`, Python
 //! `filelock.UnixFileLock` and `portalocker` use `flock` and do interoperate.
 
-use crate::checksum::{Algorithm, compute_hash_data};
+use crate::checksum::digest::{Algorithm, compute_hash_data};
 use crate::env::{self, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::options::{Safety, SymlinkPolicy};

@@ -1,6 +1,6 @@
 //! Reading: `read_atomic`, `AtomicReader`.
 
-use crate::checksum::{self, Verified};
+use crate::checksum::verify::{self, Verified};
 use crate::env::{self, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::options::{Safety, SymlinkPolicy};
@@ -28,7 +28,7 @@ pub struct ReadOptions {
     pub(crate) lock_held: bool,
     /// The algorithm whose sidecar is authoritative (a store's configured
     /// one); otherwise the sidecar written last is used.
-    pub(crate) algorithm: Option<crate::checksum::Algorithm>,
+    pub(crate) algorithm: Option<crate::checksum::digest::Algorithm>,
 }
 
 impl ReadOptions {
@@ -458,12 +458,12 @@ fn verified(
         op,
         path,
     )?;
-    let how = checksum::Verify {
+    let how = verify::Verify {
         keep: true,
         lock_held: options.lock_held,
         prefer: options.algorithm,
     };
-    match checksum::verify_in(target, path, op, how)? {
+    match verify::verify_in(target, path, op, how)? {
         Verified::Match(bytes, st) => Ok((bytes, st)),
         Verified::Mismatch(info, actual) => {
             Err(

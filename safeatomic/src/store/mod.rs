@@ -7,7 +7,8 @@
 pub(crate) mod persisted;
 pub(crate) mod private;
 
-use crate::checksum::{self, Algorithm};
+use crate::checksum::digest::Algorithm;
+use crate::checksum::sidecar;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::identity::Version;
 use crate::lock::{LockGuard, LockOptions, acquire_lock_with};
@@ -723,8 +724,8 @@ fn move_aside(target: &Target, op: Operation) -> Result<PathBuf> {
     // Its sidecars go with it: they are part of the evidence, and left
     // behind they would describe a file that is not there.
     for algorithm in Algorithm::ALL {
-        let from = checksum::sidecar_name(&target.name, algorithm);
-        let to = checksum::sidecar_name(&aside, algorithm);
+        let from = sidecar::sidecar_name(&target.name, algorithm);
+        let to = sidecar::sidecar_name(&aside, algorithm);
         match move_aside(Path::new(&from), Path::new(&to)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -1,6 +1,6 @@
 //! The `Persisted` trait: what a type stored in a [`Store`](crate::Store) declares.
 
-use crate::checksum::Algorithm;
+use crate::checksum::digest::Algorithm;
 use crate::format::Format;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

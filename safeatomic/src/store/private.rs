@@ -1,7 +1,7 @@
 //! Items the `#[derive(Persisted)]` expansion names. Not public API: they
 //! may change in any release.
 
-pub use crate::checksum::Algorithm;
+pub use crate::checksum::digest::Algorithm;
 pub use crate::format::Format;
 pub use crate::store::persisted::Persisted;
 pub use core::marker::PhantomData;
