@@ -172,6 +172,7 @@ mod doctor;
 mod env;
 mod error;
 mod format;
+mod helpers;
 mod holder;
 mod identity;
 mod litter;
@@ -200,17 +201,17 @@ pub use env::{
 pub use error::{Error, ErrorKind, Operation, Result};
 pub use format::Format;
 #[cfg(feature = "json")]
-pub use format::{
+pub use helpers::{
     atomic_json_dump, atomic_json_dump_with, atomic_json_load, atomic_json_load_with,
 };
 #[cfg(feature = "ron")]
-pub use format::{atomic_ron_dump, atomic_ron_dump_with, atomic_ron_load, atomic_ron_load_with};
+pub use helpers::{atomic_ron_dump, atomic_ron_dump_with, atomic_ron_load, atomic_ron_load_with};
 #[cfg(feature = "toml")]
-pub use format::{
+pub use helpers::{
     atomic_toml_dump, atomic_toml_dump_with, atomic_toml_load, atomic_toml_load_with,
 };
 #[cfg(feature = "yaml")]
-pub use format::{
+pub use helpers::{
     atomic_yaml_dump, atomic_yaml_dump_with, atomic_yaml_load, atomic_yaml_load_with,
 };
 pub use litter::cleanup_litter;
@@ -258,76 +259,4 @@ pub struct StoreGuideDoctests;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::store::private::*;
-}
-
-// One macro per format: empty when the format's feature is on, a
-// `compile_error!` naming the feature when it is off. The derive invokes the
-// one for the chosen format, spanned on the user's `format = "…"` literal.
-
-#[cfg(feature = "json")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __safeatomic_require_json {
-    () => {};
-}
-#[cfg(not(feature = "json"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __safeatomic_require_json {
-    () => {
-        ::core::compile_error!(
-            "format \"json\" needs the `json` feature of safeatomic: add `features = [\"json\"]` to the safeatomic dependency in Cargo.toml"
-        );
-    };
-}
-
-#[cfg(feature = "yaml")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __safeatomic_require_yaml {
-    () => {};
-}
-#[cfg(not(feature = "yaml"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __safeatomic_require_yaml {
-    () => {
-        ::core::compile_error!(
-            "format \"yaml\" needs the `yaml` feature of safeatomic: add `features = [\"yaml\"]` to the safeatomic dependency in Cargo.toml"
-        );
-    };
-}
-
-#[cfg(feature = "toml")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __safeatomic_require_toml {
-    () => {};
-}
-#[cfg(not(feature = "toml"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __safeatomic_require_toml {
-    () => {
-        ::core::compile_error!(
-            "format \"toml\" needs the `toml` feature of safeatomic: add `features = [\"toml\"]` to the safeatomic dependency in Cargo.toml"
-        );
-    };
-}
-
-#[cfg(feature = "ron")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __safeatomic_require_ron {
-    () => {};
-}
-#[cfg(not(feature = "ron"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __safeatomic_require_ron {
-    () => {
-        ::core::compile_error!(
-            "format \"ron\" needs the `ron` feature of safeatomic: add `features = [\"ron\"]` to the safeatomic dependency in Cargo.toml"
-        );
-    };
 }
