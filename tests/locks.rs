@@ -557,7 +557,7 @@ impl Traced<'_> {
 
 /// Checks, from the calls `run` makes, that the target's lock is taken
 /// before the temp file is created and released only after the last
-/// `fsync` (the directory's): DESIGN §3 steps 3 and 10.
+/// `fsync` (the directory's): docs/design.md, write steps *lock* and *unlock*.
 ///
 /// `run` writes into `dir`; it is called once clean, then once per
 /// candidate call with that call failing (which must leave no temp file).

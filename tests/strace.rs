@@ -1,5 +1,5 @@
 //! The temp file's open flags and creation mode, seen by the kernel
-//! (DESIGN §3 step 4): `O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC`, relative to
+//! (docs/design.md, write step *create*): `O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC`, relative to
 //! the parent directory's descriptor, with the **final** permission bits
 //! at creation (the existing target's mode, an explicit mode, else 0o666
 //! so that the umask applies), never a looser mode fixed up later.
@@ -170,7 +170,7 @@ fn assert_temp_open_is_safe(open: &TempOpen) {
         "O_TRUNC on a temp file: {}",
         open.line
     );
-    // Relative to the parent directory's descriptor (DESIGN §3 step 1),
+    // Relative to the parent directory's descriptor (docs/design.md, write step *resolve*),
     // never through a path from the current directory.
     assert!(
         open.dirfd.parse::<u32>().is_ok() && !open.path.contains('/'),

@@ -1,31 +1,12 @@
-//! The one write protocol (DESIGN §3). Every writer in the crate —
+//! The write protocol (`docs/design.md`, "The write protocol", whose step
+//! names the comments here cite). Every writer in the crate —
 //! `write_atomic`, `AtomicWriter`, `create_atomic`, and everything built on
-//! them — goes through [`Pending`]:
+//! them — goes through [`Pending`]: [`Pending::begin`] runs the steps
+//! *resolve* to *own*, [`Pending::write`] *write*, [`Pending::commit`]
+//! *sync-temp* to *unlock*.
 //!
-//! 1. open the parent directory once (`resolve.rs`; a write under a
-//!    `LockGuard` reuses the guard's); every later step is relative to it;
-//! 2. resolve the symlink policy (by the kernel's protected-symlink rule),
-//!    refuse another user's file in a shared directory, then the safety
-//!    gate (before any write);
-//! 3. take the cooperative lock (when the options say so, and always for a
-//!    checksummed create-if-absent); a create-if-absent checks under it
-//!    that the target is still absent;
-//! 4. sweep litter; read the replaced file's ACL and extended attributes;
-//!    create `.safeatomic-tmp-<16 hex>.tmp` with
-//!    `O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC` and the final mode (owner-only
-//!    while an ACL is pending), and lock it; then, before any byte is
-//!    written, give it the owner (`fchown`), the ACL and attributes
-//!    (`fsetxattr`) and the exact mode (`fchmod`) of the final file;
-//! 5. write all bytes, hashing them on the way when a sidecar is wanted;
-//! 6. `fsync` the temp file;
-//! 7. with a checksum: publish the sidecar (temp file, fsync, rename) and
-//!    `fsync` the directory (docs/decisions/0004);
-//! 8. `renameat` over the target, or `renameat2(RENAME_NOREPLACE)` for a
-//!    create (the visibility point);
-//! 9. `fsync` the directory (the durability point); release the lock.
-//!
-//! Any failure before step 8 removes the temp file and leaves the target
-//! untouched; a create that fails at step 8 also puts the sidecar state
+//! A failure before *publish* removes the temp file and leaves the target
+//! untouched; a create that fails at *publish* also puts the sidecar state
 //! back as it was (docs/decisions/0008).
 
 use crate::checksum::digest::{self, Algorithm, Hasher};
@@ -33,7 +14,8 @@ use crate::checksum::sidecar;
 use crate::env::{self, Environment, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::lock::{self, LockGuard, Wait};
-use crate::options::{Safety, SymlinkPolicy, WriteOptions};
+use crate::options::WriteOptions;
+use crate::policy::{Safety, SymlinkPolicy};
 use crate::preserve::{Carried, NotCarried};
 use crate::publish::{self, Publish, PublishError, Staged, create_temp, durability_unconfirmed};
 use crate::resolve::{self, Found, Target};
@@ -97,8 +79,9 @@ impl Pending {
         pending.commit()
     }
 
-    /// Steps 1–3 and 6: resolve, gate, sweep litter, create the temp file
-    /// with its final mode and owner.
+    /// Write steps *resolve*, *gate*, *lock*, *sweep*, *carry*, *create*
+    /// and *own*: a locked temp file beside the target with its final
+    /// owner, ACL and mode, nothing written yet.
     pub(crate) fn begin(
         aim: Aim<'_>,
         opts: &WriteOptions,
@@ -254,7 +237,7 @@ impl Pending {
         Error::io(self.op, step, &self.target.path, e)
     }
 
-    /// Step 5, on the still empty temp file: owner first (`fchown` clears
+    /// Write step *own*, on the still empty temp file: owner first (`fchown` clears
     /// set-user-ID bits), then the carried-over ACL and extended
     /// attributes, then the exact mode where the kernel's doing differs
     /// from it.
@@ -314,7 +297,7 @@ impl Pending {
         Ok(())
     }
 
-    /// Step 4: append bytes to the temp file.
+    /// Write step *write*: append bytes to the temp file.
     pub(crate) fn write(&mut self, buf: &[u8]) -> Result<()> {
         sys::file::write_all(self.temp(), buf).map_err(|e| self.fail("write temp file", e))?;
         // Hash what was written, in the same pass: never a re-read.
@@ -324,8 +307,9 @@ impl Pending {
         Ok(())
     }
 
-    /// Steps 5, 7, 8: make the temp file durable, publish it, make the
-    /// directory entry durable.
+    /// Write steps *sync-temp*, *sidecar*, *publish*, *sync-dir* (and, as the
+    /// guard drops, *unlock*): make the temp file durable, publish it, make
+    /// the directory entry durable.
     pub(crate) fn commit(mut self) -> Result<()> {
         let publish = self.publish;
         // fsync before rename: otherwise a crash can leave the new name

@@ -6,18 +6,23 @@
 //! actual syscalls the library relies on, in the parent directory, with
 //! files named `.safeatomic-doctor-<random>-…` that are always removed.
 
+use crate::checksum::digest::Algorithm;
+use crate::checksum::verify::verify_checksum;
 use crate::env::{self, Environment, Guarantee, Level};
 use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::litter::{self, PROBE_PREFIX};
+use crate::lock::{LockOptions, inspect_lock, try_acquire_lock_with};
+use crate::options::WriteOptions;
+use crate::path;
+use crate::policy::Safety;
+use crate::read::{AtomicReader, ReadOptions, read_atomic_with};
 use crate::sys::{self, Mode, OFlags, OwnedFd};
 use crate::text::Shown;
-use crate::{Algorithm, WriteOptions, path};
+use crate::write::write_atomic_with;
 use serde::Serialize;
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// The prefix of every file the doctor creates.
-use crate::litter::PROBE_PREFIX;
 
 /// Options for [`doctor`].
 ///
@@ -421,7 +426,7 @@ pub fn doctor(path: impl AsRef<Path>, options: &DoctorOptions) -> Result<DoctorR
     if options.destructive && checks.iter().all(|c| c.status == CheckStatus::Passed) {
         // Probe files of earlier runs that were killed: nothing else
         // removes them (a live run's are left alone).
-        match sys::dir::open_dir(&dir, Path::new(".")).and_then(crate::litter::sweep_probes) {
+        match sys::dir::open_dir(&dir, Path::new(".")).and_then(litter::sweep_probes) {
             Ok(0) => {}
             Ok(n) => log::info!(
                 "doctor: removed {n} probe files of killed runs in {}",
@@ -530,19 +535,17 @@ const PROBES: &[(&str, &[Guarantee])] = &[
 
 /// Probes exercise the syscalls whatever the filesystem: no safety gate,
 /// no lock file.
-fn quiet_read() -> crate::ReadOptions {
-    crate::ReadOptions::new().safety(crate::Safety::BestEffort)
+fn quiet_read() -> ReadOptions {
+    ReadOptions::new().safety(Safety::BestEffort)
 }
 
 fn replace(path: &Path, data: &[u8]) -> ProbeResult {
-    let opts = WriteOptions::new()
-        .lock(false)
-        .safety(crate::Safety::BestEffort);
-    crate::write_atomic_with(path, data, &opts).map_err(|e| e.to_string())
+    let opts = WriteOptions::new().lock(false).safety(Safety::BestEffort);
+    write_atomic_with(path, data, &opts).map_err(|e| e.to_string())
 }
 
-fn read(path: &Path) -> crate::Result<Vec<u8>> {
-    crate::read_atomic_with(path, &quiet_read())
+fn read(path: &Path) -> Result<Vec<u8>> {
+    read_atomic_with(path, &quiet_read())
 }
 
 /// The probe files of one doctor run.
@@ -563,7 +566,7 @@ impl<'a> Probe<'a> {
         let marker_name = |random: u64| format!("{PROBE_PREFIX}{random:016x}");
         // The marker is created and locked as temp files are, so that no
         // sweep takes this run's files while it lives.
-        let (id, marker) = match crate::litter::create_owned(
+        let (id, marker) = match litter::create_owned(
             dir,
             marker_name,
             OFlags::RDWR,
@@ -573,7 +576,7 @@ impl<'a> Probe<'a> {
             // Where flock itself fails (the "flock" probe will say so), the
             // run goes on without a marker: a concurrent sweep could then
             // take its files, never anyone else's.
-            Err((crate::litter::CreateStep::Lock, e)) => {
+            Err((litter::CreateStep::Lock, e)) => {
                 log::debug!("doctor: probe marker not locked ({e}); running unprotected");
                 (marker_name(sys::process::random_u64()?), None)
             }
@@ -683,8 +686,7 @@ impl<'a> Probe<'a> {
     fn reader_snapshot(&mut self) -> ProbeResult {
         let (name, _) = self.create("snapshot", b"old")?;
         let p = self.path(&name);
-        let mut reader =
-            crate::AtomicReader::open_with(&p, &quiet_read()).map_err(|e| e.to_string())?;
+        let mut reader = AtomicReader::open_with(&p, &quiet_read()).map_err(|e| e.to_string())?;
         replace(&p, b"new")?;
         let mut got = Vec::new();
         std::io::Read::read_to_end(&mut reader, &mut got).map_err(|e| e.to_string())?;
@@ -745,16 +747,16 @@ impl<'a> Probe<'a> {
     fn lock_round_trip(&mut self) -> ProbeResult {
         let name = self.name("lock");
         let target = self.path(&name);
-        let opts = crate::LockOptions::new().safety(crate::Safety::BestEffort);
-        let guard = crate::try_acquire_lock_with(&target, &opts)
+        let opts = LockOptions::new().safety(Safety::BestEffort);
+        let guard = try_acquire_lock_with(&target, &opts)
             .map_err(|e| e.to_string())?
             .ok_or("the fresh lock was held elsewhere")?;
-        let info = crate::inspect_lock(&target).map_err(|e| e.to_string())?;
+        let info = inspect_lock(&target).map_err(|e| e.to_string())?;
         if !info.held || info.pid != Some(sys::process::pid()) {
             return Err(format!("inspect_lock while held: {info:?}"));
         }
         guard.release().map_err(|e| e.to_string())?;
-        let info = crate::inspect_lock(&target).map_err(|e| e.to_string())?;
+        let info = inspect_lock(&target).map_err(|e| e.to_string())?;
         if info.held || info.pid.is_some() {
             return Err(format!("inspect_lock after release: {info:?}"));
         }
@@ -767,9 +769,9 @@ impl<'a> Probe<'a> {
         let opts = WriteOptions::new()
             .lock(false)
             .checksum(Some(Algorithm::Sha256))
-            .safety(crate::Safety::BestEffort);
-        crate::write_atomic_with(&target, b"checked", &opts).map_err(|e| e.to_string())?;
-        if !crate::verify_checksum(&target).map_err(|e| e.to_string())? {
+            .safety(Safety::BestEffort);
+        write_atomic_with(&target, b"checked", &opts).map_err(|e| e.to_string())?;
+        if !verify_checksum(&target).map_err(|e| e.to_string())? {
             return Err("a fresh sidecar did not verify".into());
         }
         // Change the data in place: the sidecar must notice.
@@ -777,7 +779,7 @@ impl<'a> Probe<'a> {
             .map_err(|e| e.to_string())?;
         sys::file::write_all(&fd, b"C").map_err(|e| e.to_string())?;
         drop(fd);
-        if crate::verify_checksum(&target).map_err(|e| e.to_string())? {
+        if verify_checksum(&target).map_err(|e| e.to_string())? {
             return Err("a changed byte was not detected".into());
         }
         Ok(())

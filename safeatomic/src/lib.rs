@@ -35,62 +35,24 @@
 //!
 //! # How it works
 //!
-//! A write is this sequence of syscalls (DESIGN §3), every one relative to
-//! the parent directory opened once, so a directory swapped underneath
-//! cannot redirect it (every descriptor is opened `O_CLOEXEC`; a
-//! [`mode`](WriteOptions::mode) with bits outside `0o7777` is refused
-//! before the first one):
+//! A write writes a temp file beside the target and renames it into place,
+//! every step relative to the parent directory opened once (so a directory
+//! or symlink switched meanwhile cannot redirect it), in this order:
+//! *resolve* the path (symlinks by the [`SymlinkPolicy`] and the kernel's
+//! protected-symlink rule), *gate* on the filesystem ([`Safety`], before
+//! anything is created), take the *lock*, *sweep* dead writers' temp files,
+//! *carry* the replaced file's ACL and extended attributes, *create* the
+//! temp file (`O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC`, the final mode,
+//! `flock`ed), *own* it (owner, ACL, mode, before any byte), *write* (hashed
+//! in the same pass for a checksum), *sync-temp* (`fsync`), publish the
+//! *sidecar* first when there is one, *publish* (`renameat`, or
+//! `renameat2(RENAME_NOREPLACE)` for [`create_atomic`]) — the moment
+//! readers switch —, *sync-dir* (`fsync` the directory) — the moment the
+//! switch survives a power loss —, and *unlock*. `docs/design.md`
+//! describes each step and the lock and sidecar protocols.
 //!
-//! 1. `openat(parent, O_DIRECTORY)` and its `fstat`: the one directory
-//!    handle every later step uses; `fstatat(name, AT_SYMLINK_NOFOLLOW)`
-//!    applies the [`SymlinkPolicy`] (following a link — only one the
-//!    kernel's `fs.protected_symlinks` rule would follow — opens the link's
-//!    own directory instead; another user's file in `/tmp` is not replaced);
-//!    `fstatfs` of the directory identifies the filesystem (cached per
-//!    device) for the [`Safety`] gate, which refuses here, before anything
-//!    is created;
-//! 2. the cooperative lock: `openat("<name>.lock", O_RDWR|O_CREAT|O_NOFOLLOW|O_NONBLOCK)`,
-//!    `fstat` (a regular file with one link, owned by a user the caller
-//!    trusts, else [`ErrorKind::Untrusted`]), `flock(LOCK_EX)`, and its
-//!    payload written in place (see [Locks](#locks)); skipped with
-//!    [`WriteOptions::lock`]`(false)` and by [`write_atomic_locked`],
-//!    whose caller holds it already (its guard carries the directory
-//!    handle, so the write lands in the directory that was locked);
-//!    [`create_atomic`] takes it only to publish a checksum sidecar
-//!    (otherwise `RENAME_NOREPLACE` alone decides), and then checks under
-//!    it that the name is still free;
-//! 3. temp files left by dead writers are removed (see [`cleanup_litter`]);
-//!    a file being replaced is opened (`O_RDONLY|O_NOFOLLOW`) and its
-//!    extended attributes read (`flistxattr`, `fgetxattr`): its POSIX ACL
-//!    and the rest, to carry over;
-//! 4. `openat(".safeatomic-tmp-<16 random hex>.tmp", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, mode)`
-//!    with the final permission bits (the [`mode`](WriteOptions::mode)
-//!    given, else the replaced file's, else `0o666` minus the umask), then
-//!    `flock(LOCK_EX)` on it so no litter sweep can take it, and `fstat`
-//!    to make sure no sweep unlinked it in between;
-//! 5. still empty, the temp file gets its owner and mode: `fchown` to the
-//!    replaced file's owner and group when
-//!    [`preserve_owner`](WriteOptions::preserve_owner) is on and they
-//!    differ from the writer's (`EPERM` is not an error), `fsetxattr` of
-//!    the carried attributes (an ACL that cannot be set refuses the write
-//!    under [`Safety::Strict`]; until it is set, the temp file is
-//!    owner-only), then `fchmod` when the umask stripped bits (or cannot
-//!    be read), `fchown` cleared set-user-ID bits, or the mode has
-//!    set-user-ID, set-group-ID or sticky bits;
-//! 6. `write` all bytes (hashed in the same pass when a
-//!    [`checksum`](WriteOptions::checksum) is wanted); 7. `fsync` the temp
-//!    file;
-//! 8. with a checksum only: the sidecar `<name>.<algo>` is published the
-//!    same way (temp file, `write`, `fsync`, `renameat`), then the
-//!    directory is `fsync`ed, so the sidecar is durable before the data;
-//! 9. `renameat(temp, name)` — the moment readers switch to the new file
-//!    ([`create_atomic`]: `renameat2(RENAME_NOREPLACE)`, or `linkat` +
-//!    `unlinkat` where that flag is unsupported);
-//! 10. `fsync` the directory — the moment the switch survives power loss;
-//! 11. the lock's payload is blanked, `flock(LOCK_UN)`, `close`.
-//!
-//! A failure before step 9 removes the temp file and leaves the target
-//! byte-for-byte untouched. A failure of step 10 is reported as
+//! A failure before *publish* removes the temp file and leaves the target
+//! byte-for-byte untouched. A failure of *sync-dir* is reported as
 //! [`ErrorKind::DurabilityUnconfirmed`] (under [`Safety::Strict`]; the
 //! other policies log it or ignore it and return `Ok`): the new content is
 //! visible but may not survive a power loss.
@@ -106,8 +68,8 @@
 //! (Python `filelock` issue 574). It is opened with `O_NOFOLLOW` and without
 //! `O_TRUNC`, so a planted symlink cannot make us damage another file
 //! (CVE-2025-68146), and a lock file that is not a regular file with one
-//! link owned by a trusted user is refused (`docs/security.md`). `flock(1)` and Python `filelock`/`portalocker`
-//! interoperate with it; lock users of the Python reference library's
+//! link owned by a trusted user is refused (`docs/security.md`). `flock(1)`
+//! and Python `filelock`/`portalocker` interoperate with it; lock users of the Python reference library's
 //! `O_EXCL` lock files do **not** and must not share a lock file with us.
 //! See `docs/locks.md`.
 //!
@@ -179,6 +141,7 @@ mod litter;
 mod lock;
 mod options;
 mod path;
+mod policy;
 mod preserve;
 mod publish;
 mod read;
@@ -220,7 +183,8 @@ pub use lock::{
     inspect_lock, is_locked, is_stale_lock, lock_age, lock_file_path, release_stale_lock,
     try_acquire_lock, try_acquire_lock_with,
 };
-pub use options::{Safety, SymlinkPolicy, WriteOptions};
+pub use options::WriteOptions;
+pub use policy::{Safety, SymlinkPolicy};
 pub use read::{
     AtomicReader, ReadOptions, read_atomic, read_atomic_to_string, read_atomic_verified,
     read_atomic_with,

@@ -1,5 +1,5 @@
 //! Cooperative locks: kernel `flock(2)` on a persistent `<target>.lock` file
-//! (DESIGN §4).
+//! (`docs/design.md`, the lock protocol).
 //!
 //! # Why the lock file is never removed
 //!
@@ -29,7 +29,7 @@
 use crate::checksum::digest::{Algorithm, compute_hash_data};
 use crate::env::{self, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
-use crate::options::{Safety, SymlinkPolicy};
+use crate::policy::{Safety, SymlinkPolicy};
 use crate::resolve::{self, Target};
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
 use crate::{holder, timefmt, trust};
@@ -275,7 +275,8 @@ impl Drop for LockGuard {
     }
 }
 
-/// The diagnostic payload of a lock file (DESIGN §4): one line of JSON.
+/// The diagnostic payload of a lock file (lock step *payload*): one line of
+/// JSON.
 #[derive(Debug, Serialize, serde::Deserialize)]
 struct Payload {
     version: u32,

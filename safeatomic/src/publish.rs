@@ -7,7 +7,7 @@ use crate::env::{self, Environment};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::identity::FileId;
 use crate::litter;
-use crate::options::Safety;
+use crate::policy::Safety;
 use crate::sys::{self, Mode, OFlags, OwnedFd};
 use rustix::io::Errno;
 use std::ffi::OsString;

@@ -3,8 +3,8 @@
 use crate::checksum::verify::{self, Verified};
 use crate::env::{self, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
-use crate::options::{Safety, SymlinkPolicy};
 use crate::path;
+use crate::policy::{Safety, SymlinkPolicy};
 use crate::resolve::{self, Target, require_regular};
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
 use std::io;

@@ -3,8 +3,8 @@
 use crate::env::{self, Guarantee};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::identity::FileId;
-use crate::options::Safety;
 use crate::path;
+use crate::policy::Safety;
 use crate::publish::{
     self, Publish, PublishError, durability_unconfirmed, is_beneath_itself, is_unsupported,
 };

@@ -16,8 +16,8 @@
 //! [`LockGuard`]: crate::LockGuard
 
 use crate::error::{CHECK_PATH, Error, ErrorKind, Operation, Result};
-use crate::options::SymlinkPolicy;
 use crate::path;
+use crate::policy::SymlinkPolicy;
 use crate::sys::{self, OwnedFd, Stat};
 use crate::trust;
 use rustix::fs::FileType;

@@ -7,8 +7,10 @@ use super::sidecar::{
     ChecksumInfo, candidates, choose, current_sidecar, parse_sidecar, previous_applies,
     remove_other_sidecars, render_sidecar, sidecar_name, sidecar_path,
 };
+use crate::env::Guarantee;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::identity::Version;
+use crate::policy::Safety;
 use crate::resolve::require_regular;
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
 use std::ffi::OsStr;
@@ -301,7 +303,7 @@ pub(crate) fn verify_in(
 
 /// The directory and name of a data file, for checksum operations.
 fn open_target(path: &Path, op: Operation) -> Result<crate::resolve::Target> {
-    crate::resolve::resolve(path, crate::options::SymlinkPolicy::Follow, op)
+    crate::resolve::resolve(path, crate::policy::SymlinkPolicy::Follow, op)
 }
 
 /// Checks the file at `path` against its checksum sidecar, using the
@@ -409,7 +411,7 @@ pub fn checksum_info(path: impl AsRef<Path>) -> Result<ChecksumInfo> {
 ///
 /// As [`compute_hash_file`](crate::compute_hash_file), plus
 /// [`UnsupportedEnvironment`](ErrorKind::UnsupportedEnvironment) where a
-/// write would be refused (the [`Safety::Strict`](crate::Safety::Strict)
+/// write would be refused (the [`Safety::Strict`](Safety::Strict)
 /// gate, before anything is written), lock errors
 /// ([`Untrusted`](ErrorKind::Untrusted) for a lock file another user could
 /// turn against the caller); an error when another algorithm's sidecar
@@ -436,12 +438,12 @@ pub fn write_checksum_file(path: impl AsRef<Path>, algorithm: Algorithm) -> Resu
     // The safety gate, before anything is written, as for every write.
     let env = crate::env::of_target(&target, op)?;
     crate::env::gate(
-        crate::Safety::Strict,
+        Safety::Strict,
         &env,
         &[
-            crate::Guarantee::AtomicVisibility,
-            crate::Guarantee::CrashDurability,
-            crate::Guarantee::IntegrityDetection,
+            Guarantee::AtomicVisibility,
+            Guarantee::CrashDurability,
+            Guarantee::IntegrityDetection,
         ],
         op,
         path,
@@ -474,7 +476,7 @@ pub fn write_checksum_file(path: impl AsRef<Path>, algorithm: Algorithm) -> Resu
     remove_other_sidecars(&target.dir, &target.name, algorithm, path, op)?;
     staged.publish(&sname, &env)?;
     if let Err(e) = sys::file::fsync(&target.dir) {
-        crate::publish::durability_unconfirmed(crate::Safety::Strict, op, &spath, e)?;
+        crate::publish::durability_unconfirmed(Safety::Strict, op, &spath, e)?;
     }
     let parsed = parse_sidecar(&content, algorithm, &spath).expect("a rendered sidecar parses");
     Ok(parsed)

@@ -5,7 +5,7 @@ mod detect;
 mod matrix;
 
 use crate::error::{Error, ErrorKind, Operation, Result};
-use crate::options::Safety;
+use crate::policy::{Safety, SymlinkPolicy};
 use crate::sys::{self, AsFd};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -529,7 +529,7 @@ impl fmt::Display for GuaranteeReport {
 /// `path` may be a file that does not exist yet: its parent directory is
 /// inspected. If `path` is an existing directory, that directory is inspected.
 /// A symlink is followed, as a write under the default
-/// [`SymlinkPolicy::Follow`](crate::SymlinkPolicy::Follow) follows it: the
+/// [`SymlinkPolicy::Follow`](SymlinkPolicy::Follow) follows it: the
 /// report is for the filesystem the write would land on (the link's target,
 /// or the directory it points to).
 ///
@@ -563,7 +563,7 @@ pub fn inspect_guarantees(path: impl AsRef<Path>) -> Result<GuaranteeReport> {
         Ok(FileType::Symlink) if sys::file::statat(rustix::fs::CWD, path).is_ok_and(is_dir) => path,
         // Any other link: the directory a write through it would land in.
         Ok(FileType::Symlink) => {
-            let target = crate::resolve::resolve(path, crate::SymlinkPolicy::Follow, op)?;
+            let target = crate::resolve::resolve(path, SymlinkPolicy::Follow, op)?;
             return Ok(report(path, of_target(&target, op)?));
         }
         _ => crate::path::parent_of(path).map_err(|e| e.into_error(op, path))?,
