@@ -1048,7 +1048,7 @@ fn a_two_gib_streamed_write_is_hashed_with_flat_memory() {
         .unwrap_or(2048);
     let d = tempdir();
     let path = d.path().join("big.bin");
-    let out = Command::new(env!("CARGO_BIN_EXE_sa-child"))
+    let out = common::sa_child!()
         .args(["stream-checksum"])
         .arg(&path)
         .arg(mib.to_string())

@@ -262,7 +262,7 @@ fn a_symlink_planted_under_a_temp_name_is_neither_followed_nor_removed() {
     let victim_dir = tempdir();
     let victim = victim_dir.path().join("victim");
     fs::write(&victim, b"precious").unwrap();
-    let planted = d.path().join(".safeatomic-tmp-0123456789abcdef.tmp");
+    let planted = d.path().join(common::temp_name(0x0123_4567_89ab_cdef));
     symlink(&victim, &planted).unwrap();
     write_atomic(d.path().join("target"), b"data").unwrap();
     safeatomic::cleanup_litter(d.path()).unwrap();

@@ -238,12 +238,12 @@ fn the_report_serializes_for_machines() {
 /// and some probe files.
 fn plant_dead_run(dir: &Path, id: &str, with_marker: bool) -> Vec<String> {
     let mut names = vec![
-        format!(".safeatomic-doctor-{id}-replace"),
-        format!(".safeatomic-doctor-{id}-lock.lock"),
-        format!(".safeatomic-doctor-{id}-checksum.sha256"),
+        common::probe_name(id, "-replace"),
+        common::probe_name(id, "-lock.lock"),
+        common::probe_name(id, "-checksum.sha256"),
     ];
     if with_marker {
-        names.push(format!(".safeatomic-doctor-{id}"));
+        names.push(common::probe_name(id, ""));
     }
     for n in &names {
         fs::write(dir.join(n), b"probe").unwrap();
@@ -258,7 +258,7 @@ fn probe_files_of_killed_runs_are_removed_and_a_live_runs_are_not() {
     // A run still going: its marker is locked (by this process, as the
     // doctor does), so neither a doctor run nor cleanup_litter touches it.
     let live = plant_dead_run(dir, "1111111111111111", true);
-    let marker = fs::File::open(dir.join(".safeatomic-doctor-1111111111111111")).unwrap();
+    let marker = fs::File::open(dir.join(common::probe_name("1111111111111111", ""))).unwrap();
     rustix::fs::flock(
         &marker,
         rustix::fs::FlockOperation::NonBlockingLockExclusive,
@@ -268,10 +268,10 @@ fn probe_files_of_killed_runs_are_removed_and_a_live_runs_are_not() {
     // (or before its files were all gone); and things that only look alike.
     plant_dead_run(dir, "2222222222222222", true);
     plant_dead_run(dir, "3333333333333333", false);
-    fs::write(dir.join(".safeatomic-doctor-notarunid"), b"x").unwrap();
+    fs::write(dir.join(common::probe_name("notarunid", "")), b"x").unwrap();
     std::os::unix::fs::symlink(
         "/etc/passwd",
-        dir.join(".safeatomic-doctor-4444444444444444-x"),
+        dir.join(common::probe_name("4444444444444444", "-x")),
     )
     .unwrap();
     fs::write(dir.join("data.json"), b"{}").unwrap();
@@ -286,8 +286,8 @@ fn probe_files_of_killed_runs_are_removed_and_a_live_runs_are_not() {
     );
     let mut expected: Vec<String> = live.clone();
     expected.extend([
-        ".safeatomic-doctor-4444444444444444-x".to_owned(),
-        ".safeatomic-doctor-notarunid".to_owned(),
+        common::probe_name("4444444444444444", "-x"),
+        common::probe_name("notarunid", ""),
         "data.json".to_owned(),
     ]);
     expected.sort();
@@ -307,9 +307,9 @@ fn probe_files_of_killed_runs_are_removed_and_a_live_runs_are_not() {
     assert_eq!(
         listing(dir),
         [
-            ".safeatomic-doctor-4444444444444444-x",
-            ".safeatomic-doctor-notarunid",
-            "data.json"
+            common::probe_name("4444444444444444", "-x"),
+            common::probe_name("notarunid", ""),
+            "data.json".to_owned()
         ]
     );
     assert_eq!(fs::read(dir.join("data.json")).unwrap(), b"{}");

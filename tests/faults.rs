@@ -222,7 +222,7 @@ fn enumerate(s: &Scenario) -> usize {
             sidecars_consistent(d.path(), s, &ctx);
             let left: Vec<_> = all_leftovers(d.path())
                 .into_iter()
-                .filter(|n| !(n == PLANTED_LITTER && i < sweep.end))
+                .filter(|n| !(*n == planted_litter() && i < sweep.end))
                 .collect();
             assert!(left.is_empty(), "{ctx}: temp files left: {left:?}");
             // The next operation succeeds (from wherever the failure left us)
@@ -354,7 +354,7 @@ fn setup_old_with_acl(d: &Path) {
 fn setup_old_and_litter(d: &Path) {
     setup_old(d);
     // A crashed writer's temp file: nobody holds its lock.
-    fs::write(d.join(PLANTED_LITTER), b"half a write").unwrap();
+    fs::write(d.join(planted_litter()), b"half a write").unwrap();
 }
 
 fn checksummed() -> WriteOptions {
@@ -382,7 +382,10 @@ fn setup_ab_dirs(d: &Path) {
     fs::write(d.join("s2/b"), b"BB").unwrap();
 }
 
-const PLANTED_LITTER: &str = ".safeatomic-tmp-00000000000000aa.tmp";
+/// A dead writer's temp file, planted for the sweep to remove.
+fn planted_litter() -> String {
+    common::temp_name(0xaa)
+}
 
 const SCENARIOS: &[Scenario] = &[
     Scenario {

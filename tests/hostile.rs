@@ -464,15 +464,21 @@ fn a_checksummed_replace_gives_the_sidecar_the_files_owner_and_mode(n: &Neighbou
 /// files that merely carry our names.
 fn sweeps_leave_other_users_litter_alone(n: &Neighbourhood) {
     let theirs = [
-        "shared/.safeatomic-tmp-0123456789abcdef.tmp",
-        "shared/.safeatomic-doctor-0123456789abcdef-notes",
+        format!("shared/{}", common::temp_name(0x0123_4567_89ab_cdef)),
+        format!(
+            "shared/{}",
+            common::probe_name("0123456789abcdef", "-notes")
+        ),
     ];
     n.as_nobody(&format!(
         "printf keep > {} && printf keep > {}",
         theirs[0], theirs[1]
     ));
     let before: Vec<_> = theirs.iter().map(|p| FileState::of(&n.path(p))).collect();
-    let ours = n.path("shared/.safeatomic-tmp-fedcba9876543210.tmp");
+    let ours = n.path(&format!(
+        "shared/{}",
+        common::temp_name(0xfedc_ba98_7654_3210)
+    ));
     fs::write(&ours, b"a dead writer's").unwrap();
     write_atomic(n.path("shared/x"), b"x").unwrap();
     assert!(!ours.exists(), "root's own litter is swept");

@@ -54,8 +54,8 @@
 
 use common::child::{AckReader, ChildGuard, make_payload, verify_payload};
 use common::killops::{
-    Content, DOCTOR_PREFIX, LockFile, Model, Outcome, SCRIPTS, SWEEPER, Script, Step, observe,
-    payload_size, run_step, script,
+    Content, LockFile, Model, Outcome, SCRIPTS, SWEEPER, Script, Step, observe, payload_size,
+    run_step, script,
 };
 use common::rng::Rng;
 use common::types::CheckedCounter;
@@ -76,7 +76,7 @@ use std::time::{Duration, Instant};
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn sa_child() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sa-child"))
+    common::sa_child!()
 }
 
 fn report(text: &str) {
@@ -289,7 +289,7 @@ fn doctor_probes(dir: &Path) -> Vec<String> {
                 .to_string_lossy()
                 .into_owned()
         })
-        .filter(|n| n.starts_with(DOCTOR_PREFIX))
+        .filter(|n| n.starts_with(common::PROBE_PREFIX))
         .collect()
 }
 
@@ -301,7 +301,7 @@ fn kill_script(s: &Script, kills: usize, rng: &mut Rng) -> KillStats {
     let dead_temps = |dir: &Path| -> Vec<String> {
         leftovers(dir)
             .into_iter()
-            .filter(|t| *t != live.temp && !t.starts_with(DOCTOR_PREFIX))
+            .filter(|t| *t != live.temp && !t.starts_with(common::PROBE_PREFIX))
             .collect()
     };
     let mut model = Model::default();
@@ -395,7 +395,7 @@ fn kill_script(s: &Script, kills: usize, rng: &mut Rng) -> KillStats {
             // `cleanup_litter` removes them, checked below.
             let ids: BTreeSet<&str> = killed_probes
                 .iter()
-                .map(|p| &p[..DOCTOR_PREFIX.len() + 16])
+                .map(|p| &p[..common::PROBE_PREFIX.len() + 16])
                 .collect();
             assert_eq!(
                 ids.len(),

@@ -748,7 +748,7 @@ fn lock_apis_in_a_read_only_directory_fail_clearly_or_inspect_and_create_nothing
 // ---------------------------------------------------------------- processes
 
 fn child() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sa-child"))
+    common::sa_child!()
 }
 
 #[test]

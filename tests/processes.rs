@@ -29,7 +29,7 @@ const MIB: usize = 1024 * KIB;
 
 /// A command running the `sa-child` binary of this package.
 fn sa_child(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sa-child"));
+    let mut cmd = common::sa_child!();
     cmd.args(args);
     cmd
 }

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::Duration;
 
 fn child() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sa-child"))
+    common::sa_child!()
 }
 
 fn run_children(specs: &[(&str, &Path, u64)]) {

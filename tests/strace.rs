@@ -58,7 +58,7 @@ struct TempOpen {
 
 /// Whether `name` is `.safeatomic-tmp-<16 lowercase hex>.tmp`.
 fn is_temp_name(name: &str) -> bool {
-    name.strip_prefix(".safeatomic-tmp-")
+    name.strip_prefix(common::TEMP_PREFIX)
         .and_then(|rest| rest.strip_suffix(".tmp"))
         .is_some_and(|hex| {
             hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -72,7 +72,7 @@ fn parse_temp_open(line: &str) -> Option<TempOpen> {
     let (dirfd, rest) = call.split_once(", \"")?;
     let (path, rest) = rest.split_once("\", ")?;
     let name = path.rsplit('/').next()?;
-    if !name.starts_with(".safeatomic-tmp-") {
+    if !name.starts_with(common::TEMP_PREFIX) {
         return None;
     }
     let (flags, rest) = rest.split_once(", ")?;

@@ -52,7 +52,6 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -489,7 +488,7 @@ fn torture(
         let next_raw = floor_raw.unwrap_or(0) + 1;
         let shutdown = ArmedShutdown::arm(m.path());
         let mut child = ChildGuard::spawn(
-            Command::new(env!("CARGO_BIN_EXE_sa-child"))
+            common::sa_child!()
                 .arg("torture-writer")
                 .arg(&dir)
                 .arg(writer.name())

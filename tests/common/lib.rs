@@ -2,6 +2,36 @@
 
 use std::path::Path;
 
+/// The prefix of the library's temp files, `.safeatomic-tmp-<16 hex>.tmp`
+/// (part of its on-disk contract: a crashed writer's litter must stay
+/// recognisable).
+pub const TEMP_PREFIX: &str = ".safeatomic-tmp-";
+
+/// The prefix of the doctor's probe files and run markers,
+/// `.safeatomic-doctor-<16 hex>[-<probe>]`.
+pub const PROBE_PREFIX: &str = ".safeatomic-doctor-";
+
+/// A temp file name of the library's form for `n`.
+pub fn temp_name(n: u64) -> String {
+    format!("{TEMP_PREFIX}{n:016x}.tmp")
+}
+
+/// The name of doctor run `id`'s marker (`suffix` empty) or of one of its
+/// probe files (`suffix` like `-replace`).
+pub fn probe_name(id: &str, suffix: &str) -> String {
+    format!("{PROBE_PREFIX}{id}{suffix}")
+}
+
+/// A command running this package's `sa-child` test helper (the binary
+/// path is known only where the macro is expanded: in a test of this
+/// package).
+#[macro_export]
+macro_rules! sa_child {
+    () => {
+        ::std::process::Command::new(env!("CARGO_BIN_EXE_sa-child"))
+    };
+}
+
 /// A fresh temporary directory on the machine's disk (or under
 /// `SAFEATOMIC_TEST_DIR` when set, so the suite can run on any filesystem).
 pub fn tempdir() -> tempfile::TempDir {
@@ -23,7 +53,7 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
                 .to_string_lossy()
                 .into_owned()
         })
-        .filter(|n| n.starts_with(".safeatomic-tmp-") || n.starts_with(".safeatomic-doctor-"))
+        .filter(|n| n.starts_with(TEMP_PREFIX) || n.starts_with(PROBE_PREFIX))
         .collect()
 }
 
