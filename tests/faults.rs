@@ -8,7 +8,7 @@
 //! The enumeration counts the calls of a clean run and asserts it tried
 //! every one, so a point cannot be skipped silently.
 
-use common::types::CheckedCounter;
+use common::types::{CheckedCounter, CheckedSettings};
 use common::{leftovers, tempdir};
 use rustix::io::Errno;
 use safeatomic::fault::{self, Plan, Trace};
@@ -372,6 +372,12 @@ fn setup_store(d: &Path) {
         .unwrap();
 }
 
+/// A commented TOML file and its sidecar, as a person and the store left it.
+fn setup_settings(d: &Path) {
+    let text = "# Player settings.\nname = \"demo\" # title\n\n# 0-11\nvolume = 3\nskin = \"dark\" # a newer version's\n";
+    write_atomic_with(d.join("settings.toml"), text, &checksummed()).unwrap();
+}
+
 fn setup_ab(d: &Path) {
     fs::write(d.join("a"), b"AAAA").unwrap();
     fs::write(d.join("b"), b"BB").unwrap();
@@ -579,6 +585,23 @@ const SCENARIOS: &[Scenario] = &[
         setup: setup_store,
         op: |d| Store::<CheckedCounter>::open(d.join("store.json"))?.update(|c| c.n += 1),
         verify: &["store.json"],
+        ..PLAIN
+    },
+    Scenario {
+        name: "Store::update (TOML edited in place, checksummed)",
+        files: &["settings.toml"],
+        setup: setup_settings,
+        op: |d| Store::<CheckedSettings>::open(d.join("settings.toml"))?.update(|c| c.volume += 1),
+        verify: &["settings.toml"],
+        ..PLAIN
+    },
+    Scenario {
+        name: "Store::update (no change: nothing written)",
+        files: &["settings.toml"],
+        setup: setup_settings,
+        op: |d| Store::<CheckedSettings>::open(d.join("settings.toml"))?.update(|_| ()),
+        verify: &["settings.toml"],
+        changes: false,
         ..PLAIN
     },
 ];

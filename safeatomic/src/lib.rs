@@ -139,6 +139,7 @@ mod holder;
 mod identity;
 mod litter;
 mod lock;
+mod lossless;
 mod options;
 mod path;
 mod policy;

@@ -43,6 +43,16 @@ pub struct CheckedCounter {
     pub n: u64,
 }
 
+/// A TOML settings file with a SHA-256 sidecar, which people also edit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "toml", checksum)]
+pub struct CheckedSettings {
+    /// How loud.
+    pub volume: u64,
+    /// Shown in the title bar.
+    pub name: String,
+}
+
 /// A value whose validation refuses `n > 10`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
 #[persisted(format = "json", validate = crate::types::at_most_ten)]

@@ -19,7 +19,7 @@ use crate::read::{self, ReadOptions};
 use crate::resolve::{self, Target};
 use crate::sys;
 use crate::write::write_atomic_locked_with;
-use crate::{env, format, litter, path, timefmt};
+use crate::{env, format, litter, lossless, path, timefmt};
 use persisted::Persisted;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -180,6 +180,26 @@ impl StoreOptions {
 struct Cached<T> {
     id: Version,
     value: Arc<T>,
+    /// The file's bytes at that version: the document a commit edits.
+    doc: Arc<[u8]>,
+}
+
+/// The current value and, when it was read from the file, the file's
+/// bytes (`None`: the file is absent, or was moved aside as corrupt, and
+/// the value is the default).
+struct Loaded<T> {
+    value: Arc<T>,
+    doc: Option<Arc<[u8]>>,
+}
+
+impl<T> Loaded<T> {
+    /// What a commit edits: the document and the value read from it.
+    fn base(&self) -> Option<lossless::Base<'_, T>> {
+        self.doc.as_deref().map(|doc| lossless::Base {
+            doc,
+            value: &*self.value,
+        })
+    }
 }
 
 struct Inner<T> {
@@ -386,9 +406,9 @@ impl<T: Persisted> Store<T> {
     }
 
     /// The value for a missing file: the default, or `NotFound`.
-    fn absent(&self) -> Result<Arc<T>> {
+    fn absent(&self) -> Result<Loaded<T>> {
         *self.cache() = None;
-        T::default_value().map(Arc::new).ok_or_else(|| {
+        let value = T::default_value().map(Arc::new).ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
                 Operation::Store,
@@ -396,34 +416,55 @@ impl<T: Persisted> Store<T> {
                 &self.inner.path,
             )
             .with_detail("the file does not exist and the type has no Default")
-        })
+        })?;
+        Ok(Loaded { value, doc: None })
     }
 
     /// The cached value if it is the version `id`.
-    fn cached(&self, id: Version) -> Option<Arc<T>> {
+    fn cached(&self, id: Version) -> Option<Loaded<T>> {
         self.cache()
             .as_ref()
             .filter(|cached| cached.id == id)
-            .map(|cached| Arc::clone(&cached.value))
+            .map(|cached| Loaded {
+                value: Arc::clone(&cached.value),
+                doc: Some(Arc::clone(&cached.doc)),
+            })
     }
 
     /// The current value, from the cache when the file has not changed,
-    /// else read. With the file absent, the default (or `NotFound`).
+    /// else read; a corrupt file is handled as the [`CorruptPolicy`] says.
+    fn current(&self, guard: Option<&LockGuard>) -> Result<Loaded<T>> {
+        match self.read_current(guard) {
+            Ok(Some(loaded)) => Ok(loaded),
+            Ok(None) => self.absent(),
+            Err(e)
+                if is_corruption(&e)
+                    && self.inner.options.on_corrupt == CorruptPolicy::MoveAside =>
+            {
+                let value = Arc::new(self.recover(e, guard)?);
+                Ok(Loaded { value, doc: None })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The current value, from the cache when the file has not changed,
+    /// else read; `None` when the file is absent.
     ///
     /// Under a lock (`guard`), everything happens in the locked file's
-    /// directory, by its handle: the identity check, the read, a move
-    /// aside. Without one, the path is resolved once for the read.
-    fn current(&self, guard: Option<&LockGuard>) -> Result<Arc<T>> {
+    /// directory, by its handle: the identity check and the read. Without
+    /// one, the path is resolved once for the read.
+    fn read_current(&self, guard: Option<&LockGuard>) -> Result<Option<Loaded<T>>> {
         let op = Operation::Store;
         let target = match guard {
             Some(guard) => guard.target().relook(SymlinkPolicy::Follow, op)?,
             None => {
                 // The cache check: one stat of the path.
                 match self.identity()? {
-                    None => return self.absent(),
+                    None => return Ok(None),
                     Some(id) => {
-                        if let Some(value) = self.cached(id) {
-                            return Ok(value);
+                        if let Some(loaded) = self.cached(id) {
+                            return Ok(Some(loaded));
                         }
                     }
                 }
@@ -431,12 +472,12 @@ impl<T: Persisted> Store<T> {
             }
         };
         let Some(st) = target.found.file() else {
-            return self.absent();
+            return Ok(None);
         };
         if guard.is_some()
-            && let Some(value) = self.cached(Version::of(st))
+            && let Some(loaded) = self.cached(Version::of(st))
         {
-            return Ok(value);
+            return Ok(Some(loaded));
         }
         let mut options = ReadOptions::new()
             .safety(self.inner.options.safety)
@@ -444,27 +485,21 @@ impl<T: Persisted> Store<T> {
         options.lock_held = guard.is_some();
         options.algorithm = T::CHECKSUM;
         let path = &self.inner.path;
-        let parsed = read::read_in(&target, path, &options, op).and_then(|(bytes, st)| {
-            format::decode::<T>(T::FORMAT, &bytes, path, op).map(|v| (v, st))
-        });
-        let (value, st) = match parsed {
-            Ok((v, st)) => (Arc::new(v), st),
-            Err(e)
-                if is_corruption(&e)
-                    && self.inner.options.on_corrupt == CorruptPolicy::MoveAside =>
-            {
-                return self.recover(e, guard).map(Arc::new);
-            }
-            Err(e) => return Err(e),
-        };
+        let (bytes, st) = read::read_in(&target, path, &options, op)?;
+        let value = Arc::new(format::decode::<T>(T::FORMAT, &bytes, path, op)?);
+        let doc: Arc<[u8]> = bytes.into();
         // The identity of the very file read, taken before reading it: the
         // value is that version's (or newer, if a program that ignores the
         // lock rewrote it in place meanwhile; then the next load re-reads).
         *self.cache() = Some(Cached {
             id: Version::of(&st),
             value: Arc::clone(&value),
+            doc: Arc::clone(&doc),
         });
-        Ok(value)
+        Ok(Some(Loaded {
+            value,
+            doc: Some(doc),
+        }))
     }
 
     /// The corruption policy: move the bad file aside (under the lock) and
@@ -549,7 +584,7 @@ impl<T: Persisted> Store<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn load(&self) -> Result<T> {
-        self.current(None).map(|shared| T::clone(&shared))
+        self.current(None).map(|loaded| T::clone(&loaded.value))
     }
 
     /// Like [`load`](Store::load), without copying: the shared, immutable
@@ -575,7 +610,7 @@ impl<T: Persisted> Store<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn load_shared(&self) -> Result<Arc<T>> {
-        self.current(None)
+        self.current(None).map(|loaded| loaded.value)
     }
 
     /// Read-modify-write under the cross-process lock: runs `f` on a copy of
@@ -640,9 +675,10 @@ impl<T: Persisted> Store<T> {
         f: impl FnOnce(&mut T) -> std::result::Result<R, E>,
     ) -> std::result::Result<R, E> {
         let guard = self.lock()?;
-        let mut value = T::clone(&*self.current(Some(&guard))?);
+        let base = self.current(Some(&guard))?;
+        let mut value = T::clone(&base.value);
         let out = f(&mut value)?;
-        self.commit(&guard, value)?;
+        self.commit(&guard, value, base.base())?;
         Ok(out)
     }
 
@@ -668,21 +704,46 @@ impl<T: Persisted> Store<T> {
     /// ```
     pub fn replace(&self, value: T) -> Result<()> {
         let guard = self.lock()?;
-        self.commit(&guard, value)
+        // The document to edit. A file that cannot be read as a `T` (or
+        // whose checksum is wrong or missing) is what `replace` repairs:
+        // it is replaced whole, as it is, whatever the corruption policy.
+        match self.read_current(Some(&guard)) {
+            Ok(Some(base)) => self.commit(&guard, value, base.base()),
+            Ok(None) => self.commit(&guard, value, None),
+            Err(e) if is_corruption(&e) || e.kind() == ErrorKind::ChecksumMissing => {
+                self.commit(&guard, value, None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    /// Validates, serializes and writes `value` under `guard`, then caches it.
-    fn commit(&self, guard: &LockGuard, value: T) -> Result<()> {
+    /// Validates `value` and commits it under `guard`: the file's document
+    /// (`base`, the version under the lock) edited where the value
+    /// changed, or nothing at all when it did not; then caches it.
+    fn commit(
+        &self,
+        guard: &LockGuard,
+        value: T,
+        base: Option<lossless::Base<'_, T>>,
+    ) -> Result<()> {
         let path = &self.inner.path;
         value.validate().map_err(|reason| {
             Error::new(ErrorKind::Validation, Operation::Store, "validate", path)
                 .with_detail(reason)
         })?;
-        let bytes = format::encode(T::FORMAT, &value, path, Operation::Store)?;
+        let bytes: Arc<[u8]> = match lossless::plan(T::FORMAT, base, &value, path)? {
+            // The file already says this: no temp file, no fsync, no
+            // rename; it keeps its inode and modification time.
+            lossless::Outcome::Unchanged => return Ok(()),
+            lossless::Outcome::Write(bytes, how) => {
+                log::trace!("{}: committing ({how:?})", path.display());
+                bytes.into()
+            }
+        };
         let opts = WriteOptions::new()
             .safety(self.inner.options.safety)
             .checksum(T::CHECKSUM);
-        write_atomic_locked_with(guard, bytes, &opts)?;
+        write_atomic_locked_with(guard, &bytes, &opts)?;
         // Under the lock nobody else writes: this identity is our version's.
         // It is taken in the locked directory, not through the path (which
         // may lead elsewhere by now). The write is committed and durable by
@@ -694,6 +755,7 @@ impl<T: Persisted> Store<T> {
             Ok(st) => Some(Cached {
                 id: Version::of(&st),
                 value: Arc::new(value),
+                doc: bytes,
             }),
             Err(e) => {
                 log::debug!("{}: {e}; the next load reads the file", path.display());

@@ -1,0 +1,280 @@
+//! Lossless updates: a store's commit changes only what changed in the
+//! value, in the file's own document, so that comments, key order,
+//! formatting and keys the program does not know survive, and an update
+//! that changes nothing writes nothing (docs/design.md, "Store protocol",
+//! step *plan*).
+//!
+//! The old value (as read from the document) and the new one are
+//! captured as serde sees them ([`node`]), written in the format and read
+//! back as [`view::View`]s: exactly what the format makes of each. Their
+//! [`diff::diff`] is a list of ops, which a format's editor applies to
+//! the document ([`diff::apply_with`]: the ops' meaning is defined once,
+//! on views). The patched text is only used when it reads back as
+//! expected: its data is the document's with the ops applied, and the
+//! type reads from it exactly the new value. Otherwise the document's
+//! data with the ops applied is written afresh (unknown keys and key
+//! order kept, comments lost), and if even that does not read back as
+//! the new value (a type whose `Deserialize` does not accept what its
+//! `Serialize` wrote, a key spelled by an alias), the new value is written
+//! whole. Each fallback is logged at `warn` level.
+//!
+//! RON has no format-preserving editor; [`ron`] merges the new value into
+//! the document's structure instead.
+
+pub(crate) mod diff;
+pub(crate) mod node;
+pub(crate) mod view;
+
+#[cfg(feature = "json")]
+mod json;
+#[cfg(feature = "ron")]
+mod ron;
+#[cfg(feature = "toml")]
+mod toml;
+
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::format::{self, Format};
+use node::Node;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+use view::View;
+
+/// What a commit writes.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The new value is the old one: nothing to write.
+    Unchanged,
+    /// Write these bytes, made this way.
+    Write(Vec<u8>, How),
+}
+
+/// How the bytes of a commit were made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum How {
+    /// No document yet: the value in the format's canonical style.
+    Fresh,
+    /// The document, edited where the value changed.
+    Patched,
+    /// The document's data with the changes, written afresh: unknown keys
+    /// and key order kept, comments and layout not.
+    Merged,
+    /// The new value written whole (nothing of the document kept).
+    Replaced,
+}
+
+/// The file a commit starts from: its bytes and the value read from them.
+pub(crate) struct Base<'a, T> {
+    pub(crate) doc: &'a [u8],
+    pub(crate) value: &'a T,
+}
+
+/// What to write for `new`, given the document it replaces (`None`: there
+/// is none, or it could not be read).
+///
+/// # Errors
+///
+/// [`ErrorKind::Format`] when `new` cannot be written in `format` at all.
+pub(crate) fn plan<T: Serialize + DeserializeOwned>(
+    format: Format,
+    base: Option<Base<'_, T>>,
+    new: &T,
+    path: &Path,
+) -> Result<Outcome> {
+    let op = Operation::Store;
+    let new_node = match node::capture(new) {
+        Ok(mut n) => {
+            n.normalize();
+            n
+        }
+        // The type's own error, as the format reports it.
+        Err(e) => {
+            return Err(match format::encode(format, new, path, op) {
+                Err(err) => err,
+                Ok(_) => {
+                    Error::new(ErrorKind::Format, op, "serialize", path).with_detail(e.to_string())
+                }
+            });
+        }
+    };
+    let Some(base) = base else {
+        return Ok(Outcome::Write(
+            format::encode(format, &new_node, path, op)?,
+            How::Fresh,
+        ));
+    };
+    let old_node = node::capture(base.value).map(|mut n| {
+        n.normalize();
+        n
+    });
+    if let Ok(old) = &old_node
+        && old.same(&new_node)
+    {
+        return Ok(Outcome::Unchanged);
+    }
+    let reads_back_as_new = |bytes: &[u8]| {
+        format::decode::<T>(format, bytes, path, op)
+            .ok()
+            .and_then(|v| node::capture(&v).ok())
+            .is_some_and(|mut n| {
+                n.normalize();
+                n.same(&new_node)
+            })
+    };
+    let doc = std::str::from_utf8(base.doc).map_err(|_| Fallback::new("the document is not UTF-8"));
+    let attempt = doc.and_then(|doc| {
+        let old = old_node
+            .map_err(|e| Fallback::new(format!("the old value cannot be captured: {e}")))?;
+        edit(format, doc, &old, &new_node, path, &reads_back_as_new)
+    });
+    match attempt {
+        Ok(outcome) => Ok(outcome),
+        Err(fallback) => {
+            log::warn!(
+                "{}: {}; writing the new value whole (the file's comments, layout and unknown keys are not kept)",
+                path.display(),
+                fallback.reason
+            );
+            Ok(Outcome::Write(
+                format::encode(format, &new_node, path, op)?,
+                How::Replaced,
+            ))
+        }
+    }
+}
+
+/// Why the document could not be kept.
+#[derive(Debug)]
+struct Fallback {
+    reason: String,
+}
+
+impl Fallback {
+    fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<diff::Mismatch> for Fallback {
+    fn from(m: diff::Mismatch) -> Self {
+        Fallback::new(m.0)
+    }
+}
+
+/// The view of a text in `format`, in the text's order.
+fn view_of(format: Format, text: &str, path: &Path) -> std::result::Result<View, Fallback> {
+    let failed = |e: String| Fallback::new(format!("the {format} text cannot be read back: {e}"));
+    match format {
+        #[cfg(feature = "toml")]
+        Format::Toml => toml::Document::parse(text)
+            .map(|d| d.view())
+            .map_err(failed),
+        _ => format::decode::<View>(format, text.as_bytes(), path, Operation::Store)
+            .map_err(|e| failed(e.to_string())),
+    }
+}
+
+fn text_of(format: Format, node: &Node, path: &Path) -> std::result::Result<String, Fallback> {
+    let bytes = format::encode(format, node, path, Operation::Store)
+        .map_err(|e| Fallback::new(e.to_string()))?;
+    String::from_utf8(bytes)
+        .map_err(|_| Fallback::new(format!("the {format} serializer wrote something not UTF-8")))
+}
+
+/// The document edited from `old` to `new`, or, failing that, its data
+/// with the changes written afresh.
+fn edit(
+    format: Format,
+    doc: &str,
+    old: &Node,
+    new: &Node,
+    path: &Path,
+    reads_back_as_new: &dyn Fn(&[u8]) -> bool,
+) -> std::result::Result<Outcome, Fallback> {
+    #[cfg(feature = "ron")]
+    if format == Format::Ron {
+        return ron::merge(doc, new, reads_back_as_new)
+            .map(|bytes| Outcome::Write(bytes, How::Merged));
+    }
+    let old_view = view_of(format, &text_of(format, old, path)?, path)?;
+    let new_view = view_of(format, &text_of(format, new, path)?, path)?;
+    let ops = diff::diff(&old_view, &new_view);
+    if ops.is_empty() {
+        return Ok(Outcome::Unchanged);
+    }
+    let doc_view = view_of(format, doc, path)?;
+    let mut merged = doc_view.clone();
+    diff::apply(&mut merged, &ops, &new_view)?;
+    let reads_back = |text: &str| {
+        view_of(format, text, path).is_ok_and(|v| v == merged) && reads_back_as_new(text.as_bytes())
+    };
+    match patch(format, doc, doc_view, &ops, &new_view) {
+        Ok(Some(text)) if reads_back(&text) => {
+            return Ok(Outcome::Write(text.into_bytes(), How::Patched));
+        }
+        Ok(Some(_)) => log::warn!(
+            "{}: the {format} document, edited in place, does not read back as the new value; \
+             writing its data afresh (comments and layout are not kept)",
+            path.display()
+        ),
+        Ok(None) => {}
+        Err(e) => log::warn!(
+            "{}: the {format} document cannot be edited in place ({}); \
+             writing its data afresh (comments and layout are not kept)",
+            path.display(),
+            e.reason
+        ),
+    }
+    let text = render(format, doc, &merged)?;
+    if reads_back(&text) {
+        Ok(Outcome::Write(text.into_bytes(), How::Merged))
+    } else {
+        Err(Fallback::new(format!(
+            "the {format} document with the changes does not read back as the new value"
+        )))
+    }
+}
+
+/// The document with `ops` made in place by the format's editor; `None`
+/// for a format without one.
+fn patch(
+    format: Format,
+    doc: &str,
+    mut doc_view: View,
+    ops: &[diff::Op],
+    new: &View,
+) -> std::result::Result<Option<String>, Fallback> {
+    let _ = (&doc, &mut doc_view, ops, new); // used only by the enabled editors
+    match format {
+        #[cfg(feature = "toml")]
+        Format::Toml => {
+            let mut editor = toml::Document::parse(doc).map_err(Fallback::new)?;
+            diff::apply_with(&mut doc_view, ops, new, &mut editor)?;
+            Ok(Some(editor.render()))
+        }
+        #[cfg(feature = "json")]
+        Format::Json => {
+            let mut editor = json::Document::parse(doc).map_err(Fallback::new)?;
+            diff::apply_with(&mut doc_view, ops, new, &mut editor)?;
+            Ok(Some(editor.render()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A document for `view`, written afresh in the style of `doc` where the
+/// format allows (JSON keeps its indentation).
+fn render(format: Format, doc: &str, view: &View) -> std::result::Result<String, Fallback> {
+    let _ = (doc, view); // used only by the enabled renderers
+    match format {
+        #[cfg(feature = "toml")]
+        Format::Toml => Ok(toml::fresh(view)?),
+        #[cfg(feature = "json")]
+        Format::Json => Ok(json::fresh(doc, view)?),
+        #[cfg(feature = "yaml")]
+        Format::Yaml => serde_saphyr::to_string(view).map_err(|e| Fallback::new(e.to_string())),
+        _ => Err(Fallback::new(format!("no {format} writer in this build"))),
+    }
+}
