@@ -590,3 +590,30 @@ old_and_new_take_turns!(
     ron_versions,
     "ron"
 );
+
+/// The README's example, as it says.
+#[test]
+fn the_readme_config_example_changes_one_line() {
+    #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    #[persisted(format = "toml")]
+    struct Config {
+        volume: u8,
+        theme: String,
+    }
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let start = readme
+        .find("```toml\n# Turned down at night.")
+        .expect("the README's config.toml")
+        + "```toml\n".len();
+    let before = &readme[start..start + readme[start..].find("```").unwrap()];
+    let dir = tempdir();
+    let path = dir.path().join("config.toml");
+    fs::write(&path, before).unwrap();
+    let store = Store::<Config>::open(&path).unwrap();
+    store.update(|c| c.volume += 1).unwrap();
+    let after = fs::read_to_string(&path).unwrap();
+    assert_one_line_changed(before, &after, "volume = 3 # 0-11", "volume = 4 # 0-11");
+    assert!(untouched_by::<Config>(&path, |s| s
+        .update(|c| c.theme = c.theme.clone())
+        .unwrap()));
+}

@@ -45,6 +45,10 @@ macro_rules! helpers {
      $dump:ident, $dump_with:ident, $load:ident, $load_with:ident) => {
         #[doc = concat!("Writes `value` to `path` as ", $name, ", atomically and durably (as [`write_atomic`](crate::write_atomic)).")]
         ///
+        /// The whole document is written, replacing the file's comments,
+        /// layout and any keys `value` lacks. A [`Store`](crate::Store)
+        /// edits the file's document instead, changing only what changed.
+        ///
         /// # Errors
         ///
         /// [`ErrorKind::Format`](crate::ErrorKind::Format) when the value

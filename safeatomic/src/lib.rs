@@ -204,9 +204,10 @@ pub use write::{
     write_atomic_locked_with, write_atomic_with,
 };
 
-/// The README's examples, compiled and run as doctests so they cannot rot.
+/// The README's examples, compiled and run as doctests so they cannot rot
+/// (one of them is a TOML store).
 #[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "toml"))]
 pub struct ReadmeDoctests;
 
 /// `docs/getting-started.md`, compiled and run as doctests (its store
