@@ -602,7 +602,6 @@ const SCENARIOS: &[Scenario] = &[
         op: |d| Store::<CheckedSettings>::open(d.join("settings.toml"))?.update(|_| ()),
         verify: &["settings.toml"],
         changes: false,
-        ..PLAIN
     },
 ];
 
