@@ -195,7 +195,7 @@ fn edit(
 ) -> std::result::Result<Outcome, Fallback> {
     #[cfg(feature = "ron")]
     if format == Format::Ron {
-        return ron::merge(doc, new, reads_back_as_new)
+        return ron::merge(doc, old, new, reads_back_as_new)
             .map(|bytes| Outcome::Write(bytes, How::Merged));
     }
     let old_view = view_of(format, &text_of(format, old, path)?, path)?;
@@ -278,3 +278,6 @@ fn render(format: Format, doc: &str, view: &View) -> std::result::Result<String,
         _ => Err(Fallback::new(format!("no {format} writer in this build"))),
     }
 }
+
+#[cfg(test)]
+mod props;

@@ -15,18 +15,19 @@ use std::fmt;
 /// as `new` and to keep every field of the document the type lacks.
 pub(super) fn merge(
     doc: &str,
+    old: &Node,
     new: &Node,
     reads_back_as_new: &dyn Fn(&[u8]) -> bool,
 ) -> Result<Vec<u8>, Fallback> {
     let doc =
         RawValue::from_ron(doc).map_err(|e| Fallback::new(format!("the RON document: {e}")))?;
-    let merged = merged(new, Some(doc))?;
+    let merged = merged(new, Some(old), Some(doc))?;
     let text = write(&merged, names_structs(doc.get_ron()))?;
     // Read back: the type sees the new value, and merging again changes
     // nothing (every field kept is still there, with the same text).
     let again =
         RawValue::from_ron(&text).map_err(|e| Fallback::new(format!("the merged RON: {e}")))?;
-    let stable = merged.same(&self::merged(new, Some(again))?);
+    let stable = merged.same(&self::merged(new, Some(new), Some(again))?);
     if stable && reads_back_as_new(text.as_bytes()) {
         Ok(text.into_bytes())
     } else {
@@ -69,7 +70,7 @@ fn write(node: &Node, struct_names: bool) -> Result<String, Fallback> {
 }
 
 /// The structure of a RON value, one level deep.
-enum Shape<'a> {
+pub(super) enum Shape<'a> {
     /// A struct or a map: its keys (`None`: not a string or identifier)
     /// and their values' text.
     Entries(Vec<(Option<String>, &'a RawValue)>),
@@ -80,7 +81,7 @@ enum Shape<'a> {
     Other,
 }
 
-fn shape(raw: &RawValue) -> Shape<'_> {
+pub(super) fn shape(raw: &RawValue) -> Shape<'_> {
     let Ok(mut de) = ron::Deserializer::from_str(raw.get_ron()) else {
         return Shape::Other;
     };
@@ -220,38 +221,61 @@ impl<'de> Deserialize<'de> for KeyName {
 }
 
 /// `new`, with the document `doc`'s order and the fields the type lacks.
-fn merged(new: &Node, doc: Option<&RawValue>) -> Result<Node, Fallback> {
+/// `old` (the value the document was read as) tells a field the type
+/// knows but no longer writes (an `Option` now `None` and skipped) from
+/// one it does not know.
+fn merged(new: &Node, old: Option<&Node>, doc: Option<&RawValue>) -> Result<Node, Fallback> {
     let Some(doc) = doc else {
         return Ok(new.clone());
     };
     Ok(match new {
-        Node::Struct(name, fields) => match shape(doc) {
-            Shape::Entries(entries) => Node::Struct(name, merged_fields(fields, &entries)?),
+        Node::Struct(name, fields) => match (shape(doc), old) {
+            (Shape::Entries(entries), Some(Node::Struct(_, old_fields))) => {
+                Node::Struct(name, merged_fields(fields, old_fields, &entries)?)
+            }
+            (Shape::Entries(entries), _) => {
+                Node::Struct(name, merged_fields(fields, &[], &entries)?)
+            }
             _ => new.clone(),
         },
-        Node::StructVariant(variant, fields) => match shape(doc) {
-            Shape::Entries(entries) => {
-                Node::StructVariant(*variant, merged_fields(fields, &entries)?)
+        Node::StructVariant(variant, fields) => match (shape(doc), old) {
+            (Shape::Entries(entries), Some(Node::StructVariant(v, old_fields))) if v == variant => {
+                Node::StructVariant(*variant, merged_fields(fields, old_fields, &entries)?)
+            }
+            (Shape::Entries(entries), _) => {
+                Node::StructVariant(*variant, merged_fields(fields, &[], &entries)?)
             }
             _ => new.clone(),
         },
         Node::Some(inner) => match shape(doc) {
-            Shape::Some(raw) => Node::Some(Box::new(merged(inner, Some(raw))?)),
+            Shape::Some(raw) => {
+                let old = match old {
+                    Some(Node::Some(o)) => Some(&**o),
+                    _ => None,
+                };
+                Node::Some(Box::new(merged(inner, old, Some(raw))?))
+            }
             _ => new.clone(),
         },
         Node::Seq(items) => match shape(doc) {
-            Shape::Items(raws) => Node::Seq(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| merged(item, raws.get(i).copied()))
-                    .collect::<Result<_, _>>()?,
-            ),
+            Shape::Items(raws) => {
+                let old_items = match old {
+                    Some(Node::Seq(o)) => &o[..],
+                    _ => &[],
+                };
+                Node::Seq(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, item)| merged(item, old_items.get(i), raws.get(i).copied()))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
             _ => new.clone(),
         },
         Node::Map { entries, sized } => match shape(doc) {
             Shape::Entries(doc_entries) => Node::Map {
-                entries: merged_map(entries, &doc_entries)?,
+                entries: merged_map(entries, old, &doc_entries)?,
                 sized: *sized,
             },
             _ => new.clone(),
@@ -261,20 +285,24 @@ fn merged(new: &Node, doc: Option<&RawValue>) -> Result<Node, Fallback> {
 }
 
 /// A struct's fields: the document's first, in its order (the type's
-/// value where it has the field, the document's text where not), then
-/// the type's other fields, each after the one before it in the type.
+/// value where it has the field, the document's text where the type does
+/// not know it; gone where the type knows it and no longer writes it),
+/// then the type's other fields, each after the one before it in the type.
 fn merged_fields(
     fields: &[Field],
+    old_fields: &[Field],
     doc: &[(Option<String>, &RawValue)],
 ) -> Result<Vec<Field>, Fallback> {
     let mut out: Vec<Field> = Vec::with_capacity(fields.len().max(doc.len()));
     for (name, raw) in doc {
         let Some(name) = name else { continue };
+        let old = old_fields.iter().find(|f| f.key == name).map(|f| &f.value);
         match fields.iter().find(|f| f.key == name) {
             Some(field) => out.push(Field {
                 key: field.key,
-                value: merged(&field.value, Some(raw))?,
+                value: merged(&field.value, old, Some(raw))?,
             }),
+            None if old.is_some() => {} // the type's, and not written now
             None => {
                 let key = node::intern(name).ok_or_else(|| {
                     Fallback::new("too many field names the program does not know")
@@ -312,8 +340,13 @@ fn merged_fields(
 /// entries are all the program's.
 fn merged_map(
     entries: &[(Node, Node)],
+    old: Option<&Node>,
     doc: &[(Option<String>, &RawValue)],
 ) -> Result<Vec<(Node, Node)>, Fallback> {
+    let old_entries = match old {
+        Some(Node::Map { entries, .. }) => &entries[..],
+        _ => &[],
+    };
     let name = |k: &Node| match k {
         Node::Str(s) => Some(s.clone()),
         _ => None,
@@ -328,7 +361,11 @@ fn merged_map(
             .filter(|i| !used[*i])
         {
             used[i] = true;
-            out.push((entries[i].0.clone(), merged(&entries[i].1, Some(raw))?));
+            let old = old_entries
+                .iter()
+                .find(|(k, _)| k.same(&entries[i].0))
+                .map(|(_, v)| v);
+            out.push((entries[i].0.clone(), merged(&entries[i].1, old, Some(raw))?));
         }
     }
     for (i, entry) in entries.iter().enumerate() {
@@ -369,7 +406,13 @@ mod tests {
             server: Server { host: "b".into() },
         };
         let reads_back = |b: &[u8]| ron::de::from_bytes::<Old>(b).is_ok_and(|v| v == new);
-        let out = String::from_utf8(merge(doc, &captured(&new), &reads_back).unwrap()).unwrap();
+        let old = Old {
+            volume: 3,
+            server: Server { host: "a".into() },
+        };
+        let out =
+            String::from_utf8(merge(doc, &captured(&old), &captured(&new), &reads_back).unwrap())
+                .unwrap();
         let server = out.find("server").unwrap();
         let notify = out.find("notify: [\"mail\"]").unwrap();
         let volume = out.find("volume: 4").unwrap();
@@ -398,6 +441,7 @@ mod tests {
         }
         let out = merged(
             &captured(&New { a: 1, b: 2, c: 3 }),
+            None,
             Some(RawValue::from_ron("(c: 3, x: 0, a: 1)").unwrap()),
         )
         .unwrap();

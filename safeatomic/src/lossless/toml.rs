@@ -266,10 +266,18 @@ impl Editor for Document {
             (Slot::Table(t) | Slot::Item(Item::Table(t)), Seg::Key(View::Str(k))) => {
                 t.remove(k).is_some()
             }
-            (Slot::Item(Item::ArrayOfTables(a)), Seg::Index(i)) if *i < a.len() => {
-                a.remove(*i);
-                true
-            }
+            (Slot::Item(item @ Item::ArrayOfTables(_)), Seg::Index(i)) => match item {
+                Item::ArrayOfTables(a) if *i < a.len() => {
+                    a.remove(*i);
+                    if a.is_empty() {
+                        // An empty array of tables is not written at all:
+                        // the key would vanish. `key = []` keeps it.
+                        *item = Item::Value(Value::Array(Array::new()));
+                    }
+                    true
+                }
+                _ => false,
+            },
             (Slot::Item(Item::Value(v)) | Slot::Value(v), seg) => match (v, seg) {
                 (Value::InlineTable(t), Seg::Key(View::Str(k))) => t.remove(k).is_some(),
                 (Value::Array(a), Seg::Index(i)) if *i < a.len() => {
