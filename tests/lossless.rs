@@ -4,7 +4,7 @@
 //! writes nothing; the same value always gives the same bytes.
 
 use common::tempdir;
-use safeatomic::{Persisted, Store, verify_checksum};
+use safeatomic::{Format, Persisted, Store, verify_checksum};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -616,4 +616,34 @@ fn the_readme_config_example_changes_one_line() {
     assert!(untouched_by::<Config>(&path, |s| s
         .update(|c| c.theme = c.theme.clone())
         .unwrap()));
+}
+
+/// The fuzz targets' entry point (`fuzz/`, run by CI for a bounded time)
+/// on the corpus documents, with random edits: never a panic, never an
+/// output that does not read back as the edited data. Set
+/// `SAFEATOMIC_LOSSLESS_EDITS` for more than 300 edits a document and
+/// `SAFEATOMIC_LOSSLESS_SEED` to repeat a run.
+#[test]
+fn random_edits_of_the_corpus_documents_patch_cleanly() {
+    let per_document: u64 = std::env::var("SAFEATOMIC_LOSSLESS_EDITS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
+    let mut rng = common::rng::Rng::from_env("SAFEATOMIC_LOSSLESS_SEED", "corpus edits");
+    for (name, format) in [
+        ("manifest.toml", Format::Toml),
+        ("settings.json", Format::Json),
+        ("compose.yaml", Format::Yaml),
+        ("scene.ron", Format::Ron),
+    ] {
+        let (_d, _, text) = corpus(name);
+        for _ in 0..per_document {
+            let edits: Vec<u8> = (0..rng.between(1, 40))
+                .map(|_| rng.below(256) as u8)
+                .collect();
+            if let Err(e) = safeatomic::__fuzz::patch_document(format, &text, &edits) {
+                panic!("{name}, edits {edits:?}: {e}");
+            }
+        }
+    }
 }

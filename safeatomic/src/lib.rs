@@ -184,6 +184,10 @@ pub use lock::{
     inspect_lock, is_locked, is_stale_lock, lock_age, lock_file_path, release_stale_lock,
     try_acquire_lock, try_acquire_lock_with,
 };
+/// Test-only: the entry point of the fuzz targets in `fuzz/`.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use lossless::fuzz as __fuzz;
 pub use options::WriteOptions;
 pub use policy::{Safety, SymlinkPolicy};
 pub use read::{

@@ -25,6 +25,8 @@ pub(crate) mod diff;
 pub(crate) mod node;
 pub(crate) mod view;
 
+#[cfg(feature = "fuzzing")]
+pub mod fuzz;
 #[cfg(feature = "json")]
 mod json;
 #[cfg(feature = "ron")]

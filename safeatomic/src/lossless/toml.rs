@@ -264,7 +264,15 @@ impl Editor for Document {
             .ok_or_else(|| Mismatch("the root cannot be removed".to_owned()))?;
         let removed = match (self.slot(parent)?, last) {
             (Slot::Table(t) | Slot::Item(Item::Table(t)), Seg::Key(View::Str(k))) => {
-                t.remove(k).is_some()
+                let removed = t.remove(k).is_some();
+                if t.is_empty() {
+                    // An empty table written only as part of its children's
+                    // headers (`[a.b]` for `a`), or through dotted keys,
+                    // would vanish with them: it gets its own header.
+                    t.set_implicit(false);
+                    t.set_dotted(false);
+                }
+                removed
             }
             (Slot::Item(item @ Item::ArrayOfTables(_)), Seg::Index(i)) => match item {
                 Item::ArrayOfTables(a) if *i < a.len() => {
