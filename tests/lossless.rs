@@ -647,3 +647,30 @@ fn random_edits_of_the_corpus_documents_patch_cleanly() {
         }
     }
 }
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "json")]
+struct Measured {
+    x: f64,
+    n: u64,
+}
+
+/// A float that serde_json's fast parser reads one unit in the last place
+/// off: the commit must still read back exactly (serde_json's
+/// `float_roundtrip`), or it would fall back and drop the unknown key.
+#[test]
+fn floats_read_back_exactly_so_unknown_keys_survive() {
+    let dir = tempdir();
+    let path = dir.path().join("measured.json");
+    let before = "{\n  \"x\": 0.5,\n  \"n\": 0,\n  \"other\": 1\n}\n";
+    fs::write(&path, before).unwrap();
+    let x: f64 = "1.0333333333333334e58".parse().unwrap();
+    Store::<Measured>::open(&path)
+        .unwrap()
+        .update(|m| m.x = x)
+        .unwrap();
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        before.replace("0.5", "1.0333333333333334e+58")
+    );
+}
