@@ -20,6 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod ablation;
+mod lossless;
 mod writes;
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -441,7 +442,8 @@ fn store(o: &Opts) -> BoxResult<()> {
     let (mut upd, mut wa) = (Vec::new(), Vec::new());
     for _ in 0..o.rounds {
         let s = Instant::now();
-        store.update(|c| c.counter = c.counter.wrapping_add(0))?;
+        // A real change: an update that changes nothing writes nothing.
+        store.update(|c| c.counter = c.counter.wrapping_add(1))?;
         upd.push(s.elapsed().as_secs_f64() * 1e6);
         let s = Instant::now();
         write_atomic(&raw, &bytes)?;
@@ -476,7 +478,7 @@ fn main() -> BoxResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
         return Err(
-            "usage: safeatomic-bench hash|lock-wait|lock-costs|store|writes|ablation|smoke [options]".into(),
+            "usage: safeatomic-bench hash|lock-wait|lock-costs|store|lossless|writes|ablation|smoke [options]".into(),
         );
     };
     match cmd.as_str() {
@@ -486,6 +488,7 @@ fn main() -> BoxResult<()> {
         "lock-costs" => lock_costs(&parse_opts(rest)?),
         "handoff-child" => handoff_child(rest),
         "store" => store(&parse_opts(rest)?),
+        "lossless" => lossless::lossless(&parse_opts(rest)?),
         "writes" => {
             let o = parse_opts(rest)?;
             writes::writes(&o, o.svg.as_deref())
@@ -500,6 +503,8 @@ fn main() -> BoxResult<()> {
             lock_costs(&o)?;
             o.rounds = 5;
             store(&o)?;
+            o.rounds = 1;
+            lossless::lossless(&o)?;
             o.rounds = 2;
             ablation::ablation(&o)?;
             // The strace count and the chart too, so neither can rot.
