@@ -52,7 +52,7 @@ pub(crate) fn lossless(o: &Opts) -> BoxResult<()> {
     println!("|---|---|---|---|---|");
     for (label, size) in [("4 KiB", 4 << 10), ("1 MiB", 1 << 20)] {
         let rounds = if size > 64 << 10 {
-            o.rounds.min(5).max(1)
+            o.rounds.clamp(1, 5)
         } else {
             o.rounds
         };
