@@ -7,6 +7,26 @@ use super::{Fallback, patch, render, view_of};
 use crate::format::Format;
 use std::path::Path;
 
+/// A fuzz target's input for `format`: the first byte says how many of the
+/// next bytes are the edit, the rest (if UTF-8) is the document; see
+/// [`patch_document`].
+///
+/// # Panics
+///
+/// When [`patch_document`] finds an invariant broken: the fuzzer's crash.
+pub fn run_target(format: Format, data: &[u8]) {
+    let Some((&n, rest)) = data.split_first() else {
+        return;
+    };
+    let (edits, doc) = rest.split_at(usize::from(n % 48).min(rest.len()));
+    let Ok(doc) = std::str::from_utf8(doc) else {
+        return;
+    };
+    if let Err(e) = patch_document(format, doc, edits) {
+        panic!("{e}");
+    }
+}
+
 /// Parses `doc` in `format`, edits its data as `edits` says, and patches
 /// the document with the ops between the two. A document that does not
 /// parse, and an edit the format's editor declines (falling back), are

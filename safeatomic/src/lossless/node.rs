@@ -448,49 +448,28 @@ impl SeqCapture {
     }
 }
 
-impl ser::SerializeSeq for SeqCapture {
-    type Ok = Node;
-    type Error = CaptureError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), CaptureError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Node, CaptureError> {
-        Ok(self.done())
-    }
+/// The four sequence-like serde traits, all pushing onto a `SeqCapture`.
+macro_rules! seq_capture {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for SeqCapture {
+            type Ok = Node;
+            type Error = CaptureError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), CaptureError> {
+                self.push(value)
+            }
+            fn end(self) -> Result<Node, CaptureError> {
+                Ok(self.done())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for SeqCapture {
-    type Ok = Node;
-    type Error = CaptureError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), CaptureError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Node, CaptureError> {
-        Ok(self.done())
-    }
-}
-
-impl ser::SerializeTupleStruct for SeqCapture {
-    type Ok = Node;
-    type Error = CaptureError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), CaptureError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Node, CaptureError> {
-        Ok(self.done())
-    }
-}
-
-impl ser::SerializeTupleVariant for SeqCapture {
-    type Ok = Node;
-    type Error = CaptureError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), CaptureError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Node, CaptureError> {
-        Ok(self.done())
-    }
-}
+seq_capture!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 struct MapCapture {
     entries: Vec<(Node, Node)>,
