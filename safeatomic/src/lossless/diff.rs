@@ -139,6 +139,18 @@ pub(crate) enum Place<'a> {
     End,
 }
 
+impl Place<'_> {
+    /// The index this place means among `len` entries, where `find` gives
+    /// a key's index (`None`: the key is not there).
+    pub(crate) fn index(&self, len: usize, find: impl Fn(&View) -> Option<usize>) -> Option<usize> {
+        match self {
+            Place::After(k) => find(k).map(|i| i + 1),
+            Place::Before(k) => find(k),
+            Place::End => Some(len),
+        }
+    }
+}
+
 /// Where the entry `order[index]` goes: after the nearest key before it in
 /// `order` (the new value's order: a struct's fields in declaration
 /// order, a map's keys sorted) that the document `has`, else before the
@@ -372,11 +384,9 @@ fn set(doc: &mut View, path: &[Seg], new: &View, editor: &mut impl Editor) -> Re
                     };
                     let index = View::position(order, key).expect("the key is the new value's");
                     let place = place(order, index, |k| View::position(entries, k).is_some());
-                    let at = match place {
-                        Place::After(k) => View::position(entries, k).expect("present") + 1,
-                        Place::Before(k) => View::position(entries, k).expect("present"),
-                        Place::End => entries.len(),
-                    };
+                    let at = place
+                        .index(entries.len(), |k| View::position(entries, k))
+                        .expect("place names a key the entries have");
                     entries.insert(at, (key.clone(), value.clone()));
                     editor.insert(parent, order, index, value)
                 }

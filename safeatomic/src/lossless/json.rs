@@ -177,12 +177,9 @@ impl Editor for Document {
             let k = key_str(k).ok()?;
             names.iter().position(|n| n.as_deref() == Some(k))
         };
-        let at = match place(order, index, |k| find(k).is_some()) {
-            super::diff::Place::After(k) => find(k).map(|i| i + 1),
-            super::diff::Place::Before(k) => find(k),
-            super::diff::Place::End => Some(names.len()),
-        }
-        .ok_or_else(|| Mismatch("a sibling vanished".to_owned()))?;
+        let at = place(order, index, |k| find(k).is_some())
+            .index(names.len(), find)
+            .ok_or_else(|| Mismatch("a sibling vanished".to_owned()))?;
         object.insert(at, key_str(&order[index].0)?, input(value)?);
         Ok(())
     }

@@ -434,16 +434,13 @@ fn insert_in_inline_table(
 fn position<'k>(keys: impl Iterator<Item = &'k str>, place: &Place<'_>) -> Result<usize, Mismatch> {
     let keys: Vec<&str> = keys.collect();
     let find = |k: &View| {
-        let k = key_str(k)?;
-        keys.iter()
-            .position(|x| *x == k)
-            .ok_or_else(|| Mismatch(format!("the document has no key {k:?}")))
+        key_str(k)
+            .ok()
+            .and_then(|k| keys.iter().position(|x| *x == k))
     };
-    match place {
-        Place::After(k) => Ok(find(k)? + 1),
-        Place::Before(k) => find(k),
-        Place::End => Ok(keys.len()),
-    }
+    place
+        .index(keys.len(), find)
+        .ok_or_else(|| Mismatch(format!("the document lacks the sibling key of {place:?}")))
 }
 
 /// The decor an element gets in an array laid out like `array`: after a
