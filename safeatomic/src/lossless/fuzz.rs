@@ -3,7 +3,7 @@
 
 use super::diff::{self, Op};
 use super::view::{Seg, View};
-use super::{Fallback, patch, render, view_of};
+use super::{Fallback, Patcher, render, view_of};
 use crate::format::Format;
 use std::path::Path;
 
@@ -72,7 +72,9 @@ pub fn patch_document(format: Format, doc: &str, edits: &[u8]) -> Result<(), Str
     };
     // An editor may decline (the store then falls back); what it writes
     // must be right.
-    if let Ok(Some(text)) = patch(format, doc, old, &ops, &new) {
+    if let Ok(Some(text)) = Patcher::open(format, doc)
+        .and_then(|editor| editor.map(|e| e.patch(old, &ops, &new)).transpose())
+    {
         reads_back(&text, "patched")?;
     }
     if let Ok(text) = render(format, doc, &reference) {

@@ -47,8 +47,9 @@ use view::View;
 pub(crate) enum Outcome {
     /// The new value is the old one: nothing to write.
     Unchanged,
-    /// Write these bytes, made this way.
-    Write(Vec<u8>, How),
+    /// Write these bytes, made this way; the memo describes them (`None`
+    /// when they were not read back as views).
+    Write(Vec<u8>, How, Option<Memo>),
 }
 
 /// How the bytes of a commit were made.
@@ -65,10 +66,24 @@ pub(crate) enum How {
     Replaced,
 }
 
-/// The file a commit starts from: its bytes and the value read from them.
+/// What a commit learned about the bytes it wrote, so that the next
+/// commit from them need not read them again: the views of its value and
+/// of its document. Only valid together with those bytes and that value
+/// (a store keeps it with them, in its cache).
+#[derive(Debug)]
+pub(crate) struct Memo {
+    /// The view of the value committed: the next commit's old value.
+    value: View,
+    /// The view of the bytes written (checked: they read back as it).
+    doc: View,
+}
+
+/// The file a commit starts from: its bytes, the value read from them,
+/// and the memo of the commit that wrote them, when this process did.
 pub(crate) struct Base<'a, T> {
     pub(crate) doc: &'a [u8],
     pub(crate) value: &'a T,
+    pub(crate) memo: Option<&'a Memo>,
 }
 
 /// What to write for `new`, given the document it replaces (`None`: there
@@ -103,6 +118,7 @@ pub(crate) fn plan<T: Serialize + DeserializeOwned>(
         return Ok(Outcome::Write(
             format::encode(format, &new_node, path, op)?,
             How::Fresh,
+            None,
         ));
     };
     let old_node = node::capture(base.value).map(|mut n| {
@@ -114,20 +130,12 @@ pub(crate) fn plan<T: Serialize + DeserializeOwned>(
     {
         return Ok(Outcome::Unchanged);
     }
-    let reads_back_as_new = |bytes: &[u8]| {
-        format::decode::<T>(format, bytes, path, op)
-            .ok()
-            .and_then(|v| node::capture(&v).ok())
-            .is_some_and(|mut n| {
-                n.normalize();
-                n.same(&new_node)
-            })
-    };
+    let read_back = |text: &str| read_back::<T>(format, text, &new_node, path);
     let doc = std::str::from_utf8(base.doc).map_err(|_| Fallback::new("the document is not UTF-8"));
     let attempt = doc.and_then(|doc| {
         let old = old_node
             .map_err(|e| Fallback::new(format!("the old value cannot be captured: {e}")))?;
-        edit(format, doc, &old, &new_node, path, &reads_back_as_new)
+        edit(format, doc, &old, &new_node, base.memo, path, &read_back)
     });
     match attempt {
         Ok(outcome) => Ok(outcome),
@@ -140,6 +148,7 @@ pub(crate) fn plan<T: Serialize + DeserializeOwned>(
             Ok(Outcome::Write(
                 format::encode(format, &new_node, path, op)?,
                 How::Replaced,
+                None,
             ))
         }
     }
@@ -165,14 +174,43 @@ impl From<diff::Mismatch> for Fallback {
     }
 }
 
+/// A text read back: `Some` of its view when the type reads from it
+/// exactly the value `new`, `None` otherwise.
+type ReadBack<'a> = dyn Fn(&str) -> Option<View> + 'a;
+
+fn read_back<T: Serialize + DeserializeOwned>(
+    format: Format,
+    text: &str,
+    new: &Node,
+    path: &Path,
+) -> Option<View> {
+    let is_new = |value: &T| {
+        node::capture(value).is_ok_and(|mut n| {
+            n.normalize();
+            n.same(new)
+        })
+    };
+    match format {
+        // One parse for both: what `toml::from_str` does, and the view.
+        #[cfg(feature = "toml")]
+        Format::Toml => {
+            let (view, de) = toml::read(text).ok()?;
+            T::deserialize(de).ok().filter(is_new).map(|_| view)
+        }
+        _ => {
+            let value =
+                format::decode::<T>(format, text.as_bytes(), path, Operation::Store).ok()?;
+            is_new(&value).then(|| view_of(format, text, path).ok())?
+        }
+    }
+}
+
 /// The view of a text in `format`, in the text's order.
 fn view_of(format: Format, text: &str, path: &Path) -> std::result::Result<View, Fallback> {
     let failed = |e: String| Fallback::new(format!("the {format} text cannot be read back: {e}"));
     match format {
         #[cfg(feature = "toml")]
-        Format::Toml => toml::Document::parse(text)
-            .map(|d| d.view())
-            .map_err(failed),
+        Format::Toml => toml::read(text).map(|(view, _)| view).map_err(failed),
         _ => format::decode::<View>(format, text.as_bytes(), path, Operation::Store)
             .map_err(|e| failed(e.to_string())),
     }
@@ -186,83 +224,140 @@ fn text_of(format: Format, node: &Node, path: &Path) -> std::result::Result<Stri
 }
 
 /// The document edited from `old` to `new`, or, failing that, its data
-/// with the changes written afresh.
+/// with the changes written afresh. `memo`, when given, describes `doc`
+/// and `old`.
 fn edit(
     format: Format,
     doc: &str,
     old: &Node,
     new: &Node,
+    memo: Option<&Memo>,
     path: &Path,
-    reads_back_as_new: &dyn Fn(&[u8]) -> bool,
+    read_back: &ReadBack<'_>,
 ) -> std::result::Result<Outcome, Fallback> {
     #[cfg(feature = "ron")]
     if format == Format::Ron {
-        return ron::merge(doc, old, new, reads_back_as_new)
-            .map(|bytes| Outcome::Write(bytes, How::Merged));
+        return ron::merge(doc, old, new, &|text| {
+            std::str::from_utf8(text).is_ok_and(|text| read_back(text).is_some())
+        })
+        .map(|bytes| Outcome::Write(bytes, How::Merged, None));
     }
-    let old_view = view_of(format, &text_of(format, old, path)?, path)?;
+    let old_view;
+    let old_view = match memo {
+        Some(memo) => &memo.value,
+        None => {
+            old_view = view_of(format, &text_of(format, old, path)?, path)?;
+            &old_view
+        }
+    };
     let new_view = view_of(format, &text_of(format, new, path)?, path)?;
-    let ops = diff::diff(&old_view, &new_view);
+    let ops = diff::diff(old_view, &new_view);
     if ops.is_empty() {
         return Ok(Outcome::Unchanged);
     }
-    let doc_view = view_of(format, doc, path)?;
+    let editor = Patcher::open(format, doc);
+    let doc_view = match (memo, &editor) {
+        (Some(memo), _) => memo.doc.clone(),
+        (None, Ok(Some(editor))) if let Some(view) = editor.view() => view,
+        (None, _) => view_of(format, doc, path)?,
+    };
     let mut merged = doc_view.clone();
     diff::apply(&mut merged, &ops, &new_view)?;
-    let reads_back = |text: &str| {
-        view_of(format, text, path).is_ok_and(|v| v == merged) && reads_back_as_new(text.as_bytes())
-    };
-    match patch(format, doc, doc_view, &ops, &new_view) {
-        Ok(Some(text)) if reads_back(&text) => {
-            return Ok(Outcome::Write(text.into_bytes(), How::Patched));
+    let reads_back = |text: &str| read_back(text).is_some_and(|view| view == merged);
+    let patched = editor.and_then(|editor| {
+        editor
+            .map(|editor| editor.patch(doc_view, &ops, &new_view))
+            .transpose()
+    });
+    let (text, how) = match patched {
+        Ok(Some(text)) if reads_back(&text) => (text, How::Patched),
+        failed => {
+            match failed {
+                Ok(Some(_)) => log::warn!(
+                    "{}: the {format} document, edited in place, does not read back as the new \
+                     value; writing its data afresh (comments and layout are not kept)",
+                    path.display()
+                ),
+                Err(e) => log::warn!(
+                    "{}: the {format} document cannot be edited in place ({}); \
+                     writing its data afresh (comments and layout are not kept)",
+                    path.display(),
+                    e.reason
+                ),
+                Ok(None) => {}
+            }
+            let text = render(format, doc, &merged)?;
+            if !reads_back(&text) {
+                return Err(Fallback::new(format!(
+                    "the {format} document with the changes does not read back as the new value"
+                )));
+            }
+            (text, How::Merged)
         }
-        Ok(Some(_)) => log::warn!(
-            "{}: the {format} document, edited in place, does not read back as the new value; \
-             writing its data afresh (comments and layout are not kept)",
-            path.display()
-        ),
-        Ok(None) => {}
-        Err(e) => log::warn!(
-            "{}: the {format} document cannot be edited in place ({}); \
-             writing its data afresh (comments and layout are not kept)",
-            path.display(),
-            e.reason
-        ),
-    }
-    let text = render(format, doc, &merged)?;
-    if reads_back(&text) {
-        Ok(Outcome::Write(text.into_bytes(), How::Merged))
-    } else {
-        Err(Fallback::new(format!(
-            "the {format} document with the changes does not read back as the new value"
-        )))
-    }
+    };
+    let memo = Memo {
+        value: new_view,
+        doc: merged,
+    };
+    Ok(Outcome::Write(text.into_bytes(), how, Some(memo)))
 }
 
-/// The document with `ops` made in place by the format's editor; `None`
-/// for a format without one.
-fn patch(
-    format: Format,
-    doc: &str,
-    mut doc_view: View,
-    ops: &[diff::Op],
-    new: &View,
-) -> std::result::Result<Option<String>, Fallback> {
-    let _ = (&doc, &mut doc_view, ops, new); // used only by the enabled editors
-    match format {
-        #[cfg(feature = "toml")]
-        Format::Toml => {
-            let mut editor = toml::Document::parse(doc).map_err(Fallback::new)?;
-            diff::apply_with(&mut doc_view, ops, new, &mut editor)?;
-            Ok(Some(editor.render()))
+/// A format's editor on a document.
+enum Patcher {
+    #[cfg(feature = "toml")]
+    Toml(toml::Document),
+    #[cfg(feature = "json")]
+    Json(json::Document),
+}
+
+impl Patcher {
+    /// The editor of `format` on `doc`; `None` for a format without one.
+    fn open(format: Format, doc: &str) -> std::result::Result<Option<Self>, Fallback> {
+        let _ = doc; // used only by the enabled editors
+        match format {
+            #[cfg(feature = "toml")]
+            Format::Toml => toml::Document::parse(doc)
+                .map(|d| Some(Self::Toml(d)))
+                .map_err(Fallback::new),
+            #[cfg(feature = "json")]
+            Format::Json => json::Document::parse(doc)
+                .map(|d| Some(Self::Json(d)))
+                .map_err(Fallback::new),
+            _ => Ok(None),
         }
-        #[cfg(feature = "json")]
-        Format::Json => {
-            let mut editor = json::Document::parse(doc).map_err(Fallback::new)?;
-            diff::apply_with(&mut doc_view, ops, new, &mut editor)?;
-            Ok(Some(editor.render()))
+    }
+
+    /// The document's view, when the editor makes one (in the document's
+    /// order, as the editor sees it).
+    fn view(&self) -> Option<View> {
+        match *self {
+            #[cfg(feature = "toml")]
+            Self::Toml(ref d) => Some(d.view()),
+            #[cfg(feature = "json")]
+            Self::Json(_) => None,
         }
-        _ => Ok(None),
+    }
+
+    /// The document with `ops` (from its view `doc` to `new`) made in it.
+    fn patch(
+        self,
+        mut doc: View,
+        ops: &[diff::Op],
+        new: &View,
+    ) -> std::result::Result<String, Fallback> {
+        let _ = (&mut doc, ops, new); // used only by the enabled editors
+        match self {
+            #[cfg(feature = "toml")]
+            Self::Toml(mut d) => {
+                diff::apply_with(&mut doc, ops, new, &mut d)?;
+                Ok(d.render())
+            }
+            #[cfg(feature = "json")]
+            Self::Json(mut d) => {
+                diff::apply_with(&mut doc, ops, new, &mut d)?;
+                Ok(d.render())
+            }
+        }
     }
 }
 

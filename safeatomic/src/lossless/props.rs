@@ -266,14 +266,15 @@ fn check(
     let base = Base {
         doc: doc.as_bytes(),
         value: old,
+        memo: None,
     };
     let outcome = plan(format, Some(base), new, Path::new(PATH)).unwrap();
-    let (bytes, how) = match outcome {
+    let (bytes, how, memo) = match outcome {
         Outcome::Unchanged => {
             prop_assert_eq!(old, new);
             return Ok(());
         }
-        Outcome::Write(bytes, how) => (bytes, how),
+        Outcome::Write(bytes, how, memo) => (bytes, how, memo),
     };
     prop_assert_ne!(old, new);
     let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -290,18 +291,32 @@ fn check(
         _ => How::Merged,
     };
     prop_assert_eq!(how, expected, "{}\nfrom\n{}", text, doc);
-    // Again: nothing to write.
-    let again = plan(
-        format,
-        Some(Base {
+    // Again: nothing to write, with the memo or without.
+    for memo in [None, memo.as_ref()] {
+        let base = Base {
             doc: &bytes,
             value: new,
-        }),
-        new,
-        Path::new(PATH),
-    )
-    .unwrap();
-    prop_assert!(matches!(again, Outcome::Unchanged));
+            memo,
+        };
+        let again = plan(format, Some(base), new, Path::new(PATH)).unwrap();
+        prop_assert!(matches!(again, Outcome::Unchanged));
+    }
+    // And back to the old value: the memo of the first commit changes
+    // nothing in the bytes of the second (it only saves reading them).
+    if let Some(memo) = &memo {
+        let back = |memo| {
+            let base = Base {
+                doc: &bytes,
+                value: new,
+                memo,
+            };
+            match plan(format, Some(base), old, Path::new(PATH)).unwrap() {
+                Outcome::Write(bytes, how, _) => Some((bytes, how)),
+                Outcome::Unchanged => None,
+            }
+        };
+        prop_assert_eq!(back(Some(memo)), back(None));
+    }
     Ok(())
 }
 

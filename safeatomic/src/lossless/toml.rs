@@ -5,6 +5,7 @@
 
 use super::diff::{Editor, Mismatch, Place, place};
 use super::view::{Seg, View, show_path};
+use ::toml::de::{DeTable, DeValue};
 use toml_edit::{Array, ArrayOfTables, Decor, DocumentMut, InlineTable, Item, Key, Table, Value};
 
 /// A parsed document, being edited.
@@ -68,6 +69,57 @@ fn value_view(value: &Value) -> View {
                 .collect(),
         ),
     }
+}
+
+/// A TOML text as `toml` reads it, parsed once: its view, in the text's
+/// order, and the deserializer `toml::from_str` would use on it. `toml`'s
+/// parser is about twice as fast as `toml_edit`'s, which only the editor
+/// needs.
+pub(super) fn read(text: &str) -> Result<(View, ::toml::de::Deserializer<'_>), String> {
+    let root = DeTable::parse(text).map_err(|e| e.to_string())?;
+    let view = de_table_view(root.get_ref())?;
+    Ok((view, ::toml::de::Deserializer::from(root)))
+}
+
+fn de_table_view(table: &DeTable<'_>) -> Result<View, String> {
+    // `toml` keeps a table's keys sorted; their places in the text give
+    // the text's order back.
+    let mut entries: Vec<_> = table.iter().collect();
+    entries.sort_by_key(|(key, _)| key.span().start);
+    entries
+        .into_iter()
+        .map(|(key, value)| {
+            Ok((
+                View::Str(key.get_ref().to_string()),
+                de_view(value.get_ref())?,
+            ))
+        })
+        .collect::<Result<_, String>>()
+        .map(View::Map)
+}
+
+fn de_view(value: &DeValue<'_>) -> Result<View, String> {
+    Ok(match value {
+        DeValue::String(s) => View::Str(s.to_string()),
+        // As `toml` reads them: a 64-bit integer, a float by `FromStr`.
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+            .map(|i| View::Int(i.into()))
+            .map_err(|e| format!("integer {i}: {e}"))?,
+        DeValue::Float(f) => f
+            .as_str()
+            .parse::<f64>()
+            .map(View::Float)
+            .map_err(|e| format!("float {f}: {e}"))?,
+        DeValue::Boolean(b) => View::Bool(*b),
+        DeValue::Datetime(d) => View::Datetime(d.to_string()),
+        DeValue::Array(items) => View::Seq(
+            items
+                .iter()
+                .map(|item| de_view(item.get_ref()))
+                .collect::<Result<_, _>>()?,
+        ),
+        DeValue::Table(table) => de_table_view(table)?,
+    })
 }
 
 fn unsupported(what: &str) -> Mismatch {

@@ -180,8 +180,16 @@ impl StoreOptions {
 struct Cached<T> {
     id: Version,
     value: Arc<T>,
-    /// The file's bytes at that version: the document a commit edits.
-    doc: Arc<[u8]>,
+    doc: Doc,
+}
+
+/// A file's bytes at one version: the document a commit edits.
+#[derive(Clone)]
+struct Doc {
+    bytes: Arc<[u8]>,
+    /// When this process wrote them: what its commit learned about them
+    /// and the value (views the next commit need not make again).
+    memo: Option<Arc<lossless::Memo>>,
 }
 
 /// The current value and, when it was read from the file, the file's
@@ -189,15 +197,16 @@ struct Cached<T> {
 /// the value is the default).
 struct Loaded<T> {
     value: Arc<T>,
-    doc: Option<Arc<[u8]>>,
+    doc: Option<Doc>,
 }
 
 impl<T> Loaded<T> {
     /// What a commit edits: the document and the value read from it.
     fn base(&self) -> Option<lossless::Base<'_, T>> {
-        self.doc.as_deref().map(|doc| lossless::Base {
-            doc,
+        self.doc.as_ref().map(|doc| lossless::Base {
+            doc: &doc.bytes,
             value: &*self.value,
+            memo: doc.memo.as_deref(),
         })
     }
 }
@@ -427,7 +436,7 @@ impl<T: Persisted> Store<T> {
             .filter(|cached| cached.id == id)
             .map(|cached| Loaded {
                 value: Arc::clone(&cached.value),
-                doc: Some(Arc::clone(&cached.doc)),
+                doc: Some(cached.doc.clone()),
             })
     }
 
@@ -487,14 +496,17 @@ impl<T: Persisted> Store<T> {
         let path = &self.inner.path;
         let (bytes, st) = read::read_in(&target, path, &options, op)?;
         let value = Arc::new(format::decode::<T>(T::FORMAT, &bytes, path, op)?);
-        let doc: Arc<[u8]> = bytes.into();
+        let doc = Doc {
+            bytes: bytes.into(),
+            memo: None,
+        };
         // The identity of the very file read, taken before reading it: the
         // value is that version's (or newer, if a program that ignores the
         // lock rewrote it in place meanwhile; then the next load re-reads).
         *self.cache() = Some(Cached {
             id: Version::of(&st),
             value: Arc::clone(&value),
-            doc: Arc::clone(&doc),
+            doc: doc.clone(),
         });
         Ok(Some(Loaded {
             value,
@@ -731,19 +743,22 @@ impl<T: Persisted> Store<T> {
             Error::new(ErrorKind::Validation, Operation::Store, "validate", path)
                 .with_detail(reason)
         })?;
-        let bytes: Arc<[u8]> = match lossless::plan(T::FORMAT, base, &value, path)? {
+        let doc = match lossless::plan(T::FORMAT, base, &value, path)? {
             // The file already says this: no temp file, no fsync, no
             // rename; it keeps its inode and modification time.
             lossless::Outcome::Unchanged => return Ok(()),
-            lossless::Outcome::Write(bytes, how) => {
+            lossless::Outcome::Write(bytes, how, memo) => {
                 log::trace!("{}: committing ({how:?})", path.display());
-                bytes.into()
+                Doc {
+                    bytes: bytes.into(),
+                    memo: memo.map(Arc::new),
+                }
             }
         };
         let opts = WriteOptions::new()
             .safety(self.inner.options.safety)
             .checksum(T::CHECKSUM);
-        write_atomic_locked_with(guard, &bytes, &opts)?;
+        write_atomic_locked_with(guard, &doc.bytes, &opts)?;
         // Under the lock nobody else writes: this identity is our version's.
         // It is taken in the locked directory, not through the path (which
         // may lead elsewhere by now). The write is committed and durable by
@@ -755,7 +770,7 @@ impl<T: Persisted> Store<T> {
             Ok(st) => Some(Cached {
                 id: Version::of(&st),
                 value: Arc::new(value),
-                doc: bytes,
+                doc,
             }),
             Err(e) => {
                 log::debug!("{}: {e}; the next load reads the file", path.display());
