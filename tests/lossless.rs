@@ -205,6 +205,76 @@ struct Settings {
     theme: String,
 }
 
+/// An older program's view of `compose.yaml`: the services' images and
+/// restart policies, nothing of anchors, commands or volumes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "yaml")]
+struct Compose {
+    version: String,
+    services: BTreeMap<String, Service>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Service {
+    image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    restart: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    environment: BTreeMap<String, String>,
+}
+
+#[test]
+fn yaml_changed_new_and_removed_keys_touch_only_their_lines() {
+    let (_d, path, before) = corpus("compose.yaml");
+    let store = Store::<Compose>::open(&path).unwrap();
+    // A changed scalar keeps its trailing comment.
+    store
+        .update(|c| c.services.get_mut("web").unwrap().image = "nginx:1.27".into())
+        .unwrap();
+    let after = fs::read_to_string(&path).unwrap();
+    assert_one_line_changed(
+        &before,
+        &after,
+        "    image: nginx:1.25  # pinned",
+        "    image: nginx:1.27  # pinned",
+    );
+    // A key of a mapping that also merges `<<: *env`: its own line only.
+    let before = after;
+    store
+        .update(|c| {
+            let env = &mut c.services.get_mut("worker").unwrap().environment;
+            env.insert("QUEUE".into(), "bulk".into());
+        })
+        .unwrap();
+    let after = fs::read_to_string(&path).unwrap();
+    assert_one_line_changed(&before, &after, "      QUEUE: default", "      QUEUE: bulk");
+    // A new key goes in with its siblings' indentation, a removed one
+    // takes only its line.
+    let before = after;
+    store
+        .update(|c| {
+            c.services.get_mut("db").unwrap().restart = Some("always".into());
+        })
+        .unwrap();
+    let after = fs::read_to_string(&path).unwrap();
+    let (removed, added) = line_diff(&before, &after);
+    assert!(removed.is_empty(), "{after}");
+    assert_eq!(added, ["    restart: always"], "{after}");
+    assert!(
+        after.contains("  db:\n    image: postgres:16\n    restart: always\n"),
+        "{after}"
+    );
+    store
+        .update(|c| c.services.get_mut("db").unwrap().restart = None)
+        .unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), before);
+    assert_eq!(
+        store.load().unwrap().services["web"].restart.as_deref(),
+        Some("unless-stopped"),
+        "merged from x-common"
+    );
+}
+
 #[test]
 fn json_a_changed_field_is_one_line_and_new_keys_take_the_file_indentation() {
     let (_d, path, before) = corpus("settings.json");

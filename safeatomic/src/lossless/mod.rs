@@ -33,6 +33,8 @@ mod json;
 mod ron;
 #[cfg(feature = "toml")]
 mod toml;
+#[cfg(feature = "yaml")]
+mod yaml;
 
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::format::{self, Format};
@@ -308,6 +310,8 @@ enum Patcher {
     Toml(toml::Document),
     #[cfg(feature = "json")]
     Json(json::Document),
+    #[cfg(feature = "yaml")]
+    Yaml(yaml::Document),
 }
 
 impl Patcher {
@@ -323,6 +327,10 @@ impl Patcher {
             Format::Json => json::Document::parse(doc)
                 .map(|d| Some(Self::Json(d)))
                 .map_err(Fallback::new),
+            #[cfg(feature = "yaml")]
+            Format::Yaml => yaml::Document::parse(doc)
+                .map(|d| Some(Self::Yaml(d)))
+                .map_err(Fallback::new),
             _ => Ok(None),
         }
     }
@@ -335,6 +343,8 @@ impl Patcher {
             Self::Toml(ref d) => Some(d.view()),
             #[cfg(feature = "json")]
             Self::Json(_) => None,
+            #[cfg(feature = "yaml")]
+            Self::Yaml(_) => None,
         }
     }
 
@@ -354,6 +364,11 @@ impl Patcher {
             }
             #[cfg(feature = "json")]
             Self::Json(mut d) => {
+                diff::apply_with(&mut doc, ops, new, &mut d)?;
+                Ok(d.render())
+            }
+            #[cfg(feature = "yaml")]
+            Self::Yaml(mut d) => {
                 diff::apply_with(&mut doc, ops, new, &mut d)?;
                 Ok(d.render())
             }
