@@ -52,6 +52,10 @@ pub fn patch_document(format: Format, doc: &str, edits: &[u8]) -> Result<(), Str
     while !bytes.0.is_empty() {
         edit(&mut new, &mut bytes, format);
     }
+    #[cfg(feature = "ron")]
+    if format == Format::Ron {
+        return merge_ron(doc, &old, &new);
+    }
     let ops: Vec<Op> = diff::diff(&old, &new);
     let mut reference = old.clone();
     diff::apply(&mut reference, &ops, &new)
@@ -81,6 +85,30 @@ pub fn patch_document(format: Format, doc: &str, edits: &[u8]) -> Result<(), Str
         reads_back(&text, "rendered")?;
     }
     Ok(())
+}
+
+/// RON's merge of the edited data into the document (it has no editor):
+/// what it writes, before the commit's own read-back check, must read back
+/// as the edited data.
+#[cfg(feature = "ron")]
+fn merge_ron(doc: &str, old: &View, new: &View) -> Result<(), String> {
+    let (Ok(old_node), Ok(new_node)) = (super::node::capture(old), super::node::capture(new))
+    else {
+        return Ok(());
+    };
+    let Ok(bytes) = super::ron::merge(doc, &old_node, &new_node, &|_| true) else {
+        return Ok(()); // declined: the commit writes the value whole
+    };
+    let text = String::from_utf8(bytes).map_err(|_| "the merged RON is not UTF-8".to_owned())?;
+    match view_of(Format::Ron, &text, Path::new("fuzz")) {
+        Ok(v) if v == *new => Ok(()),
+        Ok(v) => Err(format!(
+            "the merged RON reads back as other data\n--- document\n{doc}\n--- merged\n{text}\n--- expected {new:?}\n--- got {v:?}"
+        )),
+        Err(Fallback { reason }) => Err(format!(
+            "the merged RON does not parse ({reason})\n--- document\n{doc}\n--- merged\n{text}"
+        )),
+    }
 }
 
 fn repeats_a_key(view: &View) -> bool {
