@@ -1,10 +1,10 @@
 //! `Store::update` of one field, edited in place (lossless commits), side
 //! by side with what a commit did before them: the whole value serialized
 //! and written under the lock (`atomic_<format>_dump`, the same write
-//! protocol). On 4 KiB and 1 MiB documents, JSON and TOML.
+//! protocol). On 4 KiB and 1 MiB documents, JSON, TOML and YAML.
 
 use crate::{BoxResult, Opts, interleaved, machine, stats, workdir};
-use safeatomic::{Persisted, Store, atomic_json_dump, atomic_toml_dump};
+use safeatomic::{Persisted, Store, atomic_json_dump, atomic_toml_dump, atomic_yaml_dump};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -44,6 +44,7 @@ macro_rules! document {
 
 document!(JsonDoc, "json");
 document!(TomlDoc, "toml");
+document!(YamlDoc, "yaml");
 
 pub(crate) fn lossless(o: &Opts) -> BoxResult<()> {
     println!("### `Store::update` of one field: edited in place vs the whole value rewritten\n");
@@ -88,6 +89,7 @@ pub(crate) fn lossless(o: &Opts) -> BoxResult<()> {
         }
         run!(JsonDoc, atomic_json_dump, "json");
         run!(TomlDoc, atomic_toml_dump, "toml");
+        run!(YamlDoc, atomic_yaml_dump, "yaml");
     }
     println!(
         "\nMedians of {} interleaved rounds (3 runs each, the first untimed).",
