@@ -151,6 +151,23 @@ impl Place<'_> {
     }
 }
 
+/// The index among a mapping's keys `names` (in the document's order;
+/// `None` for a key that is not a string) at which the entry
+/// `order[index]` goes, by [`place`].
+pub(crate) fn index_among(
+    order: &[(View, View)],
+    index: usize,
+    names: &[Option<String>],
+) -> Result<usize, Mismatch> {
+    let find = |k: &View| match k {
+        View::Str(k) => names.iter().position(|n| n.as_deref() == Some(k.as_str())),
+        _ => None,
+    };
+    place(order, index, |k| find(k).is_some())
+        .index(names.len(), find)
+        .ok_or_else(|| Mismatch("a sibling vanished".to_owned()))
+}
+
 /// Where the entry `order[index]` goes: after the nearest key before it in
 /// `order` (the new value's order: a struct's fields in declaration
 /// order, a map's keys sorted) that the document `has`, else before the

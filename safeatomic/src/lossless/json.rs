@@ -4,7 +4,7 @@
 //! a patched document is read back by the same parser before it is
 //! written, so a strict file stays strict.
 
-use super::diff::{Editor, Mismatch, place};
+use super::diff::{Editor, Mismatch, index_among};
 use super::view::{Seg, View, show_path};
 use jsonc_parser::ParseOptions;
 use jsonc_parser::cst::{CstInputValue, CstNode, CstObject, CstRootNode};
@@ -173,13 +173,7 @@ impl Editor for Document {
             .iter()
             .map(|p| p.decoded_name())
             .collect();
-        let find = |k: &View| {
-            let k = key_str(k).ok()?;
-            names.iter().position(|n| n.as_deref() == Some(k))
-        };
-        let at = place(order, index, |k| find(k).is_some())
-            .index(names.len(), find)
-            .ok_or_else(|| Mismatch("a sibling vanished".to_owned()))?;
+        let at = index_among(order, index, &names)?;
         object.insert(at, key_str(&order[index].0)?, input(value)?);
         Ok(())
     }

@@ -10,7 +10,7 @@
 //! writes the merged data afresh). What it writes is read back before it
 //! is used, like every editor's (`lossless::edit`).
 
-use super::diff::{Editor, Mismatch, place};
+use super::diff::{Editor, Mismatch, index_among};
 use super::view::{Seg, View, show_path};
 use oneyaml::{EditError, NodeId, NodeMut, NodeRef, Settings, Value};
 
@@ -165,13 +165,7 @@ impl Editor for Document {
         value: &View,
     ) -> Result<(), Mismatch> {
         let (id, keys) = self.mapping(map)?;
-        let find = |k: &View| {
-            let k = key_str(k).ok()?;
-            keys.iter().position(|n| n.as_deref() == Some(k))
-        };
-        let at = place(order, index, |k| find(k).is_some())
-            .index(keys.len(), find)
-            .ok_or_else(|| Mismatch("a sibling vanished".to_owned()))?;
+        let at = index_among(order, index, &keys)?;
         let key = key_str(&order[index].0)?;
         let mut node = self.node_mut(id)?;
         // Appended, laid out like its siblings; then moved to its place.
