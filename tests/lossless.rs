@@ -718,6 +718,30 @@ fn random_edits_of_the_corpus_documents_patch_cleanly() {
     }
 }
 
+/// The fuzz targets' seeds and what the fuzzer found (`fuzz/seeds/`,
+/// a finding kept as `finding-*`), through the same entry point: each
+/// stays fixed.
+#[test]
+fn the_fuzz_seeds_and_findings_pass() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+    let mut ran = 0;
+    for (target, format) in [
+        ("lossless_toml", Format::Toml),
+        ("lossless_json", Format::Json),
+        ("lossless_yaml", Format::Yaml),
+        ("lossless_ron", Format::Ron),
+    ] {
+        for entry in fs::read_dir(seeds.join(target)).unwrap() {
+            let path = entry.unwrap().path();
+            let data = fs::read(&path).unwrap();
+            let result = std::panic::catch_unwind(|| safeatomic::__fuzz::run_target(format, &data));
+            assert!(result.is_ok(), "{}", path.display());
+            ran += 1;
+        }
+    }
+    assert!(ran >= 33, "{ran} seeds");
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
 #[persisted(format = "json")]
 struct Measured {

@@ -134,16 +134,27 @@ impl Editor for Document {
             Seg::Key(k) => {
                 let k = key_str(k)?;
                 let (map, key) = self.own_key(parent, k)?;
-                if let Some((_, old)) = own_entry(self.node(parent)?, k) {
+                let node = self.node(parent)?;
+                if let Some((_, old)) = own_entry(node, k) {
                     self.unshared(old, path)?;
                 }
+                let merges = own_entry(node, "<<").is_some();
                 let mut map = self.node_mut(map)?;
                 // In place, keeping the entry's comments, the value's
                 // anchor and a scalar's style where the new text fits it;
-                // a key only merged in gets an entry of its own.
+                // a key only merged in gets an entry of its own. A key the
+                // store reads but the editor does not find otherwise (a
+                // key written in a way the two read differently) is not
+                // guessed at.
                 match key {
                     Some(key) => map.insert(&key, value),
-                    None => map.insert(k, value),
+                    None if merges => map.insert(k, value),
+                    None => {
+                        return Err(Mismatch(format!(
+                            "the document has no {} the editor can find",
+                            show_path(path)
+                        )));
+                    }
                 }
                 .map_err(refused)?;
             }
@@ -167,6 +178,12 @@ impl Editor for Document {
         let (id, keys) = self.mapping(map)?;
         let at = index_among(order, index, &keys)?;
         let key = key_str(&order[index].0)?;
+        if keys.iter().any(|k| k.as_deref() == Some(key)) {
+            return Err(Mismatch(format!(
+                "{} has a key the editor reads as {key:?} where the store reads none",
+                show_path(map)
+            )));
+        }
         let mut node = self.node_mut(id)?;
         // Appended, laid out like its siblings; then moved to its place.
         node.insert(key, value).map_err(refused)?;
