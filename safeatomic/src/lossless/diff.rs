@@ -154,6 +154,7 @@ impl Place<'_> {
 /// The index among a mapping's keys `names` (in the document's order;
 /// `None` for a key that is not a string) at which the entry
 /// `order[index]` goes, by [`place`].
+#[cfg(any(feature = "json", feature = "yaml"))]
 pub(crate) fn index_among(
     order: &[(View, View)],
     index: usize,

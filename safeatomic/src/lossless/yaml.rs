@@ -127,8 +127,10 @@ fn refused(e: EditError) -> Mismatch {
 impl Editor for Document {
     fn set(&mut self, path: &[Seg], value: &View) -> Result<(), Mismatch> {
         let Some((last, parent)) = path.split_last() else {
-            self.doc.set_root(value).map_err(refused)?;
-            return Ok(());
+            // A new document: nothing of the old one would be kept, and
+            // oneyaml keeps what follows a root scalar (a stray BOM, found
+            // by the fuzzer) as part of the new one.
+            return Err(Mismatch("a new root is a new document".to_owned()));
         };
         match last {
             Seg::Key(k) => {
