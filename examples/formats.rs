@@ -67,7 +67,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // A parse error is ErrorKind::Format, names the file, and carries the
-    // 1-based line and column of the problem. Each broken file below has
+    // 1-based line and column of the problem; a file that parses but does
+    // not fit the type (the JSON one: a string for a number) is
+    // ErrorKind::Schema, located the same way. Each broken file below has
     // its mistake on line 3.
     println!("\n== parse errors");
     let path = dir.path().join("broken.json");

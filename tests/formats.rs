@@ -167,6 +167,11 @@ fn load_ron(p: &Path, o: &ReadOptions) -> safeatomic::Result<Rich> {
 /// Loads `text` as `ext` and returns the error, which must be a format
 /// error naming the file.
 fn load_err(dir: &Path, ext: &str, text: &[u8]) -> safeatomic::Error {
+    load_err_of(dir, ext, text, ErrorKind::Format)
+}
+
+/// As [`load_err`], for an error of `kind`.
+fn load_err_of(dir: &Path, ext: &str, text: &[u8], kind: ErrorKind) -> safeatomic::Error {
     let p = dir.join(format!("bad.{ext}"));
     fs::write(&p, text).unwrap();
     let r = match ext {
@@ -177,7 +182,7 @@ fn load_err(dir: &Path, ext: &str, text: &[u8]) -> safeatomic::Error {
         _ => unreachable!(),
     };
     let e = r.expect_err("corrupt input must not load");
-    assert_eq!(e.kind(), ErrorKind::Format, "{ext}: {e}");
+    assert_eq!(e.kind(), kind, "{ext}: {e}");
     assert_eq!(e.path(), p, "{ext}: the error names the file");
     assert!(
         e.to_string().contains(&p.display().to_string()),
@@ -195,7 +200,11 @@ fn assert_located(e: &safeatomic::Error, what: &str, line: u64, column: u64) {
     let text = e.to_string();
     assert!(!text.contains('\n'), "{what}: more than one line: {text}");
     // Where first, as compilers say it: `path:line:column: parse error: …`.
-    let at = format!("{}:{line}:{column}: parse error: ", e.path().display());
+    let what_kind = match e.kind() {
+        ErrorKind::Schema => "schema mismatch",
+        _ => "parse error",
+    };
+    let at = format!("{}:{line}:{column}: {what_kind}: ", e.path().display());
     assert!(text.starts_with(&at), "{what}: {text}");
     for again in [
         format!("line {line} column {column}"),
@@ -311,7 +320,9 @@ fn corrupt_inputs_give_format_errors_with_path_line_and_column() {
         let count = (u64::from(u32::MAX) + 7).to_string();
         let (count_line, _) = position_of(&text, &count);
         let wrong = text.replacen(&count, "\"many\"", 1);
-        let e = load_err(d.path(), ext, wrong.as_bytes());
+        // It parses: the data does not fit the type, the file is intact.
+        let e = load_err_of(d.path(), ext, wrong.as_bytes(), ErrorKind::Schema);
+        assert_eq!(e.field(), Some("count"), "{ext}: {e}");
         let (line, column) = expected.wrong_type;
         assert_eq!(line, count_line, "{ext}: the value's own line");
         assert_located(&e, &format!("{ext} wrong type"), line, column);

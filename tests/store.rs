@@ -505,7 +505,7 @@ fn open_fails_clearly_on_a_missing_directory() {
 fn corrupt_files_are_errors_or_moved_aside_never_discarded() {
     let d = tempdir();
     let cases: Vec<(&str, &str)> = vec![
-        ("json", "{\n  \"n\": \"seven\"\n}\n"),
+        ("json", "{\n  \"n\": seven\n}\n"),
         ("yaml", "n:\n  - [unclosed\n"),
         ("toml", "n = 1\nn = 2\n"),
         ("ron", "(n: -)\n"),

@@ -84,6 +84,13 @@ pub enum ErrorKind {
     /// The content cannot be parsed (or a value cannot be serialized) in the
     /// file's format; [`Error::location`] gives line and column when known.
     Format,
+    /// The file parses, but its data does not fit the type: a missing
+    /// field, a value of the wrong type, an unknown variant. The file is
+    /// not corrupt (a store never moves it aside for this): it was
+    /// written by another version of the program, or edited.
+    /// [`Error::field`] names the field, [`Error::location`] gives its
+    /// line and column when the file has one for it.
+    Schema,
     /// A value was refused by its type's validation hook; nothing was written.
     Validation,
     /// The checksum sidecar cannot be parsed (empty, garbage, wrong length,
@@ -135,6 +142,7 @@ impl ErrorKind {
             Self::ChecksumMismatch => "checksum mismatch",
             Self::ChecksumMissing => "checksum sidecar missing",
             Self::Format => "format error",
+            Self::Schema => "schema mismatch",
             Self::Validation => "validation failed",
             Self::ChecksumMalformed => "checksum sidecar malformed",
             Self::Untrusted => "refused to use an untrusted file",
@@ -230,6 +238,8 @@ struct Inner {
     detail: Option<String>,
     mismatch: Option<(String, String)>,
     location: Option<(u64, u64)>,
+    /// For a schema mismatch: where in the data (`None`: the root).
+    field: Option<String>,
     /// The OS error, or (for a parse error) the parser's own error.
     source: Option<Source>,
 }
@@ -259,6 +269,7 @@ impl Error {
                 detail: None,
                 mismatch: None,
                 location: None,
+                field: None,
                 source: None,
             }),
         }
@@ -324,13 +335,20 @@ impl Error {
         not(any(feature = "json", feature = "yaml", feature = "toml", feature = "ron")),
         allow(dead_code)
     )]
+    pub(crate) fn with_field(mut self, field: Option<String>) -> Self {
+        self.inner.field = field;
+        self
+    }
+
     pub(crate) fn with_location(mut self, line: u64, column: u64) -> Self {
         self.inner.location = Some((line, column));
         self
     }
 
-    /// For [`ErrorKind::Format`]: the 1-based line and column of the
-    /// problem in the file, when the format's parser reports it.
+    /// For [`ErrorKind::Format`] and [`ErrorKind::Schema`]: the 1-based
+    /// line and column of the problem in the file, when the format's parser
+    /// reports one (never for a field that is missing from the file's top
+    /// level: no place in the file holds it).
     ///
     /// # Examples
     ///
@@ -346,6 +364,32 @@ impl Error {
     /// ```
     pub fn location(&self) -> Option<(u64, u64)> {
         self.inner.location
+    }
+
+    /// For [`ErrorKind::Schema`]: the path in the data of the value that does
+    /// not fit the type (`display.page_size`, `servers[2].port`), or of the
+    /// table that lacks a field; `None` for the document itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{ErrorKind, atomic_json_load};
+    /// # use serde::Deserialize;
+    /// #[derive(Debug, Deserialize)]
+    /// struct Config { display: Display }
+    /// #[derive(Debug, Deserialize)]
+    /// struct Display { page_size: u32 }
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("config.json");
+    /// std::fs::write(&path, "{\"display\": {\"page_size\": \"large\"}}")?;
+    /// let err = atomic_json_load::<Config>(&path).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Schema);
+    /// assert_eq!(err.field(), Some("display.page_size"));
+    /// assert_eq!(err.location(), Some((1, 33)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn field(&self) -> Option<&str> {
+        self.inner.field.as_deref()
     }
 
     /// For [`ErrorKind::ChecksumMismatch`]: the digest the sidecar expects
@@ -519,12 +563,15 @@ impl fmt::Display for Error {
     /// a caret) where there is one.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
-        if i.kind == ErrorKind::Format && i.step == "parse" {
+        if matches!(i.kind, ErrorKind::Format | ErrorKind::Schema) && i.step == "parse" {
             write!(f, "{}", Shown::path(&i.path))?;
             if let Some((line, column)) = i.location {
                 write!(f, ":{line}:{column}")?;
             }
-            write!(f, ": parse error")?;
+            match i.kind {
+                ErrorKind::Schema => write!(f, ": schema mismatch")?,
+                _ => write!(f, ": parse error")?,
+            }
         } else {
             write!(f, "failed to {} `{}`", i.op.verb(), Shown::path(&i.path))?;
             if let Some(other) = &i.other_path {
@@ -598,9 +645,10 @@ impl From<Error> for io::Error {
             ErrorKind::NotADirectory => io::ErrorKind::NotADirectory,
             ErrorKind::InvalidInput | ErrorKind::SymlinkRefused => io::ErrorKind::InvalidInput,
             ErrorKind::LockTimeout => io::ErrorKind::TimedOut,
-            ErrorKind::ChecksumMismatch | ErrorKind::ChecksumMalformed | ErrorKind::Format => {
-                io::ErrorKind::InvalidData
-            }
+            ErrorKind::ChecksumMismatch
+            | ErrorKind::ChecksumMalformed
+            | ErrorKind::Format
+            | ErrorKind::Schema => io::ErrorKind::InvalidData,
             ErrorKind::Validation => io::ErrorKind::InvalidInput,
             ErrorKind::ChecksumMissing => io::ErrorKind::NotFound,
             ErrorKind::Untrusted => io::ErrorKind::PermissionDenied,

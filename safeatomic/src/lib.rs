@@ -200,7 +200,7 @@ pub use rename::{exchange_atomic, move_atomic, move_atomic_noreplace};
 #[cfg(feature = "derive")]
 pub use safeatomic_derive::Persisted;
 pub use store::persisted::Persisted;
-pub use store::{CorruptPolicy, Store, StoreOptions};
+pub use store::{CorruptPolicy, Recovery, Store, StoreOptions};
 #[cfg(feature = "fault-injection")]
 pub use sys::fault;
 pub use write::{

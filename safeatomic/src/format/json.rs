@@ -34,6 +34,7 @@ fn problem(e: serde_json::Error, text: Option<&str>) -> FormatProblem {
         _ => reported.map(|(line, column)| (line, column.max(1))),
     };
     FormatProblem {
+        data: Some(e.classify() == serde_json::error::Category::Data),
         message,
         location,
         source: Some(Box::new(e)),

@@ -19,6 +19,7 @@ mod toml;
 mod yaml;
 
 mod require;
+mod schema;
 
 use crate::error::{Error, ErrorKind, Operation, Result};
 use serde::Serialize;
@@ -129,6 +130,10 @@ impl fmt::Display for Format {
 /// in characters. Input that is not UTF-8 is located at its first bad byte;
 /// an early end of input at the end of the input.
 pub(crate) struct FormatProblem {
+    /// `Some(true)`: the text parses, the data does not fit the type;
+    /// `Some(false)`: the text does not parse; `None`: the backend does not
+    /// say (the decode then finds out).
+    pub(crate) data: Option<bool>,
     pub(crate) message: String,
     pub(crate) location: Option<(u64, u64)>,
     /// The parser's own error, kept as the error's `source()` (several
@@ -143,6 +148,7 @@ impl FormatProblem {
     )]
     pub(crate) fn plain(message: impl fmt::Display) -> Self {
         Self {
+            data: None,
             message: message.to_string(),
             location: None,
             source: None,
@@ -170,6 +176,29 @@ impl FormatProblem {
     }
 }
 
+impl FormatProblem {
+    /// A schema mismatch at `field` (`None`: the document itself). A
+    /// location is kept only for a field: the whole document is no place
+    /// in it (`toml` reports its start for a missing top-level field).
+    fn into_schema_error(
+        mut self,
+        format: Format,
+        op: Operation,
+        path: &Path,
+        field: Option<String>,
+    ) -> Error {
+        if field.is_none() {
+            self.location = None;
+        }
+        if let Some(field) = &field {
+            self.message = format!("{field}: {}", self.message);
+        }
+        self.into_error(format, op, "parse", path)
+            .with_kind(ErrorKind::Schema)
+            .with_field(field)
+    }
+}
+
 fn disabled(format: Format, op: Operation, path: &Path) -> Error {
     Error::new(ErrorKind::UnsupportedOperation, op, "choose format", path).with_detail(format!(
         "the {format} format needs the `{format}` feature of safeatomic"
@@ -186,6 +215,7 @@ fn utf8(bytes: &[u8]) -> std::result::Result<&str, FormatProblem> {
             None => "not UTF-8: the file ends inside a multi-byte character".to_owned(),
         };
         FormatProblem {
+            data: Some(false),
             message,
             location: Some(line_column(bytes, offset)),
             source: Some(Box::new(e)),
@@ -272,9 +302,25 @@ pub(crate) fn decode<T: DeserializeOwned>(
     path: &Path,
     op: Operation,
 ) -> Result<T> {
-    decode_enabled(format, bytes)
-        .ok_or_else(|| disabled(format, op, path))?
-        .map_err(|p| p.into_error(format, op, "parse", path))
+    let problem = match decode_enabled(format, bytes).ok_or_else(|| disabled(format, op, path))? {
+        Ok(value) => return Ok(value),
+        Err(problem) => problem,
+    };
+    // Text that parses is data, only not this type's: another version of
+    // the program wrote it, or a person edited it. Not corruption. (An
+    // empty file parses in YAML, as nothing: it is a cut one.)
+    let data = problem.data.unwrap_or_else(|| {
+        !bytes.trim_ascii().is_empty()
+            && matches!(
+                decode_enabled(format, bytes),
+                Some(Ok(serde::de::IgnoredAny))
+            )
+    });
+    if data {
+        let field = schema::failed_at::<T, _>(|| decode_enabled(format, bytes));
+        return Err(problem.into_schema_error(format, op, path, field));
+    }
+    Err(problem.into_error(format, op, "parse", path))
 }
 
 #[cfg(test)]

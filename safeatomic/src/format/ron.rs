@@ -13,6 +13,7 @@ pub(super) fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Fo
     // `text` is already checked to be UTF-8 (with the offending byte's
     // position), so ron's own check, which reports no position, never fires.
     ron::de::from_str(text).map_err(|e: ron::error::SpannedError| FormatProblem {
+        data: None,
         // ron places an early end of input after the last token it read;
         // like the other formats, report the end of the input.
         location: Some(if e.code == ron::Error::Eof {

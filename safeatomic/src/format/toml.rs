@@ -10,6 +10,7 @@ pub(super) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, FormatPr
 
 pub(super) fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, FormatProblem> {
     toml::from_str(text).map_err(|e: toml::de::Error| FormatProblem {
+        data: None,
         location: e
             .span()
             .map(|span| line_column(text.as_bytes(), span.start)),

@@ -49,6 +49,7 @@ fn problem(e: serde_saphyr::Error) -> FormatProblem {
         }
     }
     FormatProblem {
+        data: None,
         message,
         location,
         source: Some(Box::new(e)),

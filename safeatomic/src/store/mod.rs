@@ -6,6 +6,7 @@
 
 pub(crate) mod persisted;
 pub(crate) mod private;
+mod recovery;
 
 use crate::checksum::digest::Algorithm;
 use crate::checksum::sidecar;
@@ -21,6 +22,8 @@ use crate::sys;
 use crate::write::write_atomic_locked_with;
 use crate::{env, format, litter, lossless, path, timefmt};
 use persisted::Persisted;
+use recovery::Hook;
+pub use recovery::Recovery;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -59,7 +62,10 @@ pub enum CorruptPolicy {
     /// Move the bad file aside to `<name>.corrupt-<timestamp>` (never
     /// deleting it) and start from the type's default, as Android
     /// DataStore's corruption handler does. A type without a default still
-    /// gets the error. The move is logged at `warn` level.
+    /// gets the error. The move is logged at `warn` level and reported to
+    /// the hook of [`StoreOptions::on_recovery`]. Only bytes that do not
+    /// parse and checksum mismatches are moved: a file that parses but does
+    /// not fit the type ([`ErrorKind::Schema`]) is an error, left in place.
     MoveAside,
 }
 
@@ -80,6 +86,7 @@ pub struct StoreOptions {
     on_corrupt: CorruptPolicy,
     safety: Safety,
     lock_timeout: Option<Duration>,
+    on_recovery: Option<Hook>,
 }
 
 impl StoreOptions {
@@ -175,12 +182,30 @@ impl StoreOptions {
         self.lock_timeout = timeout;
         self
     }
+
+    /// A hook told of every corrupt file the store moves aside
+    /// ([`CorruptPolicy::MoveAside`]), so that the program learns it (and
+    /// can tell its user) and not only the log. It runs on the thread of
+    /// the call that found the file, after the move, while the store's
+    /// lock is held: it must not update the same store.
+    ///
+    /// # Examples
+    ///
+    /// See [`Recovery`].
+    #[must_use]
+    pub fn on_recovery(mut self, hook: impl Fn(&Recovery) + Send + Sync + 'static) -> Self {
+        self.on_recovery = Some(Hook(Arc::new(hook)));
+        self
+    }
 }
 
 struct Cached<T> {
     id: Version,
     value: Arc<T>,
     doc: Doc,
+    /// The validation hook's message when the value read from the file
+    /// fails it (a value a commit wrote passed it).
+    invalid: Option<String>,
 }
 
 /// A file's bytes at one version: the document a commit edits.
@@ -198,6 +223,8 @@ struct Doc {
 struct Loaded<T> {
     value: Arc<T>,
     doc: Option<Doc>,
+    /// As [`Cached::invalid`].
+    invalid: Option<String>,
 }
 
 impl<T> Loaded<T> {
@@ -426,7 +453,11 @@ impl<T: Persisted> Store<T> {
             )
             .with_detail("the file does not exist and the type has no Default")
         })?;
-        Ok(Loaded { value, doc: None })
+        Ok(Loaded {
+            value,
+            doc: None,
+            invalid: None,
+        })
     }
 
     /// The cached value if it is the version `id`.
@@ -437,6 +468,7 @@ impl<T: Persisted> Store<T> {
             .map(|cached| Loaded {
                 value: Arc::clone(&cached.value),
                 doc: Some(cached.doc.clone()),
+                invalid: cached.invalid.clone(),
             })
     }
 
@@ -450,8 +482,13 @@ impl<T: Persisted> Store<T> {
                 if is_corruption(&e)
                     && self.inner.options.on_corrupt == CorruptPolicy::MoveAside =>
             {
-                let value = Arc::new(self.recover(e, guard)?);
-                Ok(Loaded { value, doc: None })
+                let value = self.recover(e, guard)?;
+                let invalid = value.validate().err();
+                Ok(Loaded {
+                    value: Arc::new(value),
+                    doc: None,
+                    invalid,
+                })
             }
             Err(e) => Err(e),
         }
@@ -496,6 +533,7 @@ impl<T: Persisted> Store<T> {
         let path = &self.inner.path;
         let (bytes, st) = read::read_in(&target, path, &options, op)?;
         let value = Arc::new(format::decode::<T>(T::FORMAT, &bytes, path, op)?);
+        let invalid = value.validate().err();
         let doc = Doc {
             bytes: bytes.into(),
             memo: None,
@@ -507,10 +545,12 @@ impl<T: Persisted> Store<T> {
             id: Version::of(&st),
             value: Arc::clone(&value),
             doc: doc.clone(),
+            invalid: invalid.clone(),
         });
         Ok(Some(Loaded {
             value,
             doc: Some(doc),
+            invalid,
         }))
     }
 
@@ -554,6 +594,13 @@ impl<T: Persisted> Store<T> {
                 path.display(),
                 aside.display()
             );
+            if let Some(Hook(hook)) = &self.inner.options.on_recovery {
+                hook(&Recovery {
+                    path: path.clone(),
+                    moved_to: aside,
+                    cause: error,
+                });
+            }
         }
         *self.cache() = None;
         Ok(default)
@@ -576,7 +623,12 @@ impl<T: Persisted> Store<T> {
     /// [`NotFound`](ErrorKind::NotFound) when the file is absent and `T` has
     /// no default; [`Format`](ErrorKind::Format) (with line and column) or
     /// [`ChecksumMismatch`](ErrorKind::ChecksumMismatch) for a corrupt file
-    /// under [`CorruptPolicy::Error`];
+    /// under [`CorruptPolicy::Error`]; [`Schema`](ErrorKind::Schema) for a
+    /// file that parses but does not fit `T` (whatever the policy: it is
+    /// left in place); [`Validation`](ErrorKind::Validation) when the
+    /// file's value fails `T`'s validation hook (an
+    /// [`update`](Store::update) still runs on it, and commits a value that
+    /// passes: that is how a program repairs it);
     /// [`ChecksumMissing`](ErrorKind::ChecksumMissing) when `T` has a
     /// checksum and the sidecar is absent; I/O kinds.
     ///
@@ -596,7 +648,7 @@ impl<T: Persisted> Store<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn load(&self) -> Result<T> {
-        self.current(None).map(|loaded| T::clone(&loaded.value))
+        self.load_shared().map(|value| T::clone(&value))
     }
 
     /// Like [`load`](Store::load), without copying: the shared, immutable
@@ -622,7 +674,17 @@ impl<T: Persisted> Store<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn load_shared(&self) -> Result<Arc<T>> {
-        self.current(None).map(|loaded| loaded.value)
+        let loaded = self.current(None)?;
+        match loaded.invalid {
+            None => Ok(loaded.value),
+            Some(reason) => Err(Error::new(
+                ErrorKind::Validation,
+                Operation::Store,
+                "validate",
+                &self.inner.path,
+            )
+            .with_detail(format!("the file's value: {reason}"))),
+        }
     }
 
     /// Read-modify-write under the cross-process lock: runs `f` on a copy of
@@ -771,6 +833,7 @@ impl<T: Persisted> Store<T> {
                 id: Version::of(&st),
                 value: Arc::new(value),
                 doc,
+                invalid: None,
             }),
             Err(e) => {
                 log::debug!("{}: {e}; the next load reads the file", path.display());

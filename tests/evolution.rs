@@ -1,0 +1,278 @@
+//! Schema evolution (issue #16): a file another version of the program
+//! wrote, or a person edited, is not corrupt: a mismatch is its own error,
+//! naming the field, and the file stays where it is.
+
+use common::tempdir;
+use safeatomic::{CorruptPolicy, ErrorKind, Persisted, Store, StoreOptions};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::Path;
+
+macro_rules! config {
+    ($name:ident, $format:literal) => {
+        /// The program's current struct: `volume` and `display.page_size`
+        /// are new, and required.
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+        #[persisted(format = $format)]
+        struct $name {
+            name: String,
+            volume: u8,
+            display: Display,
+        }
+    };
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Display {
+    page_size: u32,
+}
+
+config!(JsonConfig, "json");
+config!(TomlConfig, "toml");
+config!(YamlConfig, "yaml");
+config!(RonConfig, "ron");
+
+/// Files an older version wrote (no `volume`), one with a nested field
+/// missing, and one with a wrong type, per format.
+fn files(ext: &str) -> [&'static str; 3] {
+    match ext {
+        "json" => [
+            "{\n  \"name\": \"a\",\n  \"display\": { \"page_size\": 10 }\n}\n",
+            "{\n  \"name\": \"a\",\n  \"volume\": 3,\n  \"display\": {}\n}\n",
+            "{\n  \"name\": \"a\",\n  \"volume\": 3,\n  \"display\": { \"page_size\": \"big\" }\n}\n",
+        ],
+        "toml" => [
+            "name = \"a\"\n\n[display]\npage_size = 10\n",
+            "name = \"a\"\nvolume = 3\n\n[display]\n",
+            "name = \"a\"\nvolume = 3\n\n[display]\npage_size = \"big\"\n",
+        ],
+        "yaml" => [
+            "name: a\ndisplay:\n  page_size: 10\n",
+            "name: a\nvolume: 3\ndisplay: {}\n",
+            "name: a\nvolume: 3\ndisplay:\n  page_size: big\n",
+        ],
+        "ron" => [
+            "(\n    name: \"a\",\n    display: (page_size: 10),\n)\n",
+            "(\n    name: \"a\",\n    volume: 3,\n    display: (),\n)\n",
+            "(\n    name: \"a\",\n    volume: 3,\n    display: (page_size: \"big\"),\n)\n",
+        ],
+        _ => unreachable!(),
+    }
+}
+
+fn load_error<T: Persisted + Default + std::fmt::Debug>(
+    path: &Path,
+    text: &str,
+    policy: CorruptPolicy,
+) -> safeatomic::Error {
+    fs::write(path, text).unwrap();
+    let store = Store::<T>::open_with(path, StoreOptions::new().on_corrupt(policy)).unwrap();
+    store.load().unwrap_err()
+}
+
+fn load_in<T: Persisted + Default + std::fmt::Debug>(
+    dir: &Path,
+    ext: &str,
+    policy: CorruptPolicy,
+) -> Vec<(String, safeatomic::Error)> {
+    files(ext)
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let path = dir.join(format!("config-{i}.{ext}"));
+            let e = load_error::<T>(&path, text, policy);
+            // The file stays as it was, and nothing is put beside it.
+            assert_eq!(fs::read_to_string(&path).unwrap(), *text, "{e}");
+            (path.display().to_string(), e)
+        })
+        .collect()
+}
+
+fn all_formats(
+    dir: &Path,
+    policy: CorruptPolicy,
+) -> Vec<(&'static str, Vec<(String, safeatomic::Error)>)> {
+    vec![
+        ("json", load_in::<JsonConfig>(dir, "json", policy)),
+        ("toml", load_in::<TomlConfig>(dir, "toml", policy)),
+        ("yaml", load_in::<YamlConfig>(dir, "yaml", policy)),
+        ("ron", load_in::<RonConfig>(dir, "ron", policy)),
+    ]
+}
+
+/// A missing field, a nested missing field, a wrong type: each a schema
+/// mismatch naming the file, the field and where it is (no location for
+/// a field missing from the top level: `toml` used to say 1:1).
+#[test]
+fn a_file_that_does_not_fit_the_struct_is_a_schema_mismatch_naming_the_field() {
+    let d = tempdir();
+    let expected: [(&str, [&str; 3]); 4] = [
+        (
+            "json",
+            [
+                ": schema mismatch: json: missing field `volume`",
+                ":4:15: schema mismatch: json: display: missing field `page_size`",
+                ":4:33: schema mismatch: json: display.page_size: invalid type: string \"big\", expected u32",
+            ],
+        ),
+        (
+            "toml",
+            [
+                ": schema mismatch: toml: missing field `volume`",
+                ":4:1: schema mismatch: toml: display: missing field `page_size`",
+                ":5:13: schema mismatch: toml: display.page_size: invalid type: string \"big\", expected u32",
+            ],
+        ),
+        (
+            "yaml",
+            [
+                ": schema mismatch: yaml: missing field `volume`",
+                ":3:10: schema mismatch: yaml: display: missing field `page_size`",
+                ":4:14: schema mismatch: yaml: display.page_size: invalid u32",
+            ],
+        ),
+        (
+            "ron",
+            [
+                ": schema mismatch: ron: Unexpected missing field named `volume` in `RonConfig`",
+                ":4:15: schema mismatch: ron: display: Unexpected missing field named `page_size` in `Display`",
+                ":4:25: schema mismatch: ron: display.page_size: Expected integer",
+            ],
+        ),
+    ];
+    let got = all_formats(d.path(), CorruptPolicy::Error);
+    for ((ext, errors), (ext2, messages)) in got.iter().zip(expected) {
+        assert_eq!(*ext, ext2);
+        for ((path, e), message) in errors.iter().zip(messages) {
+            assert_eq!(e.kind(), ErrorKind::Schema, "{e}");
+            assert_eq!(e.to_string(), format!("{path}{message}"));
+            assert!(
+                std::error::Error::source(e).is_some(),
+                "the parser's own error: {e}"
+            );
+        }
+        let fields: Vec<_> = errors.iter().map(|(_, e)| e.field()).collect();
+        assert_eq!(
+            fields,
+            [None, Some("display"), Some("display.page_size")],
+            "{ext}"
+        );
+        assert_eq!(errors[0].1.location(), None, "{ext}: no made-up location");
+    }
+}
+
+/// `CorruptPolicy::MoveAside` is for bytes that do not parse: a file an
+/// older version wrote is an error, left where it is, and no default
+/// replaces it.
+#[test]
+fn a_schema_mismatch_is_never_moved_aside() {
+    let d = tempdir();
+    for (ext, errors) in all_formats(d.path(), CorruptPolicy::MoveAside) {
+        for (_, e) in errors {
+            assert_eq!(e.kind(), ErrorKind::Schema, "{ext}: {e}");
+        }
+    }
+    let names: Vec<_> = fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("corrupt"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+}
+
+/// Every file a store moves aside is reported to the caller through the
+/// API, with where it went and why, not only logged.
+#[test]
+fn every_file_moved_aside_is_reported_to_the_caller() {
+    use std::sync::{Arc, Mutex};
+    let d = tempdir();
+    let path = d.path().join("config.json");
+    fs::write(&path, "{ \"name\": \"a\", \"volume\": 3, \"display\"").unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let report = Arc::clone(&seen);
+    let opts = StoreOptions::new()
+        .on_corrupt(CorruptPolicy::MoveAside)
+        .on_recovery(move |r| {
+            report.lock().unwrap().push((
+                r.path().to_owned(),
+                r.moved_to().to_owned(),
+                r.cause().kind(),
+            ));
+        });
+    let store = Store::<JsonConfig>::open_with(&path, opts).unwrap();
+    // Through an update too: it starts from the default and commits.
+    store.update(|c| c.volume = 9).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let (reported, moved_to, kind) = &seen[0];
+    assert_eq!(reported, &path);
+    assert_eq!(*kind, ErrorKind::Format);
+    assert!(
+        moved_to
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("config.json.corrupt-"),
+        "{moved_to:?}"
+    );
+    assert_eq!(
+        fs::read_to_string(moved_to).unwrap(),
+        "{ \"name\": \"a\", \"volume\": 3, \"display\""
+    );
+    assert_eq!(store.load().unwrap().volume, 9);
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "toml", validate = Self::check)]
+struct Limits {
+    page_size: u32,
+}
+
+impl Limits {
+    fn check(&self) -> Result<(), String> {
+        if self.page_size > 100 {
+            return Err(format!("page_size {} is above 100", self.page_size));
+        }
+        Ok(())
+    }
+}
+
+/// A value a person wrote that the type's validation refuses is an error
+/// at load, naming the file; an update runs on it and commits once the
+/// value passes, which is how the program repairs it.
+#[test]
+fn a_file_that_fails_validation_is_refused_at_load_and_repairable_by_update() {
+    let d = tempdir();
+    let path = d.path().join("limits.toml");
+    fs::write(&path, "page_size = 500 # edited by hand\n").unwrap();
+    let store = Store::<Limits>::open(&path).unwrap();
+    let e = store.load().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation, "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "failed to access store `{}` (validate): validation failed: the file's value: page_size 500 is above 100",
+            path.display()
+        )
+    );
+    assert_eq!(
+        store.load_shared().unwrap_err().kind(),
+        ErrorKind::Validation
+    );
+    // An update that leaves it invalid is refused, nothing written.
+    assert_eq!(
+        store.update(|l| l.page_size += 1).unwrap_err().kind(),
+        ErrorKind::Validation
+    );
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        "page_size = 500 # edited by hand\n"
+    );
+    // One that repairs it commits (in place: the comment stays).
+    store.update(|l| l.page_size = 100).unwrap();
+    assert_eq!(store.load().unwrap().page_size, 100);
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        "page_size = 100 # edited by hand\n"
+    );
+}
