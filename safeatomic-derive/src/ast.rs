@@ -22,8 +22,9 @@ pub(crate) enum Shape {
     Tuple,
     /// `struct S;`.
     Unit,
-    /// `enum E { … }`.
-    Enum,
+    /// `enum E { … }`: a map (a TOML table) when serde tags it
+    /// (`#[serde(tag = "…")]`, internally or adjacently tagged).
+    Enum { tagged: bool },
     /// `union U { … }`, with the span of the `union` keyword.
     Union(Span),
 }
@@ -35,7 +36,8 @@ impl Shape {
             Self::Named => "a struct with named fields",
             Self::Tuple => "a tuple struct",
             Self::Unit => "a unit struct",
-            Self::Enum => "an enum",
+            Self::Enum { tagged: false } => "an enum",
+            Self::Enum { tagged: true } => "a tagged enum",
             Self::Union(_) => "a union",
         }
     }
@@ -60,7 +62,9 @@ impl<'a> Input<'a> {
                     misplaced(cx, &variant.attrs, "an enum variant");
                     check_fields(cx, &variant.fields);
                 }
-                Shape::Enum
+                Shape::Enum {
+                    tagged: serde_tagged(&input.attrs),
+                }
             }
             Data::Union(data) => {
                 for field in &data.fields.named {
@@ -93,4 +97,23 @@ fn misplaced(cx: &Ctxt, attrs: &[Attribute], place: &str) {
             format_args!("#[persisted] goes on the type, not on {place}"),
         );
     }
+}
+
+/// Whether serde writes the enum as a map with its variant under a key:
+/// `#[serde(tag = "…")]` (internally tagged) or with `content = "…"` too
+/// (adjacently tagged). Only the attribute's top-level tokens are read, so
+/// a `tag` inside another item's parentheses does not count.
+fn serde_tagged(attrs: &[Attribute]) -> bool {
+    use proc_macro2::TokenTree;
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("serde"))
+        .filter_map(|a| a.meta.require_list().ok())
+        .any(|list| {
+            let tokens: Vec<TokenTree> = list.tokens.clone().into_iter().collect();
+            tokens.windows(2).any(|pair| {
+                matches!(&pair[0], TokenTree::Ident(i) if i == "tag")
+                    && matches!(&pair[1], TokenTree::Punct(p) if p.as_char() == '=')
+            })
+        })
 }

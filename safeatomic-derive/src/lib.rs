@@ -70,8 +70,23 @@
 //! ```
 //!
 //! A TOML document is a table, so `format = "toml"` needs a struct with
-//! named fields; on an enum, a tuple struct or a unit struct it is a
-//! compile error.
+//! named fields or an enum serde writes as a table, with its variant under
+//! a key (`#[serde(tag = "…")]`, internally or adjacently tagged); on any
+//! other enum, a tuple struct or a unit struct it is a compile error.
+//!
+//! ```
+//! # use safeatomic::{Format, Persisted};
+//! # use serde::{Deserialize, Serialize};
+//! #[derive(Clone, Serialize, Deserialize, Persisted)]
+//! #[persisted(format = "toml")]
+//! #[serde(tag = "backend")]
+//! enum Storage {
+//!     Local { path: String },
+//!     S3 { bucket: String, region: String },
+//! }
+//!
+//! assert_eq!(Storage::FORMAT, Format::Toml);
+//! ```
 //!
 //! # `checksum`
 //!

@@ -29,7 +29,9 @@ pub(crate) fn check<'a>(cx: &Ctxt, input: &'a Input<'_>) -> Option<&'a FormatAtt
         }
         return None;
     };
-    if format.kind == FormatKind::Toml && !matches!(input.shape, Shape::Named) {
+    if format.kind == FormatKind::Toml
+        && !matches!(input.shape, Shape::Named | Shape::Enum { tagged: true })
+    {
         cx.error_spanned_by(
             &format.literal,
             format_args!(

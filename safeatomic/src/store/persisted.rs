@@ -28,6 +28,11 @@ use serde::de::DeserializeOwned;
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a store's type: it does not implement `Persisted`",
+    label = "a `Store` needs a `Persisted` type",
+    note = "add `#[derive(Persisted)]` and `#[persisted(format = \"json\")]` (or \"yaml\", \"toml\", \"ron\") to `{Self}`, beside `Serialize`, `Deserialize` and `Clone`"
+)]
 pub trait Persisted: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     /// The file format.
     const FORMAT: Format;
