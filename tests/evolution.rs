@@ -276,3 +276,64 @@ fn a_file_that_fails_validation_is_refused_at_load_and_repairable_by_update() {
         "page_size = 100 # edited by hand\n"
     );
 }
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "json", checksum)]
+struct State {
+    runs: u32,
+}
+
+/// `checksum` added to a store whose files exist: refused by default (no
+/// sidecar), adopted on request, and verified from the next update on.
+#[test]
+fn a_file_without_a_sidecar_is_adopted_only_on_request() {
+    let d = tempdir();
+    let path = d.path().join("state.json");
+    fs::write(&path, "{\"runs\": 7}\n").unwrap();
+    let strict = Store::<State>::open(&path).unwrap();
+    assert_eq!(
+        strict.load().unwrap_err().kind(),
+        ErrorKind::ChecksumMissing
+    );
+    assert_eq!(
+        strict.update(|s| s.runs += 1).unwrap_err().kind(),
+        ErrorKind::ChecksumMissing
+    );
+    let adopting =
+        Store::<State>::open_with(&path, StoreOptions::new().adopt_missing_checksum(true)).unwrap();
+    assert_eq!(adopting.load().unwrap().runs, 7);
+    assert!(
+        !d.path().join("state.json.sha256").exists(),
+        "nothing written by a load"
+    );
+    adopting.update(|s| s.runs += 1).unwrap();
+    assert!(d.path().join("state.json.sha256").exists());
+    // From now on the sidecar is checked, by every store.
+    assert_eq!(strict.load().unwrap().runs, 8);
+    fs::write(&path, "{\"runs\": 100}\n").unwrap();
+    assert_eq!(
+        adopting.load().unwrap_err().kind(),
+        ErrorKind::ChecksumMismatch
+    );
+}
+
+/// A deliberate edit of a checksummed file: the mismatch says how to
+/// accept it, and doing so (what `safeatomic checksum write` does) makes
+/// the file load.
+#[test]
+fn a_checksum_mismatch_says_how_to_accept_a_deliberate_edit() {
+    let d = tempdir();
+    let path = d.path().join("state.json");
+    let store = Store::<State>::open(&path).unwrap();
+    store.update(|s| s.runs = 1).unwrap();
+    fs::write(&path, "{\"runs\": 2}\n").unwrap();
+    let e = store.load().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
+    let hint = format!(
+        "; if the file was changed on purpose, accept it with `safeatomic checksum write {}`",
+        path.display()
+    );
+    assert!(e.to_string().ends_with(&hint), "{e}");
+    safeatomic::write_checksum_file(&path, safeatomic::Algorithm::Sha256).unwrap();
+    assert_eq!(store.load().unwrap().runs, 2);
+}

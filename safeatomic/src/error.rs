@@ -325,8 +325,15 @@ impl Error {
         self
     }
 
+    /// A checksum mismatch: both digests, and how to accept a deliberate
+    /// change (the data was edited on purpose, by a person or a program
+    /// that does not keep the sidecar).
     pub(crate) fn with_mismatch(mut self, expected: String, actual: String) -> Self {
-        self.inner.detail = Some(format!("expected {expected}, found {actual}"));
+        self.inner.detail = Some(format!(
+            "expected {expected}, found {actual}; if the file was changed on purpose, \
+             accept it with `safeatomic checksum write {}`",
+            Shown::path(&self.inner.path)
+        ));
         self.inner.mismatch = Some((expected, actual));
         self
     }

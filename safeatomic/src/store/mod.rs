@@ -87,6 +87,7 @@ pub struct StoreOptions {
     safety: Safety,
     lock_timeout: Option<Duration>,
     on_recovery: Option<Hook>,
+    adopt_missing_checksum: bool,
 }
 
 impl StoreOptions {
@@ -180,6 +181,39 @@ impl StoreOptions {
     #[must_use]
     pub fn lock_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// Accept a file that has no checksum sidecar, when `T` has a checksum
+    /// (off by default: a missing sidecar is then
+    /// [`ChecksumMissing`](ErrorKind::ChecksumMissing)). For a store that
+    /// gains `checksum` while its files exist, or a file a person wrote:
+    /// the file is read unverified (logged at `warn` level) and its sidecar
+    /// is written with the next update, after which every read verifies
+    /// it. Anyone who can delete the sidecar can then change the data
+    /// unnoticed until that update: opt in only for that transition.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Persisted, Store, StoreOptions};
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// #[persisted(format = "json", checksum)] // newly added
+    /// struct State { runs: u32 }
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("state.json");
+    /// std::fs::write(&path, "{\"runs\": 7}")?; // written before `checksum`
+    /// let opts = StoreOptions::new().adopt_missing_checksum(true);
+    /// let store = Store::<State>::open_with(&path, opts)?;
+    /// assert_eq!(store.load()?.runs, 7);
+    /// store.update(|s| s.runs += 1)?; // writes state.json.sha256
+    /// assert!(dir.path().join("state.json.sha256").exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn adopt_missing_checksum(mut self, adopt: bool) -> Self {
+        self.adopt_missing_checksum = adopt;
         self
     }
 
@@ -531,7 +565,21 @@ impl<T: Persisted> Store<T> {
         options.lock_held = guard.is_some();
         options.algorithm = T::CHECKSUM;
         let path = &self.inner.path;
-        let (bytes, st) = read::read_in(&target, path, &options, op)?;
+        let (bytes, st) = match read::read_in(&target, path, &options, op) {
+            Err(e)
+                if e.kind() == ErrorKind::ChecksumMissing
+                    && self.inner.options.adopt_missing_checksum =>
+            {
+                log::warn!(
+                    "{}: no checksum sidecar; read unverified (adopt_missing_checksum), \
+                     its sidecar is written with the next update",
+                    path.display()
+                );
+                options.verify = false;
+                read::read_in(&target, path, &options, op)?
+            }
+            read => read?,
+        };
         let value = Arc::new(format::decode::<T>(T::FORMAT, &bytes, path, op)?);
         let invalid = value.validate().err();
         let doc = Doc {
