@@ -337,3 +337,223 @@ fn a_checksum_mismatch_says_how_to_accept_a_deliberate_edit() {
     safeatomic::write_checksum_file(&path, safeatomic::Algorithm::Sha256).unwrap();
     assert_eq!(store.load().unwrap().runs, 2);
 }
+
+// ---- Versions and migrations -------------------------------------------
+
+/// Version 1 of the settings: `volume`, a top-level `page_size`, and
+/// `timeout` in seconds. Version 2 renamed `volume` to `level` and moved
+/// `page_size` into `[display]`; version 3 made `timeout` a string and
+/// added a required `theme`.
+mod steps {
+    use safeatomic::{Migration, MigrationError};
+
+    pub(crate) fn v1_to_v2(m: &mut Migration) -> Result<(), MigrationError> {
+        m.rename("volume", "level")?;
+        m.move_to("page_size", "display.page_size")
+    }
+
+    pub(crate) fn v2_to_v3(m: &mut Migration) -> Result<(), MigrationError> {
+        m.convert("timeout", |seconds: u64| format!("{seconds}s"))?;
+        m.set_default("display.theme", "dark").map(drop)
+    }
+}
+
+macro_rules! versions {
+    ($v2:ident, $v3:ident, $format:literal) => {
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+        #[persisted(format = $format, version = 2, migrate = [steps::v1_to_v2])]
+        struct $v2 {
+            level: u8,
+            timeout: u64,
+            display: V2Display,
+        }
+
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+        #[persisted(format = $format, version = 3, migrate = [steps::v1_to_v2, steps::v2_to_v3])]
+        struct $v3 {
+            level: u8,
+            timeout: String,
+            display: V3Display,
+        }
+    };
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct V2Display {
+    page_size: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct V3Display {
+    page_size: u32,
+    theme: String,
+}
+
+versions!(JsonV2, JsonV3, "json");
+versions!(TomlV2, TomlV3, "toml");
+versions!(YamlV2, YamlV3, "yaml");
+
+/// A version 1 file per format, with a key no version knows (`plugins`)
+/// and, where the format has them, comments.
+fn version_1(ext: &str) -> &'static str {
+    match ext {
+        "json" => {
+            "{\n  \"volume\": 3,\n  \"page_size\": 20,\n  \"timeout\": 5,\n  \"plugins\": [\"a\"]\n}\n"
+        }
+        "toml" => {
+            "# my settings\nvolume = 3 # loud\npage_size = 20\ntimeout = 5 # seconds\nplugins = [\"a\"]\n"
+        }
+        "yaml" => {
+            "# my settings\nvolume: 3 # loud\npage_size: 20\ntimeout: 5 # seconds\nplugins: [a]\n"
+        }
+        _ => unreachable!(),
+    }
+}
+
+fn chain<V2, V3>(ext: &str)
+where
+    V2: Persisted + std::fmt::Debug + Default,
+    V3: Persisted + std::fmt::Debug + Default,
+{
+    let d = tempdir();
+    let path = d.path().join(format!("settings.{ext}"));
+    let original = version_1(ext);
+    fs::write(&path, original).unwrap();
+    let store = Store::<V3>::open(&path).unwrap();
+    // A load migrates in memory and writes nothing.
+    let loaded = store.load().unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), original, "{ext}");
+    let data = serde_json::to_value(&loaded).unwrap();
+    assert_eq!(
+        data,
+        serde_json::json!({"level": 3, "timeout": "5s", "display": {"page_size": 20, "theme": "dark"}}),
+        "{ext}"
+    );
+    // The next update writes the migration, the original kept beside it.
+    store.update(|_| ()).unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    let bak = d.path().join(format!("settings.{ext}.v1.bak"));
+    assert_eq!(fs::read_to_string(&bak).unwrap(), original, "{ext}");
+    assert!(text.contains("schema_version"), "{ext}: {text}");
+    assert!(text.contains("plugins"), "{ext}: unknown keys kept: {text}");
+    if ext != "json" {
+        // Comments stay, a renamed key's too; the file's opening comment
+        // still opens it.
+        assert!(text.starts_with("# my settings\n"), "{ext}: {text}");
+        assert!(
+            text.contains("level: 3 # loud") || text.contains("level = 3 # loud"),
+            "{ext}: {text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("timeout") && l.contains("5s") && l.ends_with("# seconds")),
+            "{ext}: a changed type keeps its comment: {text}"
+        );
+    }
+    // Read again by a fresh store: version 3, nothing to migrate.
+    assert_eq!(
+        serde_json::to_value(Store::<V3>::open(&path).unwrap().load().unwrap()).unwrap(),
+        data
+    );
+    store.update(|_| ()).unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), text, "{ext}: a no-op");
+
+    // A version 2 program opening the version 3 file: it reads, but does
+    // not write, unless allowed; then the file stays at version 3.
+    let older = Store::<V2>::open(&path).unwrap();
+    let e = older.load().unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Schema,
+        "{ext}: `timeout` is a string now: {e}"
+    );
+
+    // A version 2 file goes to version 3 through the second step only.
+    let path2 = d.path().join(format!("v2.{ext}"));
+    Store::<V2>::open(&path2).unwrap().update(|_| ()).unwrap();
+    let v2_text = fs::read_to_string(&path2).unwrap();
+    assert!(
+        v2_text.contains("schema_version"),
+        "{ext}: new files carry their version: {v2_text}"
+    );
+    let upgraded =
+        Store::<V3>::open_with(&path2, StoreOptions::new().migrate_on_open(true)).unwrap();
+    assert_eq!(
+        fs::read_to_string(d.path().join(format!("v2.{ext}.v2.bak"))).unwrap(),
+        v2_text,
+        "{ext}"
+    );
+    assert_eq!(
+        serde_json::to_value(upgraded.load().unwrap()).unwrap()["timeout"],
+        "0s",
+        "{ext}"
+    );
+}
+
+#[test]
+fn a_version_1_file_migrates_to_version_3_in_every_map_format() {
+    chain::<JsonV2, JsonV3>("json");
+    chain::<TomlV2, TomlV3>("toml");
+    chain::<YamlV2, YamlV3>("yaml");
+}
+
+/// A file a newer program wrote: read, refused for writing unless allowed,
+/// and then written at its own version with its data kept.
+#[test]
+fn a_newer_file_is_read_but_written_only_when_allowed() {
+    let d = tempdir();
+    let path = d.path().join("settings.toml");
+    let newer = "schema_version = 4\nlevel = 3\ntimeout = \"5s\"\nshiny = true # v4\n\n[display]\npage_size = 20\ntheme = \"light\"\n";
+    fs::write(&path, newer).unwrap();
+    let store = Store::<TomlV3>::open(&path).unwrap();
+    assert_eq!(store.load().unwrap().display.theme, "light");
+    let e = store.update(|s| s.level = 4).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SchemaTooNew);
+    assert!(
+        e.to_string()
+            .contains("schema version 4, this program's type at 3"),
+        "{e}"
+    );
+    assert_eq!(
+        store.replace(TomlV3::default()).unwrap_err().kind(),
+        ErrorKind::SchemaTooNew
+    );
+    assert_eq!(fs::read_to_string(&path).unwrap(), newer);
+    let allowed =
+        Store::<TomlV3>::open_with(&path, StoreOptions::new().allow_newer_schema(true)).unwrap();
+    allowed.update(|s| s.level = 4).unwrap();
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        newer.replace("level = 3", "level = 4")
+    );
+}
+
+/// Eight stores (as eight processes would) opening the same old file at
+/// once, each updating: one migration written, one backup, no update lost.
+#[test]
+fn eight_concurrent_first_opens_write_one_migration_and_lose_no_update() {
+    let d = tempdir();
+    let path = d.path().join("settings.json");
+    fs::write(&path, version_1("json")).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                let store = Store::<JsonV3>::open(&path).unwrap();
+                store.update(|c| c.display.page_size += 1).unwrap();
+            });
+        }
+    });
+    let end = Store::<JsonV3>::open(&path).unwrap().load().unwrap();
+    assert_eq!(end.display.page_size, 28);
+    assert_eq!(end.level, 3);
+    let backups: Vec<_> = fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains(".bak"))
+        .collect();
+    assert_eq!(backups, ["settings.json.v1.bak"]);
+    assert_eq!(
+        fs::read_to_string(d.path().join("settings.json.v1.bak")).unwrap(),
+        version_1("json")
+    );
+}

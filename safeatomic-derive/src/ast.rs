@@ -11,6 +11,9 @@ pub(crate) struct Input<'a> {
     pub(crate) generics: &'a Generics,
     pub(crate) shape: Shape,
     pub(crate) attrs: Attrs,
+    /// `#[serde(deny_unknown_fields)]`: the type refuses keys it does not
+    /// declare (a schema version key among them).
+    pub(crate) denies_unknown_fields: Option<Span>,
 }
 
 /// The kind of type, as far as the formats care.
@@ -78,6 +81,7 @@ impl<'a> Input<'a> {
             generics: &input.generics,
             shape,
             attrs,
+            denies_unknown_fields: serde_word(&input.attrs, "deny_unknown_fields"),
         }
     }
 }
@@ -99,21 +103,34 @@ fn misplaced(cx: &Ctxt, attrs: &[Attribute], place: &str) {
     }
 }
 
-/// Whether serde writes the enum as a map with its variant under a key:
-/// `#[serde(tag = "…")]` (internally tagged) or with `content = "…"` too
-/// (adjacently tagged). Only the attribute's top-level tokens are read, so
-/// a `tag` inside another item's parentheses does not count.
-fn serde_tagged(attrs: &[Attribute]) -> bool {
-    use proc_macro2::TokenTree;
+/// The top-level tokens of the type's `#[serde(...)]` attributes (a word
+/// inside another item's parentheses is not one of them).
+fn serde_tokens(attrs: &[Attribute]) -> Vec<proc_macro2::TokenTree> {
     attrs
         .iter()
         .filter(|a| a.path().is_ident("serde"))
         .filter_map(|a| a.meta.require_list().ok())
-        .any(|list| {
-            let tokens: Vec<TokenTree> = list.tokens.clone().into_iter().collect();
-            tokens.windows(2).any(|pair| {
-                matches!(&pair[0], TokenTree::Ident(i) if i == "tag")
-                    && matches!(&pair[1], TokenTree::Punct(p) if p.as_char() == '=')
-            })
-        })
+        .flat_map(|list| list.tokens.clone())
+        .collect()
+}
+
+/// Whether serde writes the enum as a map with its variant under a key:
+/// `#[serde(tag = "…")]` (internally tagged) or with `content = "…"` too
+/// (adjacently tagged).
+fn serde_tagged(attrs: &[Attribute]) -> bool {
+    use proc_macro2::TokenTree;
+    serde_tokens(attrs).windows(2).any(|pair| {
+        matches!(&pair[0], TokenTree::Ident(i) if i == "tag")
+            && matches!(&pair[1], TokenTree::Punct(p) if p.as_char() == '=')
+    })
+}
+
+/// Where `#[serde(word)]` says `word` (a flag such as
+/// `deny_unknown_fields`), if it does.
+fn serde_word(attrs: &[Attribute], word: &str) -> Option<Span> {
+    use proc_macro2::TokenTree;
+    serde_tokens(attrs).into_iter().find_map(|t| match t {
+        TokenTree::Ident(i) if i == word => Some(i.span()),
+        _ => None,
+    })
 }

@@ -2,12 +2,14 @@
 //! and parsing goes on with the next key, so one pass finds them all.
 
 use crate::ctxt::Ctxt;
-use crate::symbol::{CHECKSUM, CRATE, FORMAT, KEYS, PERSISTED, Symbol, VALIDATE};
+use crate::symbol::{
+    CHECKSUM, CRATE, FORMAT, KEYS, MIGRATE, PERSISTED, Symbol, VALIDATE, VERSION, VERSION_KEY,
+};
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::parse::discouraged::Speculative;
-use syn::{Attribute, Expr, ExprLit, ExprPath, Lit, LitStr, Path, Token};
+use syn::{Attribute, Expr, ExprLit, ExprPath, Lit, LitInt, LitStr, Path, Token};
 
 /// How `format` is written, used in errors.
 const FORMAT_USAGE: &str = r#"format = "json" (or "yaml", "toml", "ron")"#;
@@ -16,6 +18,12 @@ const VALIDATE_USAGE: &str =
     "validate = path::to::check, where check is a fn(&Self) -> Result<(), E> and E: Display";
 /// How `crate` is written, used in errors.
 const CRATE_USAGE: &str = r#"crate = "path::to::safeatomic""#;
+/// How `version` is written, used in errors.
+const VERSION_USAGE: &str = "version = N, an integer from 1 (files without the key are version 1)";
+/// How `version_key` is written, used in errors.
+const VERSION_KEY_USAGE: &str = r#"version_key = "schema_version""#;
+/// How `migrate` is written, used in errors.
+const MIGRATE_USAGE: &str = "migrate = [v1_to_v2, v2_to_v3], one fn(&mut Migration) -> Result<(), MigrationError> per version step";
 
 /// A file format, as named in `format = "…"`.
 #[derive(Copy, Clone, PartialEq, Eq)]
@@ -122,6 +130,12 @@ pub(crate) struct Attrs {
     pub(crate) format: Option<FormatAttr>,
     pub(crate) checksum: Option<ChecksumKind>,
     pub(crate) validate: Option<ExprPath>,
+    /// `version = N`: the version and its literal.
+    pub(crate) version: Option<(u32, LitInt)>,
+    pub(crate) version_key: Option<LitStr>,
+    /// `migrate = [...]`: the steps, and the list (errors about the count
+    /// point at it).
+    pub(crate) migrate: Option<(Vec<ExprPath>, TokenStream)>,
     pub(crate) krate: Crate,
 }
 
@@ -139,6 +153,9 @@ pub(crate) fn get(cx: &Ctxt, attrs: &[Attribute]) -> Attrs {
         format: None,
         checksum: None,
         validate: None,
+        version: None,
+        version_key: None,
+        migrate: None,
         krate: Crate::Default,
     };
     // Keys already given, in any of the attributes (a key given twice is
@@ -190,6 +207,12 @@ fn parse_key(
         parse_checksum(cx, attrs, meta)
     } else if key == VALIDATE {
         parse_validate(cx, attrs, meta)
+    } else if key == VERSION {
+        parse_version(cx, attrs, meta)
+    } else if key == VERSION_KEY {
+        parse_version_key(cx, attrs, meta)
+    } else if key == MIGRATE {
+        parse_migrate(cx, attrs, meta)
     } else {
         debug_assert!(key == CRATE);
         parse_crate(cx, attrs, meta)
@@ -293,6 +316,64 @@ fn parse_validate(cx: &Ctxt, attrs: &mut Attrs, meta: &ParseNestedMeta<'_>) -> s
             format_args!("validate must be a path to a function; expected {VALIDATE_USAGE}"),
         ),
     }
+    Ok(())
+}
+
+/// `version = 3`.
+fn parse_version(cx: &Ctxt, attrs: &mut Attrs, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    let Some(expr) = value(cx, meta, VERSION, VERSION_USAGE)? else {
+        return Ok(());
+    };
+    match ungroup(&expr) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(literal),
+            ..
+        }) => match literal.base10_parse::<u32>() {
+            Ok(n) if n >= 1 => attrs.version = Some((n, literal.clone())),
+            _ => cx.error_spanned_by(literal, format_args!("expected {VERSION_USAGE}")),
+        },
+        other => cx.error_spanned_by(other, format_args!("expected {VERSION_USAGE}")),
+    }
+    Ok(())
+}
+
+/// `version_key = "schema_version"`.
+fn parse_version_key(cx: &Ctxt, attrs: &mut Attrs, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    let Some(expr) = value(cx, meta, VERSION_KEY, VERSION_KEY_USAGE)? else {
+        return Ok(());
+    };
+    match string_literal(&expr) {
+        Some(literal) if !literal.value().is_empty() => attrs.version_key = Some(literal.clone()),
+        _ => cx.error_spanned_by(
+            &expr,
+            format_args!("version_key must be a non-empty string literal: {VERSION_KEY_USAGE}"),
+        ),
+    }
+    Ok(())
+}
+
+/// `migrate = [v1_to_v2, v2_to_v3]`.
+fn parse_migrate(cx: &Ctxt, attrs: &mut Attrs, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    let Some(expr) = value(cx, meta, MIGRATE, MIGRATE_USAGE)? else {
+        return Ok(());
+    };
+    let Expr::Array(array) = ungroup(&expr) else {
+        cx.error_spanned_by(&expr, format_args!("expected {MIGRATE_USAGE}"));
+        return Ok(());
+    };
+    let mut steps = Vec::new();
+    for element in &array.elems {
+        match ungroup(element) {
+            Expr::Path(path) if path.attrs.is_empty() => steps.push(path.clone()),
+            other => cx.error_spanned_by(
+                other,
+                format_args!(
+                    "a migration step must be a path to a function; expected {MIGRATE_USAGE}"
+                ),
+            ),
+        }
+    }
+    attrs.migrate = Some((steps, array.to_token_stream()));
     Ok(())
 }
 

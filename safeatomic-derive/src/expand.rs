@@ -80,6 +80,31 @@ fn impl_persisted(input: &Input<'_>, format: &FormatAttr, facade: &TokenStream) 
         }
     });
 
+    let schema = input.attrs.version.as_ref().map(|(version, _)| {
+        let key = input
+            .attrs
+            .version_key
+            .as_ref()
+            .map_or_else(|| "schema_version".to_owned(), syn::LitStr::value);
+        // Each step spanned on its path: a function of another type is
+        // reported there.
+        let steps = input
+            .attrs
+            .migrate
+            .iter()
+            .flat_map(|(steps, _)| steps)
+            .map(|path| {
+                let span = path.span();
+                let private = respan(private.clone(), span);
+                quote_spanned!(span=> #path as #private::MigrationStep)
+            });
+        quote! {
+            const SCHEMA: #private::Option<#private::Schema> = #private::Option::Some(
+                #private::Schema::new(#version, #key, &[#(#steps),*]),
+            );
+        }
+    });
+
     quote! {
         #[doc(hidden)]
         const _: () = {
@@ -89,6 +114,7 @@ fn impl_persisted(input: &Input<'_>, format: &FormatAttr, facade: &TokenStream) 
             impl #impl_generics #private::Persisted for #ident #ty_generics #where_clause {
                 const FORMAT: #private::Format = #private::Format::#variant;
                 #checksum
+                #schema
                 #validate
                 fn default_value() -> #private::Option<Self> {
                     use #private::{ViaDefault as _, ViaNone as _};

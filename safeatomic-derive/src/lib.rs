@@ -43,6 +43,9 @@
 //! | [`format`](#format) | `"json"`, `"yaml"`, `"toml"` or `"ron"` | required | `Persisted::FORMAT` |
 //! | [`checksum`](#checksum) | nothing, `"sha256"` or `"sha512"` | no sidecar | `Persisted::CHECKSUM` |
 //! | [`validate`](#validate) | a path to a `fn(&Self) -> Result<(), E>`, `E: Display` | accept every value | `Persisted::validate` |
+//! | [`version`](#version-version_key-migrate) | an integer from 1 | no version in the files | `Persisted::SCHEMA` |
+//! | [`version_key`](#version-version_key-migrate) | a string literal | `"schema_version"` | the key holding it |
+//! | [`migrate`](#version-version_key-migrate) | `[step, …]`, `version - 1` paths to `fn(&mut Migration) -> Result<(), MigrationError>` | none | the steps from version 1 up |
 //! | [`crate`](#crate) | a path, as a string literal | `"::safeatomic"` | where the generated code finds safeatomic |
 //!
 //! `Persisted::default_value` is not an attribute: it is
@@ -148,6 +151,39 @@
 //!     Err("min must not exceed max".to_owned()),
 //! );
 //! ```
+//!
+//! # `version`, `version_key`, `migrate`
+//!
+//! `version = N` writes the schema version at the top level of every file
+//! (under `version_key`, default `schema_version`); a file without it is
+//! version 1. `migrate = [v1_to_v2, …]` lists one step per version, from
+//! 1 up: a missing or extra step is a compile error on the list, a function
+//! of another type an error on the step. A store reads an older file
+//! through the steps, in memory, and writes the migrated file with its
+//! next update (docs/decisions/0012-schema-versions-and-migrations.md;
+//! `safeatomic::Migration` has the one-line operations).
+//!
+//! ```
+//! use safeatomic::{Migration, MigrationError, Persisted};
+//! # use serde::{Deserialize, Serialize};
+//! #[derive(Clone, Serialize, Deserialize, Persisted)]
+//! #[persisted(format = "json", version = 2, migrate = [v1_to_v2])]
+//! struct Prefs {
+//!     level: u8,
+//! }
+//!
+//! fn v1_to_v2(m: &mut Migration) -> Result<(), MigrationError> {
+//!     m.rename("volume", "level")
+//! }
+//!
+//! assert_eq!(Prefs::SCHEMA.unwrap().version(), 2);
+//! ```
+//!
+//! The type must be a struct with named fields or a tagged enum (the
+//! version is a key beside its fields), must not
+//! `#[serde(deny_unknown_fields)]` (it would refuse the key), and RON files
+//! take no migrations (RON's data without its type does not say which enum
+//! variant a value is, so the migrated file could not be written back).
 //!
 //! # `crate`
 //!

@@ -17,9 +17,23 @@ pub(crate) const CHECKSUM: Symbol = Symbol("checksum");
 pub(crate) const VALIDATE: Symbol = Symbol("validate");
 /// `crate = "path"`: where the safeatomic facade is.
 pub(crate) const CRATE: Symbol = Symbol("crate");
+/// `version = N`: the schema version of the type's files.
+pub(crate) const VERSION: Symbol = Symbol("version");
+/// `version_key = "…"`: the key holding it (default `schema_version`).
+pub(crate) const VERSION_KEY: Symbol = Symbol("version_key");
+/// `migrate = [v1_to_v2, …]`: the steps from version 1 up.
+pub(crate) const MIGRATE: Symbol = Symbol("migrate");
 
 /// Every key of `#[persisted(...)]`, in the order error messages list them.
-pub(crate) const KEYS: [Symbol; 4] = [FORMAT, CHECKSUM, VALIDATE, CRATE];
+pub(crate) const KEYS: [Symbol; 7] = [
+    FORMAT,
+    CHECKSUM,
+    VALIDATE,
+    VERSION,
+    VERSION_KEY,
+    MIGRATE,
+    CRATE,
+];
 
 impl Symbol {
     /// The name as written in the source.

@@ -29,6 +29,7 @@ pub(crate) fn check<'a>(cx: &Ctxt, input: &'a Input<'_>) -> Option<&'a FormatAtt
         }
         return None;
     };
+    check_schema(cx, input, format.kind);
     if format.kind == FormatKind::Toml
         && !matches!(input.shape, Shape::Named | Shape::Enum { tagged: true })
     {
@@ -41,4 +42,70 @@ pub(crate) fn check<'a>(cx: &Ctxt, input: &'a Input<'_>) -> Option<&'a FormatAtt
         );
     }
     Some(format)
+}
+
+/// `version`, `version_key` and `migrate` together.
+fn check_schema(cx: &Ctxt, input: &Input<'_>, format: FormatKind) {
+    let attrs = &input.attrs;
+    let Some((version, literal)) = &attrs.version else {
+        if let Some(key) = &attrs.version_key {
+            cx.error_spanned_by(key, "version_key needs version = N");
+        }
+        if let Some((_, list)) = &attrs.migrate {
+            cx.error_spanned_by(list, "migrate needs version = N (its last step's target)");
+        }
+        return;
+    };
+    let needed = version - 1;
+    let steps = |n: u32| match n {
+        1 => "1 migration step".to_owned(),
+        n => format!("{n} migration steps"),
+    };
+    match &attrs.migrate {
+        None if needed > 0 => cx.error_spanned_by(
+            literal,
+            format_args!(
+                "version {version} needs migrate = [...] with {} (1 to 2{})",
+                steps(needed),
+                if needed > 1 {
+                    format!(", …, {} to {version}", version - 1)
+                } else {
+                    String::new()
+                },
+            ),
+        ),
+        Some((given, list)) if given.len() as u64 != u64::from(needed) => cx.error_spanned_by(
+            list,
+            format_args!(
+                "version {version} needs {}, one per step from version 1, not {}",
+                steps(needed),
+                given.len()
+            ),
+        ),
+        _ => {}
+    }
+    if !matches!(input.shape, Shape::Named | Shape::Enum { tagged: true }) {
+        cx.error_spanned_by(
+            literal,
+            format_args!(
+                "a schema version is a key at the top level of the file: version needs a struct with named fields (or a tagged enum), not {}",
+                input.shape.description()
+            ),
+        );
+    }
+    if format == FormatKind::Ron
+        && let Some((steps, list)) = &attrs.migrate
+        && !steps.is_empty()
+    {
+        cx.error_spanned_by(
+            list,
+            "migrations are for JSON, YAML and TOML files: RON's data without its type does not say which enum variant a value is, so a migrated RON file could not be written back",
+        );
+    }
+    if let Some(span) = input.denies_unknown_fields {
+        cx.error_at(
+            span,
+            "a type with a schema version cannot deny unknown fields: its files hold the version key, which the type does not declare",
+        );
+    }
 }

@@ -91,6 +91,12 @@ pub enum ErrorKind {
     /// [`Error::field`] names the field, [`Error::location`] gives its
     /// line and column when the file has one for it.
     Schema,
+    /// The file's schema version is above the type's (a newer program
+    /// wrote it): it was read, but the store does not write it unless
+    /// opened with
+    /// [`StoreOptions::allow_newer_schema`](crate::StoreOptions::allow_newer_schema).
+    /// Nothing was written; the detail names both versions.
+    SchemaTooNew,
     /// A value was refused by its type's validation hook; nothing was written.
     Validation,
     /// The checksum sidecar cannot be parsed (empty, garbage, wrong length,
@@ -143,6 +149,7 @@ impl ErrorKind {
             Self::ChecksumMissing => "checksum sidecar missing",
             Self::Format => "format error",
             Self::Schema => "schema mismatch",
+            Self::SchemaTooNew => "the file is from a newer schema",
             Self::Validation => "validation failed",
             Self::ChecksumMalformed => "checksum sidecar malformed",
             Self::Untrusted => "refused to use an untrusted file",
@@ -656,6 +663,7 @@ impl From<Error> for io::Error {
             | ErrorKind::ChecksumMalformed
             | ErrorKind::Format
             | ErrorKind::Schema => io::ErrorKind::InvalidData,
+            ErrorKind::SchemaTooNew => io::ErrorKind::Unsupported,
             ErrorKind::Validation => io::ErrorKind::InvalidInput,
             ErrorKind::ChecksumMissing => io::ErrorKind::NotFound,
             ErrorKind::Untrusted => io::ErrorKind::PermissionDenied,

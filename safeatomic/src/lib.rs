@@ -188,6 +188,7 @@ pub use lock::{
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub use lossless::fuzz as __fuzz;
+pub use lossless::migrate::{Migration, MigrationError};
 pub use options::WriteOptions;
 pub use policy::{Safety, SymlinkPolicy};
 pub use read::{
@@ -199,7 +200,7 @@ pub use rename::{exchange_atomic, move_atomic, move_atomic_noreplace};
 /// [`safeatomic_derive`] crate documentation for every attribute.
 #[cfg(feature = "derive")]
 pub use safeatomic_derive::Persisted;
-pub use store::persisted::Persisted;
+pub use store::persisted::{MigrationStep, Persisted, Schema};
 pub use store::{CorruptPolicy, Recovery, Store, StoreOptions};
 #[cfg(feature = "fault-injection")]
 pub use sys::fault;

@@ -288,6 +288,18 @@ pub(crate) trait Editor {
     /// Removes the entry at `path` (a key of a mapping, an index of a
     /// sequence).
     fn remove(&mut self, path: &[Seg]) -> Result<(), Mismatch>;
+    /// Renames the key `from` of the mapping at `map` to `to` (which it
+    /// lacks), in its place, keeping its comments: a migration's rename.
+    /// An editor that cannot refuses; the rename is then a removal and an
+    /// insertion.
+    #[cfg_attr(
+        not(any(feature = "toml", feature = "json", feature = "yaml")),
+        allow(dead_code)
+    )]
+    fn rename(&mut self, map: &[Seg], from: &str, to: &str) -> Result<(), Mismatch> {
+        let _ = (map, from, to);
+        Err(Mismatch("this editor cannot rename keys".to_owned()))
+    }
 }
 
 /// The editor of the view alone.

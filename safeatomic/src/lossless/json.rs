@@ -193,6 +193,22 @@ impl Editor for Document {
         Ok(())
     }
 
+    fn rename(&mut self, map: &[Seg], from: &str, to: &str) -> Result<(), Mismatch> {
+        let prop = self
+            .object(map)?
+            .get(from)
+            .ok_or_else(|| Mismatch(format!("no `{from}` to rename at {}", show_path(map))))?;
+        match prop.name() {
+            Some(jsonc_parser::cst::ObjectPropName::String(name)) => {
+                let quoted = serde_json::to_string(to)
+                    .map_err(|e| Mismatch(format!("a JSON key for `{to}`: {e}")))?;
+                name.set_raw_value(quoted);
+                Ok(())
+            }
+            _ => Err(Mismatch(format!("`{from}` is not a quoted key"))),
+        }
+    }
+
     fn remove(&mut self, path: &[Seg]) -> Result<(), Mismatch> {
         let (last, parent) = path
             .split_last()

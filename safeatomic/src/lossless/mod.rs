@@ -22,6 +22,7 @@
 //! the document's structure instead.
 
 pub(crate) mod diff;
+pub(crate) mod migrate;
 pub(crate) mod node;
 pub(crate) mod view;
 
@@ -80,6 +81,14 @@ pub(crate) struct Memo {
     doc: View,
 }
 
+/// A schema version every whole-document write carries: the top-level key
+/// and the version (docs/decisions/0012-schema-versions-and-migrations.md).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stamp {
+    pub(crate) key: &'static str,
+    pub(crate) version: u32,
+}
+
 /// The file a commit starts from: its bytes, the value read from them,
 /// and the memo of the commit that wrote them, when this process did.
 pub(crate) struct Base<'a, T> {
@@ -98,8 +107,18 @@ pub(crate) fn plan<T: Serialize + DeserializeOwned>(
     format: Format,
     base: Option<Base<'_, T>>,
     new: &T,
+    stamp: Option<Stamp>,
     path: &Path,
 ) -> Result<Outcome> {
+    let whole = |node: &Node| match stamp {
+        Some(Stamp { key, version }) => format::encode(
+            format,
+            &node.clone().stamped(key, version),
+            path,
+            Operation::Store,
+        ),
+        None => format::encode(format, node, path, Operation::Store),
+    };
     let op = Operation::Store;
     let new_node = match node::capture(new) {
         Ok(mut n) => {
@@ -117,11 +136,7 @@ pub(crate) fn plan<T: Serialize + DeserializeOwned>(
         }
     };
     let Some(base) = base else {
-        return Ok(Outcome::Write(
-            format::encode(format, &new_node, path, op)?,
-            How::Fresh,
-            None,
-        ));
+        return Ok(Outcome::Write(whole(&new_node)?, How::Fresh, None));
     };
     let old_node = node::capture(base.value).map(|mut n| {
         n.normalize();
@@ -147,11 +162,7 @@ pub(crate) fn plan<T: Serialize + DeserializeOwned>(
                 path.display(),
                 fallback.reason
             );
-            Ok(Outcome::Write(
-                format::encode(format, &new_node, path, op)?,
-                How::Replaced,
-                None,
-            ))
+            Ok(Outcome::Write(whole(&new_node)?, How::Replaced, None))
         }
     }
 }
@@ -266,12 +277,45 @@ fn edit(
     let mut merged = doc_view.clone();
     diff::apply(&mut merged, &ops, &new_view)?;
     let reads_back = |text: &str| read_back(text).is_some_and(|view| view == merged);
+    let (text, how) = made(
+        format,
+        doc,
+        editor,
+        doc_view,
+        &ops,
+        &new_view,
+        &merged,
+        path,
+        &reads_back,
+    )?;
+    let memo = Memo {
+        value: new_view,
+        doc: merged,
+    };
+    Ok(Outcome::Write(text.into_bytes(), how, Some(memo)))
+}
+
+/// The document with `ops` (from its view `doc_view` to `new`) made by
+/// `editor`, if it reads back (`reads_back`); else its data with the ops
+/// (`merged`) written afresh, if that does.
+#[allow(clippy::too_many_arguments)] // one step's inputs, all of them
+fn made(
+    format: Format,
+    doc: &str,
+    editor: std::result::Result<Option<Patcher>, Fallback>,
+    doc_view: View,
+    ops: &[diff::Op],
+    new: &View,
+    merged: &View,
+    path: &Path,
+    reads_back: &dyn Fn(&str) -> bool,
+) -> std::result::Result<(String, How), Fallback> {
     let patched = editor.and_then(|editor| {
         editor
-            .map(|editor| editor.patch(doc_view, &ops, &new_view))
+            .map(|editor| editor.patch(doc_view, ops, new))
             .transpose()
     });
-    let (text, how) = match patched {
+    Ok(match patched {
         Ok(Some(text)) if reads_back(&text) => (text, How::Patched),
         failed => {
             match failed {
@@ -288,7 +332,7 @@ fn edit(
                 ),
                 Ok(None) => {}
             }
-            let text = render(format, doc, &merged)?;
+            let text = render(format, doc, merged)?;
             if !reads_back(&text) {
                 return Err(Fallback::new(format!(
                     "the {format} document with the changes does not read back as the new value"
@@ -296,12 +340,101 @@ fn edit(
             }
             (text, How::Merged)
         }
+    })
+}
+
+/// Renames `from` to `to` in the mapping at `table` of `view`; whether it
+/// could (the key there, the new name not).
+fn rename_in_view(view: &mut View, table: &[view::Seg], from: &str, to: &str) -> bool {
+    let Some(View::Map(entries)) = view.get_mut(table) else {
+        return false;
     };
-    let memo = Memo {
-        value: new_view,
-        doc: merged,
+    let at = |key: &str| {
+        entries
+            .iter()
+            .position(|(k, _)| matches!(k, View::Str(s) if s == key))
     };
-    Ok(Outcome::Write(text.into_bytes(), how, Some(memo)))
+    match (at(from), at(to)) {
+        (Some(i), None) => {
+            entries[i].0 = View::Str(to.to_owned());
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The data of a document: `None` when it is not UTF-8 or does not parse.
+pub(crate) fn data_of(format: Format, doc: &[u8], path: &Path) -> Option<View> {
+    view_of(format, std::str::from_utf8(doc).ok()?, path).ok()
+}
+
+/// The document `doc` edited so that its data becomes `data` (a
+/// migration's result): in place where the format's editor can, keeping
+/// comments and layout wherever the data did not change; else the data
+/// written afresh.
+///
+/// # Errors
+///
+/// [`ErrorKind::Schema`] when neither reads back as `data` (the format
+/// cannot hold it).
+pub(crate) fn rewrite(
+    format: Format,
+    doc: &[u8],
+    data: &View,
+    renames: &[migrate::Rename],
+    path: &Path,
+) -> Result<Vec<u8>> {
+    let failed = |reason: String| {
+        Error::new(ErrorKind::Schema, Operation::Store, "migrate", path).with_detail(format!(
+            "the migrated data cannot be written in {format}: {reason}"
+        ))
+    };
+    let text = std::str::from_utf8(doc).map_err(|_| failed("the document is not UTF-8".into()))?;
+    let mut editor = Patcher::open(format, text);
+    let mut doc_view = match &editor {
+        Ok(Some(editor)) if let Some(view) = editor.view() => view,
+        _ => view_of(format, text, path).map_err(|f| failed(f.reason))?,
+    };
+    // The renames first, as renames: the keys keep their comments. If the
+    // editor cannot make them all, the diff makes them as removals and
+    // insertions, on a fresh editor.
+    if let Ok(Some(patcher)) = &mut editor
+        && !renames.is_empty()
+    {
+        let mut renamed = doc_view.clone();
+        let made = renames.iter().all(|r| {
+            let table: Vec<view::Seg> = r
+                .table
+                .iter()
+                .map(|k| view::Seg::Key(View::Str(k.clone())))
+                .collect();
+            rename_in_view(&mut renamed, &table, &r.from, &r.to)
+                && patcher.rename(&table, &r.from, &r.to).is_ok()
+        });
+        if made {
+            doc_view = renamed;
+        } else {
+            editor = Patcher::open(format, text);
+        }
+    }
+    let ops = diff::diff(&doc_view, data);
+    if ops.is_empty() {
+        return Ok(doc.to_vec());
+    }
+    let reads_back = |text: &str| view_of(format, text, path).is_ok_and(|view| view == *data);
+    made(
+        format,
+        text,
+        editor,
+        doc_view,
+        &ops,
+        data,
+        data,
+        path,
+        &reads_back,
+    )
+    .map(|(text, _)| text.into_bytes())
+    .map_err(|f| failed(f.reason))
 }
 
 /// A format's editor on a document.
@@ -345,6 +478,24 @@ impl Patcher {
             Self::Json(_) => None,
             #[cfg(feature = "yaml")]
             Self::Yaml(_) => None,
+        }
+    }
+
+    /// Renames the key `from` of the mapping at `map` to `to`.
+    fn rename(
+        &mut self,
+        map: &[view::Seg],
+        from: &str,
+        to: &str,
+    ) -> std::result::Result<(), diff::Mismatch> {
+        let _ = (map, from, to); // used only by the enabled editors
+        match *self {
+            #[cfg(feature = "toml")]
+            Self::Toml(ref mut d) => diff::Editor::rename(d, map, from, to),
+            #[cfg(feature = "json")]
+            Self::Json(ref mut d) => diff::Editor::rename(d, map, from, to),
+            #[cfg(feature = "yaml")]
+            Self::Yaml(ref mut d) => diff::Editor::rename(d, map, from, to),
         }
     }
 

@@ -66,6 +66,34 @@ pub(crate) struct Field {
     pub(crate) value: Node,
 }
 
+impl Node {
+    /// The value with `key: version` first among its fields or entries (a
+    /// schema version on a whole-document write); anything but a struct
+    /// or a map as it is.
+    pub(crate) fn stamped(self, key: &'static str, version: u32) -> Node {
+        let version = Node::U64(version.into());
+        match self {
+            Node::Struct(name, mut fields) => {
+                fields.retain(|f| f.key != key);
+                fields.insert(
+                    0,
+                    Field {
+                        key,
+                        value: version,
+                    },
+                );
+                Node::Struct(name, fields)
+            }
+            Node::Map { mut entries, sized } => {
+                entries.retain(|(k, _)| !matches!(k, Node::Str(s) if s == key));
+                entries.insert(0, (Node::Str(key.to_owned()), version));
+                Node::Map { entries, sized }
+            }
+            other => other,
+        }
+    }
+}
+
 /// Captures what `value` serializes to.
 pub(crate) fn capture<T: Serialize + ?Sized>(value: &T) -> Result<Node, CaptureError> {
     value.serialize(Capture)

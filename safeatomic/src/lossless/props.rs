@@ -307,7 +307,7 @@ fn check(
         value: old,
         memo: None,
     };
-    let outcome = plan(format, Some(base), new, Path::new(PATH)).unwrap();
+    let outcome = plan(format, Some(base), new, None, Path::new(PATH)).unwrap();
     let (bytes, how, memo) = match outcome {
         Outcome::Unchanged => {
             prop_assert_eq!(old, new);
@@ -344,7 +344,7 @@ fn check(
             value: new,
             memo,
         };
-        let again = plan(format, Some(base), new, Path::new(PATH)).unwrap();
+        let again = plan(format, Some(base), new, None, Path::new(PATH)).unwrap();
         prop_assert!(matches!(again, Outcome::Unchanged));
     }
     // And back to the old value: the memo of the first commit changes
@@ -356,7 +356,7 @@ fn check(
                 value: new,
                 memo,
             };
-            match plan(format, Some(base), old, Path::new(PATH)).unwrap() {
+            match plan(format, Some(base), old, None, Path::new(PATH)).unwrap() {
                 Outcome::Write(bytes, how, _) => Some((bytes, how)),
                 Outcome::Unchanged => None,
             }

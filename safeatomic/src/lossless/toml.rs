@@ -122,6 +122,14 @@ fn de_view(value: &DeValue<'_>) -> Result<View, String> {
     })
 }
 
+/// `old` under the name `to`, with its comments, indentation and spacing.
+fn renamed(old: &Key, to: &str) -> Key {
+    let mut key = Key::new(to);
+    *key.leaf_decor_mut() = old.leaf_decor().clone();
+    *key.dotted_decor_mut() = old.dotted_decor().clone();
+    key
+}
+
 fn unsupported(what: &str) -> Mismatch {
     Mismatch(format!("TOML cannot hold {what}"))
 }
@@ -307,6 +315,41 @@ impl Editor for Document {
                 "{} is not an array this long",
                 show_path(seq)
             ))),
+        }
+    }
+
+    fn rename(&mut self, map: &[Seg], from: &str, to: &str) -> Result<(), Mismatch> {
+        let missing = || Mismatch(format!("no `{from}` to rename at {}", show_path(map)));
+        match self.slot(map)? {
+            Slot::Table(t) | Slot::Item(Item::Table(t)) => {
+                let at = t.iter().position(|(k, _)| k == from).ok_or_else(missing)?;
+                let tail: Vec<String> = t.iter().skip(at).map(|(k, _)| k.to_owned()).collect();
+                let mut moved = Vec::with_capacity(tail.len());
+                for k in tail.iter().rev() {
+                    moved.extend(t.remove_entry(k));
+                }
+                let (old, item) = moved.pop().expect("the renamed entry was removed last");
+                t.insert_formatted(&renamed(&old, to), item);
+                for (k, v) in moved.into_iter().rev() {
+                    t.insert_formatted(&k, v);
+                }
+                Ok(())
+            }
+            Slot::Item(Item::Value(Value::InlineTable(t))) | Slot::Value(Value::InlineTable(t)) => {
+                let at = t.iter().position(|(k, _)| k == from).ok_or_else(missing)?;
+                let tail: Vec<String> = t.iter().skip(at).map(|(k, _)| k.to_owned()).collect();
+                let mut moved = Vec::with_capacity(tail.len());
+                for k in tail.iter().rev() {
+                    moved.extend(t.remove_entry(k));
+                }
+                let (old, value) = moved.pop().expect("the renamed entry was removed last");
+                t.insert_formatted(&renamed(&old, to), value);
+                for (k, v) in moved.into_iter().rev() {
+                    t.insert_formatted(&k, v);
+                }
+                Ok(())
+            }
+            _ => Err(Mismatch(format!("{} is not a table", show_path(map)))),
         }
     }
 

@@ -120,6 +120,28 @@ fn key_str(key: &View) -> Result<&str, Mismatch> {
     }
 }
 
+/// A key as YAML text: plain when nothing could read it otherwise (a
+/// name of letters, digits, `_` and `-` that is no YAML 1.1 word such as
+/// `on` or `null`), else double-quoted (JSON's escapes are YAML's).
+fn key_text_for(key: &str) -> String {
+    const WORDS: [&str; 12] = [
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "<<", "=",
+    ];
+    let plain = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !WORDS.contains(&key.to_ascii_lowercase().as_str());
+    if plain {
+        key.to_owned()
+    } else {
+        serde_json::to_string(key).expect("a string is JSON")
+    }
+}
+
 fn refused(e: EditError) -> Mismatch {
     Mismatch(format!("the YAML editor refuses: {e}"))
 }
@@ -209,6 +231,38 @@ impl Editor for Document {
         } else {
             node.insert_at(index, value).map_err(refused)?;
         }
+        Ok(())
+    }
+
+    /// oneyaml does not replace a key in place, so the key's text is
+    /// replaced and the document parsed again: everything else, the
+    /// entry's comments included, stays as written.
+    fn rename(&mut self, map: &[Seg], from: &str, to: &str) -> Result<(), Mismatch> {
+        let parent = self.node(map)?;
+        let (key, _) = own_entry(parent, from).ok_or_else(|| {
+            Mismatch(format!(
+                "no `{from}` of its own to rename at {}",
+                show_path(map)
+            ))
+        })?;
+        let text = self.doc.to_string();
+        let span = key.span();
+        let written = key.text();
+        if key.alias_name().is_some()
+            || key.anchor().is_some()
+            || text.get(span.start..span.end) != Some(written.as_ref())
+        {
+            return Err(Mismatch(format!(
+                "the key `{from}` is not a plain one to rename"
+            )));
+        }
+        let renamed = format!(
+            "{}{}{}",
+            &text[..span.start],
+            key_text_for(to),
+            &text[span.end..]
+        );
+        *self = Document::parse(&renamed).map_err(Mismatch)?;
         Ok(())
     }
 
@@ -324,6 +378,17 @@ mod tests {
         ];
         assert!(editor.remove(&path).is_err());
         assert_eq!(editor.render(), doc);
+    }
+
+    #[test]
+    fn a_renamed_key_keeps_its_place_and_comments() {
+        let doc = "# settings\nvolume: 3 # loud\nother: 1\n";
+        let mut editor = Document::parse(doc).unwrap();
+        editor.rename(&[], "volume", "level").unwrap();
+        assert_eq!(editor.render(), "# settings\nlevel: 3 # loud\nother: 1\n");
+        editor.rename(&[], "level", "on").unwrap();
+        assert_eq!(editor.render(), "# settings\n\"on\": 3 # loud\nother: 1\n");
+        assert!(editor.rename(&[], "missing", "x").is_err());
     }
 
     #[test]

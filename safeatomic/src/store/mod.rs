@@ -7,6 +7,7 @@
 pub(crate) mod persisted;
 pub(crate) mod private;
 mod recovery;
+mod versioned;
 
 use crate::checksum::digest::Algorithm;
 use crate::checksum::sidecar;
@@ -19,7 +20,7 @@ use crate::publish::{Publish, PublishError, publish};
 use crate::read::{self, ReadOptions};
 use crate::resolve::{self, Target};
 use crate::sys;
-use crate::write::write_atomic_locked_with;
+use crate::write::{create_atomic_with, write_atomic_locked_with};
 use crate::{env, format, litter, lossless, path, timefmt};
 use persisted::Persisted;
 use recovery::Hook;
@@ -28,6 +29,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use versioned::Lineage;
 
 /// What a store does when its file cannot be parsed or fails its checksum.
 ///
@@ -88,6 +90,8 @@ pub struct StoreOptions {
     lock_timeout: Option<Duration>,
     on_recovery: Option<Hook>,
     adopt_missing_checksum: bool,
+    allow_newer_schema: bool,
+    migrate_on_open: bool,
 }
 
 impl StoreOptions {
@@ -217,6 +221,67 @@ impl StoreOptions {
         self
     }
 
+    /// Write files whose schema version is above the type's (a newer
+    /// program's). Off by default: such a file loads, but `update` and
+    /// `replace` refuse it with [`ErrorKind::SchemaTooNew`]. When on, the
+    /// store edits it as any other (the data the type does not know is
+    /// kept) and the file keeps its version.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{ErrorKind, Persisted, Store, StoreOptions};
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// #[persisted(format = "json", version = 1)]
+    /// struct Prefs { volume: u8 }
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("prefs.json");
+    /// std::fs::write(&path, r#"{"schema_version": 2, "volume": 3, "eq": "rock"}"#)?;
+    /// let store = Store::<Prefs>::open(&path)?;
+    /// assert_eq!(store.load()?.volume, 3);
+    /// let e = store.update(|p| p.volume = 4).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::SchemaTooNew);
+    /// let store = Store::<Prefs>::open_with(&path, StoreOptions::new().allow_newer_schema(true))?;
+    /// store.update(|p| p.volume = 4)?;
+    /// assert!(std::fs::read_to_string(&path)?.contains(r#""eq": "rock""#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn allow_newer_schema(mut self, allow: bool) -> Self {
+        self.allow_newer_schema = allow;
+        self
+    }
+
+    /// Write an older file's migration when the store is opened, instead
+    /// of with the next update (off by default: a load never writes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use safeatomic::{Migration, MigrationError, Persisted, Store, StoreOptions};
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Clone, Default, Serialize, Deserialize, Persisted)]
+    /// #[persisted(format = "json", version = 2, migrate = [v1_to_v2])]
+    /// struct Prefs { level: u8 }
+    /// fn v1_to_v2(m: &mut Migration) -> Result<(), MigrationError> {
+    ///     m.rename("volume", "level")
+    /// }
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("prefs.json");
+    /// std::fs::write(&path, "{\"volume\": 3}\n")?;
+    /// Store::<Prefs>::open_with(&path, StoreOptions::new().migrate_on_open(true))?;
+    /// let text = std::fs::read_to_string(&path)?;
+    /// assert!(text.contains("\"schema_version\": 2") && text.contains("\"level\": 3"));
+    /// assert_eq!(std::fs::read_to_string(dir.path().join("prefs.json.v1.bak"))?, "{\"volume\": 3}\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn migrate_on_open(mut self, migrate: bool) -> Self {
+        self.migrate_on_open = migrate;
+        self
+    }
+
     /// A hook told of every corrupt file the store moves aside
     /// ([`CorruptPolicy::MoveAside`]), so that the program learns it (and
     /// can tell its user) and not only the log. It runs on the thread of
@@ -240,6 +305,7 @@ struct Cached<T> {
     /// The validation hook's message when the value read from the file
     /// fails it (a value a commit wrote passed it).
     invalid: Option<String>,
+    lineage: Lineage,
 }
 
 /// A file's bytes at one version: the document a commit edits.
@@ -259,6 +325,7 @@ struct Loaded<T> {
     doc: Option<Doc>,
     /// As [`Cached::invalid`].
     invalid: Option<String>,
+    lineage: Lineage,
 }
 
 impl<T> Loaded<T> {
@@ -392,13 +459,34 @@ impl<T: Persisted> Store<T> {
         if let Err(e) = litter::sweep(&dir) {
             log::debug!("litter sweep beside {} failed: {e}", path.display());
         }
-        Ok(Self {
+        let migrate = options.migrate_on_open && T::SCHEMA.is_some();
+        let store = Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 options,
                 cache: Mutex::new(None),
             }),
-        })
+        };
+        if migrate {
+            store.migrate_now()?;
+        }
+        Ok(store)
+    }
+
+    /// Writes an older file's migration now (under the lock), if the file
+    /// is older than the type.
+    fn migrate_now(&self) -> Result<()> {
+        if self.identity()?.is_none() {
+            return Ok(());
+        }
+        let guard = self.lock()?;
+        match self.read_current(Some(&guard))? {
+            Some(loaded) if matches!(loaded.lineage, Lineage::Migrated { .. }) => {
+                let value = T::clone(&loaded.value);
+                self.commit(&guard, value, Some(&loaded))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Opens `<platform config dir>/<file_name>` for the application
@@ -491,6 +579,7 @@ impl<T: Persisted> Store<T> {
             value,
             doc: None,
             invalid: None,
+            lineage: Lineage::Current,
         })
     }
 
@@ -503,6 +592,7 @@ impl<T: Persisted> Store<T> {
                 value: Arc::clone(&cached.value),
                 doc: Some(cached.doc.clone()),
                 invalid: cached.invalid.clone(),
+                lineage: cached.lineage.clone(),
             })
     }
 
@@ -522,6 +612,7 @@ impl<T: Persisted> Store<T> {
                     value: Arc::new(value),
                     doc: None,
                     invalid,
+                    lineage: Lineage::Current,
                 })
             }
             Err(e) => Err(e),
@@ -580,10 +671,11 @@ impl<T: Persisted> Store<T> {
             }
             read => read?,
         };
-        let value = Arc::new(format::decode::<T>(T::FORMAT, &bytes, path, op)?);
+        let (value, doc, lineage) = versioned::decode::<T>(bytes, path)?;
+        let value = Arc::new(value);
         let invalid = value.validate().err();
         let doc = Doc {
-            bytes: bytes.into(),
+            bytes: doc.into(),
             memo: None,
         };
         // The identity of the very file read, taken before reading it: the
@@ -594,11 +686,13 @@ impl<T: Persisted> Store<T> {
             value: Arc::clone(&value),
             doc: doc.clone(),
             invalid: invalid.clone(),
+            lineage: lineage.clone(),
         });
         Ok(Some(Loaded {
             value,
             doc: Some(doc),
             invalid,
+            lineage,
         }))
     }
 
@@ -800,7 +894,7 @@ impl<T: Persisted> Store<T> {
         let base = self.current(Some(&guard))?;
         let mut value = T::clone(&base.value);
         let out = f(&mut value)?;
-        self.commit(&guard, value, base.base())?;
+        self.commit(&guard, value, Some(&base))?;
         Ok(out)
     }
 
@@ -830,9 +924,12 @@ impl<T: Persisted> Store<T> {
         // whose checksum is wrong or missing) is what `replace` repairs:
         // it is replaced whole, as it is, whatever the corruption policy.
         match self.read_current(Some(&guard)) {
-            Ok(Some(base)) => self.commit(&guard, value, base.base()),
+            Ok(Some(base)) => self.commit(&guard, value, Some(&base)),
             Ok(None) => self.commit(&guard, value, None),
-            Err(e) if is_corruption(&e) || e.kind() == ErrorKind::ChecksumMissing => {
+            Err(e)
+                if is_corruption(&e)
+                    || matches!(e.kind(), ErrorKind::ChecksumMissing | ErrorKind::Schema) =>
+            {
                 self.commit(&guard, value, None)
             }
             Err(e) => Err(e),
@@ -842,18 +939,33 @@ impl<T: Persisted> Store<T> {
     /// Validates `value` and commits it under `guard`: the file's document
     /// (`base`, the version under the lock) edited where the value
     /// changed, or nothing at all when it did not; then caches it.
-    fn commit(
-        &self,
-        guard: &LockGuard,
-        value: T,
-        base: Option<lossless::Base<'_, T>>,
-    ) -> Result<()> {
+    fn commit(&self, guard: &LockGuard, value: T, base: Option<&Loaded<T>>) -> Result<()> {
         let path = &self.inner.path;
+        let lineage = base.map_or(&Lineage::Current, |b| &b.lineage);
+        if let (Lineage::Newer(found), Some(schema)) = (lineage, T::SCHEMA)
+            && !self.inner.options.allow_newer_schema
+        {
+            return Err(
+                Error::new(ErrorKind::SchemaTooNew, Operation::Store, "check schema", path)
+                    .with_detail(format!(
+                        "the file is at schema version {found}, this program's type at {}; \
+                         a newer program wrote it (StoreOptions::allow_newer_schema writes it anyway)",
+                        schema.version()
+                    )),
+            );
+        }
         value.validate().map_err(|reason| {
             Error::new(ErrorKind::Validation, Operation::Store, "validate", path)
                 .with_detail(reason)
         })?;
-        let doc = match lossless::plan(T::FORMAT, base, &value, path)? {
+        let stamp = versioned::stamp::<T>(lineage);
+        let doc = match lossless::plan(T::FORMAT, base.and_then(Loaded::base), &value, stamp, path)?
+        {
+            // A migrated document is not on disk yet: it is written even
+            // when the value is the one it holds.
+            lossless::Outcome::Unchanged if matches!(lineage, Lineage::Migrated { .. }) => base
+                .and_then(|b| b.doc.clone())
+                .expect("a migrated value has its document"),
             // The file already says this: no temp file, no fsync, no
             // rename; it keeps its inode and modification time.
             lossless::Outcome::Unchanged => return Ok(()),
@@ -865,6 +977,9 @@ impl<T: Persisted> Store<T> {
                 }
             }
         };
+        if let Lineage::Migrated { from, original } = lineage {
+            self.keep_original(guard, *from, original)?;
+        }
         let opts = WriteOptions::new()
             .safety(self.inner.options.safety)
             .checksum(T::CHECKSUM);
@@ -882,6 +997,10 @@ impl<T: Persisted> Store<T> {
                 value: Arc::new(value),
                 doc,
                 invalid: None,
+                lineage: match lineage {
+                    Lineage::Newer(v) => Lineage::Newer(*v),
+                    _ => Lineage::Current,
+                },
             }),
             Err(e) => {
                 log::debug!("{}: {e}; the next load reads the file", path.display());
@@ -889,6 +1008,24 @@ impl<T: Persisted> Store<T> {
             }
         };
         Ok(())
+    }
+
+    /// Keeps the bytes of a file migrated from version `from` beside it as
+    /// `<name>.v<from>.bak`, durably, before the migrated file replaces it;
+    /// once: an existing backup is left as it is.
+    fn keep_original(&self, guard: &LockGuard, from: u32, original: &[u8]) -> Result<()> {
+        let target = guard.target();
+        let mut name = target.name.clone();
+        name.push(format!(".v{from}.bak"));
+        let opts = WriteOptions::new()
+            .safety(self.inner.options.safety)
+            .lock(false);
+        match create_atomic_with(target.path.with_file_name(&name), original, &opts) {
+            Err(e) if e.kind() != ErrorKind::AlreadyExists => {
+                Err(e.with_operation(Operation::Store))
+            }
+            _ => Ok(()),
+        }
     }
 }
 

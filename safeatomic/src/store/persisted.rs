@@ -2,6 +2,7 @@
 
 use crate::checksum::digest::Algorithm;
 use crate::format::Format;
+use crate::lossless::migrate::{Migration, MigrationError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -40,6 +41,11 @@ pub trait Persisted: Serialize + DeserializeOwned + Clone + Send + Sync + 'stati
     /// The checksum sidecar algorithm, if the file has one: written with every
     /// update and verified on every read.
     const CHECKSUM: Option<Algorithm> = None;
+
+    /// The schema version of the type's files and the steps that bring an
+    /// older file up to it (`#[persisted(version = N, migrate = [...])]`);
+    /// `None`: the files carry no version.
+    const SCHEMA: Option<Schema> = None;
 
     /// Checks a value before it is written: `Err` with a message refuses it
     /// (the update writes nothing and fails with
@@ -91,5 +97,93 @@ pub trait Persisted: Serialize + DeserializeOwned + Clone + Send + Sync + 'stati
     /// ```
     fn default_value() -> Option<Self> {
         None
+    }
+}
+
+/// One migration step: the data of a file at version `n`, edited in place
+/// to version `n + 1` (see [`Migration`]).
+pub type MigrationStep = fn(&mut Migration) -> Result<(), MigrationError>;
+
+/// A type's schema version, the key that holds it at the top level of its
+/// files, and the steps from version 1 up
+/// (docs/decisions/0012-schema-versions-and-migrations.md). Usually made by
+/// the derive: `#[persisted(version = 3, migrate = [v1_to_v2, v2_to_v3])]`.
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{Format, Migration, MigrationError, Persisted, Schema};
+/// # use serde::{Deserialize, Serialize};
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct Config { level: u8 }
+///
+/// fn v1_to_v2(m: &mut Migration) -> Result<(), MigrationError> {
+///     m.rename("volume", "level")
+/// }
+///
+/// impl Persisted for Config {
+///     const FORMAT: Format = Format::Json;
+///     const SCHEMA: Option<Schema> = Some(Schema::new(2, "schema_version", &[v1_to_v2]));
+/// }
+/// assert_eq!(Config::SCHEMA.unwrap().version(), 2);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Schema {
+    version: u32,
+    key: &'static str,
+    steps: &'static [MigrationStep],
+}
+
+impl Schema {
+    /// The schema at `version` (1 or more), written under `key`, with the
+    /// `version - 1` steps from version 1 up, in order.
+    ///
+    /// # Panics
+    ///
+    /// When `version` is 0, `key` is empty, or there are not exactly
+    /// `version - 1` steps: in a `const`, a compile error.
+    ///
+    /// # Examples
+    ///
+    /// See [`Schema`].
+    pub const fn new(version: u32, key: &'static str, steps: &'static [MigrationStep]) -> Self {
+        assert!(version >= 1, "schema versions start at 1");
+        assert!(!key.is_empty(), "the schema version key is empty");
+        assert!(
+            steps.len() as u64 == version as u64 - 1,
+            "a schema at version N has N - 1 migration steps"
+        );
+        Self {
+            version,
+            key,
+            steps,
+        }
+    }
+
+    /// The current version: what new files are written at.
+    ///
+    /// # Examples
+    ///
+    /// See [`Schema`].
+    pub const fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The top-level key holding the version.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let schema = safeatomic::Schema::new(1, "schema_version", &[]);
+    /// assert_eq!(schema.key(), "schema_version");
+    /// ```
+    pub const fn key(&self) -> &'static str {
+        self.key
+    }
+
+    /// The step from version `from` to `from + 1`.
+    pub(crate) fn step(&self, from: u32) -> Option<MigrationStep> {
+        let index = usize::try_from(from.checked_sub(1)?).ok()?;
+        self.steps.get(index).copied()
     }
 }

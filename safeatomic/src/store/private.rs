@@ -3,7 +3,7 @@
 
 pub use crate::checksum::digest::Algorithm;
 pub use crate::format::Format;
-pub use crate::store::persisted::Persisted;
+pub use crate::store::persisted::{MigrationStep, Persisted, Schema};
 pub use core::marker::PhantomData;
 pub use core::option::Option;
 pub use core::result::Result;
