@@ -8,7 +8,7 @@
 //! The enumeration counts the calls of a clean run and asserts it tried
 //! every one, so a point cannot be skipped silently.
 
-use common::types::{CheckedCounter, CheckedSettings};
+use common::types::{CheckedCounter, CheckedSettings, MigratedSettings};
 use common::{leftovers, tempdir};
 use rustix::io::Errno;
 use safeatomic::fault::{self, Plan, Trace};
@@ -378,6 +378,12 @@ fn setup_settings(d: &Path) {
     write_atomic_with(d.join("settings.toml"), text, &checksummed()).unwrap();
 }
 
+/// The same file written by version 1 of the program (`vol`, no version).
+fn setup_settings_v1(d: &Path) {
+    let text = "# Player settings.\nname = \"demo\" # title\n\n# 0-11\nvol = 3\nskin = \"dark\" # a newer version's\n";
+    write_atomic_with(d.join("settings.toml"), text, &checksummed()).unwrap();
+}
+
 fn setup_ab(d: &Path) {
     fs::write(d.join("a"), b"AAAA").unwrap();
     fs::write(d.join("b"), b"BB").unwrap();
@@ -592,6 +598,14 @@ const SCENARIOS: &[Scenario] = &[
         files: &["settings.toml"],
         setup: setup_settings,
         op: |d| Store::<CheckedSettings>::open(d.join("settings.toml"))?.update(|c| c.volume += 1),
+        verify: &["settings.toml"],
+        ..PLAIN
+    },
+    Scenario {
+        name: "Store::update (migrating a version 1 TOML file, checksummed)",
+        files: &["settings.toml"],
+        setup: setup_settings_v1,
+        op: |d| Store::<MigratedSettings>::open(d.join("settings.toml"))?.update(|c| c.volume += 1),
         verify: &["settings.toml"],
         ..PLAIN
     },

@@ -53,6 +53,26 @@ pub struct CheckedSettings {
     pub name: String,
 }
 
+/// [`CheckedSettings`] at schema version 2: version 1 called `volume`
+/// `vol` ([`rename_vol`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "toml", checksum, version = 2, migrate = [crate::types::rename_vol])]
+pub struct MigratedSettings {
+    /// How loud.
+    pub volume: u64,
+    /// Shown in the title bar.
+    pub name: String,
+}
+
+/// Version 1 to 2 of [`MigratedSettings`].
+///
+/// # Errors
+///
+/// When the file already has a `volume` beside its `vol`.
+pub fn rename_vol(m: &mut safeatomic::Migration) -> Result<(), safeatomic::MigrationError> {
+    m.rename("vol", "volume")
+}
+
 /// A value whose validation refuses `n > 10`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
 #[persisted(format = "json", validate = crate::types::at_most_ten)]

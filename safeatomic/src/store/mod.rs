@@ -1012,19 +1012,42 @@ impl<T: Persisted> Store<T> {
 
     /// Keeps the bytes of a file migrated from version `from` beside it as
     /// `<name>.v<from>.bak`, durably, before the migrated file replaces it;
-    /// once: an existing backup is left as it is.
+    /// once: an existing backup (an earlier attempt's, which a crash or a
+    /// failure may have left before it was durable) is only made durable.
     fn keep_original(&self, guard: &LockGuard, from: u32, original: &[u8]) -> Result<()> {
+        let op = Operation::Store;
         let target = guard.target();
         let mut name = target.name.clone();
         name.push(format!(".v{from}.bak"));
+        let bak = target.path.with_file_name(&name);
         let opts = WriteOptions::new()
             .safety(self.inner.options.safety)
             .lock(false);
-        match create_atomic_with(target.path.with_file_name(&name), original, &opts) {
-            Err(e) if e.kind() != ErrorKind::AlreadyExists => {
-                Err(e.with_operation(Operation::Store))
+        match create_atomic_with(&bak, original, &opts) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                let durable = || -> std::io::Result<()> {
+                    let flags = sys::OFlags::RDONLY | sys::OFlags::NOFOLLOW;
+                    let fd = sys::file::openat(
+                        &*target.dir,
+                        Path::new(&name),
+                        flags,
+                        sys::Mode::empty(),
+                    )?;
+                    sys::file::fsync(&fd)?;
+                    sys::file::fsync(&*target.dir)
+                };
+                durable().map_err(|e| Error::io(op, "keep the original before migrating", &bak, e))
             }
-            _ => Ok(()),
+            // The backup is there but not known to be durable: the file is
+            // not replaced (the next update makes the backup durable).
+            Err(e) if e.is_committed() => {
+                let kind = e.io_error().map_or(ErrorKind::Io, ErrorKind::of_io);
+                Err(e.with_kind(kind).with_operation(op).with_detail(
+                    "the backup of the original is not known to be durable; the file was not migrated",
+                ))
+            }
+            Err(e) => Err(e.with_operation(op)),
         }
     }
 }
