@@ -595,6 +595,11 @@ fn killed_store_updates_lose_no_acknowledged_update_and_verify() {
 }
 
 #[test]
+fn killed_migrating_store_updates_leave_the_old_or_the_migrated_file_and_lose_no_update() {
+    kills_leave_a_consistent_directory("store-migrate");
+}
+
+#[test]
 fn killed_lock_holders_release_their_locks_and_lose_no_locked_update() {
     kills_leave_a_consistent_directory("lock");
 }

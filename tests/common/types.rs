@@ -73,6 +73,25 @@ pub fn rename_vol(m: &mut safeatomic::Migration) -> Result<(), safeatomic::Migra
     m.rename("vol", "volume")
 }
 
+/// [`CheckedCounter`] at schema version 2: a version 1 file is one that
+/// `Store::<CheckedCounter>` wrote (no version key); the step only makes
+/// sure `n` is there.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "json", checksum, version = 2, migrate = [crate::types::counter_v1_to_v2])]
+pub struct VersionedCounter {
+    /// The count.
+    pub n: u64,
+}
+
+/// Version 1 to 2 of [`VersionedCounter`].
+///
+/// # Errors
+///
+/// When `n` is there but not a number.
+pub fn counter_v1_to_v2(m: &mut safeatomic::Migration) -> Result<(), safeatomic::MigrationError> {
+    m.set_default("n", 0).map(drop)
+}
+
 /// A value whose validation refuses `n > 10`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
 #[persisted(format = "json", validate = crate::types::at_most_ten)]

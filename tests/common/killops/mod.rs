@@ -30,6 +30,6 @@ pub use observe::{classify, observe};
 pub use run::{corrupt_record, run_step};
 pub use scripts::{SCRIPTS, script};
 pub use vocabulary::{
-    DONOR, Dumped, REPLACED, SWEEPER, Script, Size, Step, dump_filler, is_data_name, litter_names,
-    payload_size,
+    DONOR, Dumped, REPLACED, SWEEPER, Script, Size, Step, dump_filler, is_data_name,
+    is_migration_backup, litter_names, payload_size,
 };

@@ -104,6 +104,7 @@ fn tag_for(step: Step, before: &Model) -> String {
         | Step::ChecksumFile { name }
         | Step::Remove { name }
         | Step::StoreUpdate { name }
+        | Step::StoreMigrate { name }
         | Step::HoldRelease { name }
         | Step::StoreReplace { name }
         | Step::StoreTryUpdate { name, .. }
@@ -244,6 +245,7 @@ impl Model {
                 self.files.remove(name);
             }
             Step::StoreUpdate { name }
+            | Step::StoreMigrate { name }
             | Step::StoreTryUpdate {
                 name,
                 refuse: false,

@@ -67,6 +67,14 @@ pub fn observe(dir: &Path) -> BTreeMap<String, Content> {
     for e in std::fs::read_dir(dir).expect("list the test directory") {
         let e = e.expect("dir entry");
         let name = e.file_name().to_string_lossy().into_owned();
+        if is_migration_backup(&name) {
+            // Created whole (create_atomic) or not at all.
+            let bytes = std::fs::read(e.path()).unwrap_or_else(|err| panic!("read {name}: {err}"));
+            if let Content::Bad(why) = classify("backup.json", &bytes) {
+                panic!("the migration backup {name} is not a whole version 1 file: {why}");
+            }
+            continue;
+        }
         if !is_data_name(&name) {
             continue;
         }

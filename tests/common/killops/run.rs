@@ -1,7 +1,7 @@
 //! Running a step for real (the child's side).
 
 use crate::child::make_payload;
-use crate::types::CheckedCounter;
+use crate::types::{CheckedCounter, VersionedCounter};
 use safeatomic::{
     Algorithm, AtomicWriter, DoctorOptions, ErrorKind, Format, Store, WriteOptions, acquire_lock,
     atomic_json_dump, atomic_ron_dump, atomic_toml_dump, atomic_yaml_dump, cleanup_litter,
@@ -82,6 +82,11 @@ pub fn run_step(dir: &Path, step: Step, k: u64) -> Result<Outcome, String> {
             Store::<CheckedCounter>::open(p(name))
                 .and_then(|s| s.update(|c| c.n += 1))
                 .map_err(|e| fail("Store::update", &e))?;
+        }
+        Step::StoreMigrate { name } => {
+            Store::<VersionedCounter>::open(p(name))
+                .and_then(|s| s.update(|c| c.n += 1))
+                .map_err(|e| fail("Store::update migrating", &e))?;
         }
         Step::LockedRmw { name, try_lock } => {
             let path = p(name);

@@ -166,6 +166,17 @@ pub const SCRIPTS: &[Script] = &[
         targets: &["s.json"],
     },
     Script {
+        name: "store-migrate",
+        about: "a version 1 counter file (Store::<CheckedCounter>::update on a fresh file), then Store::<VersionedCounter>::update migrating it to version 2",
+        steps: &[
+            Step::StoreUpdate { name: "s.json" },
+            Step::StoreMigrate { name: "s.json" },
+            Step::StoreMigrate { name: "s.json" },
+            Step::Remove { name: "s.json" },
+        ],
+        targets: &["s.json"],
+    },
+    Script {
         name: "lock",
         about: "acquire_lock + read + write_atomic_locked + release, the same with a try_acquire_lock spin, acquire + hold + release",
         steps: &[

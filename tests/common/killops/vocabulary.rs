@@ -98,6 +98,13 @@ pub enum Step {
         /// Target (a `.json` name).
         name: &'static str,
     },
+    /// `Store::<VersionedCounter>::update(n += 1)`: the same counter at
+    /// schema version 2, so a file written by `StoreUpdate` (version 1) is
+    /// migrated, its original kept as `<name>.v1.bak`.
+    StoreMigrate {
+        /// Target (a `.json` name).
+        name: &'static str,
+    },
     /// Read-modify-write under the lock: `acquire_lock` (or a
     /// `try_acquire_lock` spin), read the current payload, `write_atomic_locked`
     /// a payload tagged `after-<seq read>` (or `after-none`), `release`.
@@ -204,6 +211,7 @@ impl Step {
             Step::ChecksumFile { .. } => "write_checksum_file",
             Step::Remove { .. } => "unlink (scaffolding)",
             Step::StoreUpdate { .. } => "Store::update",
+            Step::StoreMigrate { .. } => "Store::update migrating",
             Step::LockedRmw {
                 try_lock: false, ..
             } => "acquire_lock+write_atomic_locked",
@@ -253,6 +261,7 @@ impl Step {
             Step::Write { .. }
             | Step::Stream { .. }
             | Step::StoreUpdate { .. }
+            | Step::StoreMigrate { .. }
             | Step::StoreReplace { .. }
             | Step::Dump { .. }
             | Step::LockedRmw { .. }
@@ -293,7 +302,15 @@ pub fn is_data_name(name: &str) -> bool {
         || name.ends_with(".lock")
         || name.ends_with(".sha256")
         || name.ends_with(".sha512")
+        || is_migration_backup(name)
         || name == SWEEPER)
+}
+
+/// A migration's copy of the original (`s.json.v1.bak`): outside the
+/// model, which counts the data file; [`observe`](super::observe::observe)
+/// checks that it is whole.
+pub fn is_migration_backup(name: &str) -> bool {
+    name.ends_with(".bak")
 }
 
 /// A file the harness writes to make a write happen in the directory.
