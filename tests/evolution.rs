@@ -557,3 +557,53 @@ fn eight_concurrent_first_opens_write_one_migration_and_lose_no_update() {
         version_1("json")
     );
 }
+
+/// Eight processes opening the same version 1 file at once, 25 updates
+/// each: the first to take the lock writes the migration (one backup, the
+/// original), the others find version 2; no update is lost.
+#[test]
+fn eight_processes_migrating_one_file_write_one_migration_and_lose_no_update() {
+    use common::types::{CheckedCounter, VersionedCounter};
+    let d = tempdir();
+    let path = d.path().join("counter.json");
+    Store::<CheckedCounter>::open(&path)
+        .unwrap()
+        .replace(CheckedCounter { n: 0 })
+        .unwrap();
+    let original = fs::read(&path).unwrap();
+    let mut children: Vec<common::child::ChildGuard> = (0..8)
+        .map(|_| {
+            common::child::ChildGuard::spawn(
+                common::sa_child!()
+                    .arg("store-increment")
+                    .arg("versioned")
+                    .arg(&path)
+                    .arg("25"),
+            )
+        })
+        .collect();
+    for c in &mut children {
+        let status = c.wait_timeout(std::time::Duration::from_secs(300));
+        assert!(status.success(), "a child failed: {status}");
+    }
+    assert_eq!(
+        Store::<VersionedCounter>::open(&path)
+            .unwrap()
+            .load()
+            .unwrap()
+            .n,
+        200
+    );
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"schema_version\": 2"), "{text}");
+    let backups: Vec<_> = fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".bak"))
+        .collect();
+    assert_eq!(backups, ["counter.json.v1.bak"]);
+    assert_eq!(
+        fs::read(d.path().join("counter.json.v1.bak")).unwrap(),
+        original
+    );
+}

@@ -90,7 +90,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "store-increment",
         args: "FORMAT PATH N",
-        about: "N times Store::update(n += 1) on a derived counter in FORMAT (json, yaml, toml, ron, checked)",
+        about: "N times Store::update(n += 1) on a derived counter in FORMAT (json, yaml, toml, ron, checked, versioned: checked at schema version 2)",
         run: store_increment,
     },
     Command {
@@ -418,7 +418,9 @@ fn increments<T: safeatomic::Persisted>(path: &Path, n: u64, bump: fn(&mut T)) -
 }
 
 fn store_increment(args: &[String]) -> Outcome {
-    use common::types::{CheckedCounter, JsonCounter, RonCounter, TomlCounter, YamlCounter};
+    use common::types::{
+        CheckedCounter, JsonCounter, RonCounter, TomlCounter, VersionedCounter, YamlCounter,
+    };
     let args = args_between(args, 3, 3, "FORMAT PATH N")?;
     let path = Path::new(&args[1]);
     let n: u64 = number("N", &args[2])?;
@@ -428,6 +430,7 @@ fn store_increment(args: &[String]) -> Outcome {
         "toml" => increments::<TomlCounter>(path, n, |c| c.n += 1),
         "ron" => increments::<RonCounter>(path, n, |c| c.n += 1),
         "checked" => increments::<CheckedCounter>(path, n, |c| c.n += 1),
+        "versioned" => increments::<VersionedCounter>(path, n, |c| c.n += 1),
         other => Err(fail(exit::USAGE, format!("unknown format {other:?}"))),
     }
 }
