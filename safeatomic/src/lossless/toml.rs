@@ -8,6 +8,23 @@ use super::view::{Seg, View, show_path};
 use ::toml::de::{DeTable, DeValue};
 use toml_edit::{Array, ArrayOfTables, Decor, DocumentMut, InlineTable, Item, Key, Table, Value};
 
+/// The entries of an ordered (inline) table from index `$at` on, taken
+/// out, in their order: what goes at `$at` is then inserted, and these put
+/// back after it. (Taken from the end, so that each removal is of the
+/// map's last entry, O(1).)
+macro_rules! take_tail {
+    ($table:expr, $at:expr) => {{
+        let tail: Vec<String> = $table.iter().skip($at).map(|(k, _)| k.to_owned()).collect();
+        let mut moved: Vec<_> = tail
+            .iter()
+            .rev()
+            .filter_map(|k| $table.remove_entry(k))
+            .collect();
+        moved.reverse();
+        moved
+    }};
+}
+
 /// A parsed document, being edited.
 pub(super) struct Document {
     doc: DocumentMut,
@@ -320,34 +337,27 @@ impl Editor for Document {
 
     fn rename(&mut self, map: &[Seg], from: &str, to: &str) -> Result<(), Mismatch> {
         let missing = || Mismatch(format!("no `{from}` to rename at {}", show_path(map)));
+        // The entry is taken out with those after it, and put back first,
+        // under its new name, with its comments and spacing.
+        macro_rules! rename_in {
+            ($table:expr) => {{
+                let at = $table
+                    .iter()
+                    .position(|(k, _)| k == from)
+                    .ok_or_else(missing)?;
+                let mut moved = take_tail!($table, at).into_iter();
+                let (old, entry) = moved.next().expect("the entry to rename was taken");
+                $table.insert_formatted(&renamed(&old, to), entry);
+                for (k, v) in moved {
+                    $table.insert_formatted(&k, v);
+                }
+                Ok(())
+            }};
+        }
         match self.slot(map)? {
-            Slot::Table(t) | Slot::Item(Item::Table(t)) => {
-                let at = t.iter().position(|(k, _)| k == from).ok_or_else(missing)?;
-                let tail: Vec<String> = t.iter().skip(at).map(|(k, _)| k.to_owned()).collect();
-                let mut moved = Vec::with_capacity(tail.len());
-                for k in tail.iter().rev() {
-                    moved.extend(t.remove_entry(k));
-                }
-                let (old, item) = moved.pop().expect("the renamed entry was removed last");
-                t.insert_formatted(&renamed(&old, to), item);
-                for (k, v) in moved.into_iter().rev() {
-                    t.insert_formatted(&k, v);
-                }
-                Ok(())
-            }
+            Slot::Table(t) | Slot::Item(Item::Table(t)) => rename_in!(t),
             Slot::Item(Item::Value(Value::InlineTable(t))) | Slot::Value(Value::InlineTable(t)) => {
-                let at = t.iter().position(|(k, _)| k == from).ok_or_else(missing)?;
-                let tail: Vec<String> = t.iter().skip(at).map(|(k, _)| k.to_owned()).collect();
-                let mut moved = Vec::with_capacity(tail.len());
-                for k in tail.iter().rev() {
-                    moved.extend(t.remove_entry(k));
-                }
-                let (old, value) = moved.pop().expect("the renamed entry was removed last");
-                t.insert_formatted(&renamed(&old, to), value);
-                for (k, v) in moved.into_iter().rev() {
-                    t.insert_formatted(&k, v);
-                }
-                Ok(())
+                rename_in!(t)
             }
             _ => Err(Mismatch(format!("{} is not a table", show_path(map)))),
         }
@@ -482,14 +492,9 @@ fn insert_in_table(
             }
         }
     }
-    let tail: Vec<String> = table.iter().skip(at).map(|(k, _)| k.to_owned()).collect();
-    let mut moved = Vec::with_capacity(tail.len());
-    // From the end: each removal is then the map's last entry, O(1).
-    for k in tail.iter().rev() {
-        moved.extend(table.remove_entry(k));
-    }
+    let moved = take_tail!(table, at);
     table.insert_formatted(&new_key, item);
-    for (k, v) in moved.into_iter().rev() {
+    for (k, v) in moved {
         table.insert_formatted(&k, v);
     }
     Ok(())
@@ -502,11 +507,7 @@ fn insert_in_inline_table(
     place: &Place<'_>,
 ) -> Result<(), Mismatch> {
     let at = position(table.iter().map(|(k, _)| k), place)?;
-    let tail: Vec<String> = table.iter().skip(at).map(|(k, _)| k.to_owned()).collect();
-    let mut moved = Vec::with_capacity(tail.len());
-    for k in tail.iter().rev() {
-        moved.extend(table.remove_entry(k));
-    }
+    let moved = take_tail!(table, at);
     let mut value = value;
     if at == table.len()
         && let Some((_, last)) = table.iter_mut().last()
@@ -519,7 +520,7 @@ fn insert_in_inline_table(
         }
     }
     table.insert(key, value);
-    for (k, v) in moved.into_iter().rev() {
+    for (k, v) in moved {
         table.insert_formatted(&k, v);
     }
     Ok(())
