@@ -607,3 +607,127 @@ fn eight_processes_migrating_one_file_write_one_migration_and_lose_no_update() {
         original
     );
 }
+
+/// RON's older versions as Rust types (`migrate_from`): the data read
+/// without its type would lose enum variant names.
+mod ron_old {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub(crate) enum Mode {
+        Off,
+        Custom { speed: u32 },
+    }
+
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    pub(crate) struct V1 {
+        pub(crate) volume: u8,
+        pub(crate) page_size: u32,
+        pub(crate) timeout: u64,
+        pub(crate) mode: Mode,
+    }
+
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    pub(crate) struct V2 {
+        pub(crate) level: u8,
+        pub(crate) timeout: u64,
+        pub(crate) display: super::V2Display,
+        pub(crate) mode: Mode,
+    }
+
+    impl From<V1> for V2 {
+        fn from(v: V1) -> Self {
+            V2 {
+                level: v.volume,
+                timeout: v.timeout,
+                display: super::V2Display {
+                    page_size: v.page_size,
+                },
+                mode: v.mode,
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "ron", version = 3, migrate_from = [ron_old::V1, ron_old::V2])]
+struct RonV3 {
+    level: u8,
+    timeout: String,
+    display: V3Display,
+    mode: ron_old::Mode,
+}
+
+impl From<ron_old::V2> for RonV3 {
+    fn from(v: ron_old::V2) -> Self {
+        RonV3 {
+            level: v.level,
+            timeout: format!("{}s", v.timeout),
+            display: V3Display {
+                page_size: v.display.page_size,
+                theme: "dark".into(),
+            },
+            mode: v.mode,
+        }
+    }
+}
+
+#[test]
+fn a_version_1_ron_file_migrates_through_the_older_types() {
+    let d = tempdir();
+    let path = d.path().join("scene.ron");
+    let original = "(\n    volume: 3,\n    page_size: 20,\n    timeout: 5,\n    mode: Custom(speed: 2),\n    plugins: [\"a\"],\n)\n";
+    fs::write(&path, original).unwrap();
+    let store = Store::<RonV3>::open(&path).unwrap();
+    let expected = RonV3 {
+        level: 3,
+        timeout: "5s".into(),
+        display: V3Display {
+            page_size: 20,
+            theme: "dark".into(),
+        },
+        mode: ron_old::Mode::Custom { speed: 2 },
+    };
+    assert_eq!(store.load().unwrap(), expected);
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        original,
+        "a load writes nothing"
+    );
+    store.update(|_| ()).unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        fs::read_to_string(d.path().join("scene.ron.v1.bak")).unwrap(),
+        original
+    );
+    assert!(text.contains("schema_version: 3"), "{text}");
+    assert!(
+        text.contains("plugins: [\"a\"]"),
+        "unknown fields kept: {text}"
+    );
+    assert!(
+        text.contains("mode: Custom("),
+        "the variant's name is kept: {text}"
+    );
+    assert!(
+        !text.contains("volume") && !text.contains("page_size: 20,\n    timeout"),
+        "{text}"
+    );
+    // Read again: version 3, nothing to migrate, and a no-op writes nothing.
+    let again = Store::<RonV3>::open(&path).unwrap();
+    assert_eq!(again.load().unwrap(), expected);
+    again.update(|_| ()).unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), text);
+    // A version 2 file takes the second conversion only.
+    let path2 = d.path().join("v2.ron");
+    fs::write(
+        &path2,
+        "(schema_version: 2, level: 1, timeout: 7, display: (page_size: 9), mode: Off)\n",
+    )
+    .unwrap();
+    let v2 = Store::<RonV3>::open(&path2).unwrap().load().unwrap();
+    assert_eq!(
+        (v2.level, v2.timeout.as_str(), v2.display.page_size),
+        (1, "7s", 9)
+    );
+}

@@ -3,7 +3,8 @@
 
 use crate::ctxt::Ctxt;
 use crate::symbol::{
-    CHECKSUM, CRATE, FORMAT, KEYS, MIGRATE, PERSISTED, Symbol, VALIDATE, VERSION, VERSION_KEY,
+    CHECKSUM, CRATE, FORMAT, KEYS, MIGRATE, MIGRATE_FROM, PERSISTED, Symbol, VALIDATE, VERSION,
+    VERSION_KEY,
 };
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
@@ -22,6 +23,8 @@ const CRATE_USAGE: &str = r#"crate = "path::to::safeatomic""#;
 const VERSION_USAGE: &str = "version = N, an integer from 1 (files without the key are version 1)";
 /// How `version_key` is written, used in errors.
 const VERSION_KEY_USAGE: &str = r#"version_key = "schema_version""#;
+/// How `migrate_from` is written, used in errors.
+const MIGRATE_FROM_USAGE: &str = "migrate_from = [v1::Config, v2::Config], the types of versions 1 to N - 1, each converted to the next with From";
 /// How `migrate` is written, used in errors.
 const MIGRATE_USAGE: &str = "migrate = [v1_to_v2, v2_to_v3], one fn(&mut Migration) -> Result<(), MigrationError> per version step";
 
@@ -136,6 +139,8 @@ pub(crate) struct Attrs {
     /// `migrate = [...]`: the steps, and the list (errors about the count
     /// point at it).
     pub(crate) migrate: Option<(Vec<ExprPath>, TokenStream)>,
+    /// `migrate_from = [...]`: the older versions' types, and the list.
+    pub(crate) migrate_from: Option<(Vec<syn::Type>, TokenStream)>,
     pub(crate) krate: Crate,
 }
 
@@ -156,6 +161,7 @@ pub(crate) fn get(cx: &Ctxt, attrs: &[Attribute]) -> Attrs {
         version: None,
         version_key: None,
         migrate: None,
+        migrate_from: None,
         krate: Crate::Default,
     };
     // Keys already given, in any of the attributes (a key given twice is
@@ -213,6 +219,8 @@ fn parse_key(
         parse_version_key(cx, attrs, meta)
     } else if key == MIGRATE {
         parse_migrate(cx, attrs, meta)
+    } else if key == MIGRATE_FROM {
+        parse_migrate_from(cx, attrs, meta)
     } else {
         debug_assert!(key == CRATE);
         parse_crate(cx, attrs, meta)
@@ -374,6 +382,25 @@ fn parse_migrate(cx: &Ctxt, attrs: &mut Attrs, meta: &ParseNestedMeta<'_>) -> sy
         }
     }
     attrs.migrate = Some((steps, array.to_token_stream()));
+    Ok(())
+}
+
+/// `migrate_from = [v1::Config, v2::Config]`.
+fn parse_migrate_from(cx: &Ctxt, attrs: &mut Attrs, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if !meta.input.peek(Token![=]) {
+        cx.error_spanned_by(
+            &meta.path,
+            format_args!("{MIGRATE_FROM} needs a value: {MIGRATE_FROM_USAGE}"),
+        );
+        return skip_value(meta);
+    }
+    let input = meta.value()?;
+    let content;
+    let brackets = syn::bracketed!(content in input);
+    let types = syn::punctuated::Punctuated::<syn::Type, Token![,]>::parse_terminated(&content)?;
+    let mut list = TokenStream::new();
+    brackets.surround(&mut list, |tokens| types.to_tokens(tokens));
+    attrs.migrate_from = Some((types.into_iter().collect(), list));
     Ok(())
 }
 

@@ -98,10 +98,47 @@ fn impl_persisted(input: &Input<'_>, format: &FormatAttr, facade: &TokenStream) 
                 let private = respan(private.clone(), span);
                 quote_spanned!(span=> #path as #private::MigrationStep)
             });
-        quote! {
-            const SCHEMA: #private::Option<#private::Schema> = #private::Option::Some(
-                #private::Schema::new(#version, #key, &[#(#steps),*]),
-            );
+        match &input.attrs.migrate_from {
+            None => quote! {
+                const SCHEMA: #private::Option<#private::Schema> = #private::Option::Some(
+                    #private::Schema::new(#version, #key, &[#(#steps),*]),
+                );
+            },
+            Some((types, _)) => {
+                // Version k's file is read as the k-th type, then each type
+                // converted to the next with `From`, up to `Self`.
+                let arms = (0..types.len()).map(|k| {
+                    let from = u32::try_from(k + 1).expect("fewer versions than u32::MAX");
+                    let first = &types[k];
+                    let later = &types[k + 1..];
+                    quote! {
+                        #from => #private::Option::Some(#private::read_as::<#first, Self>(
+                            <Self as #private::Persisted>::FORMAT,
+                            bytes,
+                            path,
+                            |v: #first| -> Self {
+                                #( let v: #later = ::core::convert::From::from(v); )*
+                                ::core::convert::From::from(v)
+                            },
+                        )),
+                    }
+                });
+                quote! {
+                    const SCHEMA: #private::Option<#private::Schema> = #private::Option::Some(
+                        #private::Schema::typed(#version, #key),
+                    );
+                    fn migrate_from(
+                        from: u32,
+                        bytes: &[u8],
+                        path: &#private::Path,
+                    ) -> #private::Option<#private::Result<(Self, #private::OldValue), #private::Error>> {
+                        match from {
+                            #(#arms)*
+                            _ => #private::Option::None,
+                        }
+                    }
+                }
+            }
         }
     });
 

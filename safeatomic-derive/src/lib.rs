@@ -46,6 +46,7 @@
 //! | [`version`](#version-version_key-migrate) | an integer from 1 | no version in the files | `Persisted::SCHEMA` |
 //! | [`version_key`](#version-version_key-migrate) | a string literal | `"schema_version"` | the key holding it |
 //! | [`migrate`](#version-version_key-migrate) | `[step, …]`, `version - 1` paths to `fn(&mut Migration) -> Result<(), MigrationError>` | none | the steps from version 1 up |
+//! | [`migrate_from`](#version-version_key-migrate) | `[V1, …]`, the types of versions 1 to `version - 1`, each `From` the one before (`Self: From<last>`) | none | older versions as Rust types (RON) |
 //! | [`crate`](#crate) | a path, as a string literal | `"::safeatomic"` | where the generated code finds safeatomic |
 //!
 //! `Persisted::default_value` is not an attribute: it is
@@ -180,10 +181,32 @@
 //! ```
 //!
 //! The type must be a struct with named fields or a tagged enum (the
-//! version is a key beside its fields), must not
-//! `#[serde(deny_unknown_fields)]` (it would refuse the key), and RON files
-//! take no migrations (RON's data without its type does not say which enum
-//! variant a value is, so the migrated file could not be written back).
+//! version is a key beside its fields) and must not
+//! `#[serde(deny_unknown_fields)]` (it would refuse the key).
+//!
+//! RON's data read without its type does not say which enum variant a value
+//! is, so RON files are migrated through the older versions' Rust types
+//! instead: `migrate_from = [v1::Scene, v2::Scene]` reads a version 1 file
+//! as a `v1::Scene` and converts it with `From` up to `Self`; what the old
+//! type knew and the new one lacks is dropped, what neither knows is kept.
+//! (`migrate_from` works for every format; `migrate` on a RON type is a
+//! compile error that says so.)
+//!
+//! ```
+//! use safeatomic::Persisted;
+//! # use serde::{Deserialize, Serialize};
+//! #[derive(Clone, Serialize, Deserialize)]
+//! struct SceneV1 { volume: u8 }
+//!
+//! #[derive(Clone, Serialize, Deserialize, Persisted)]
+//! #[persisted(format = "json", version = 2, migrate_from = [SceneV1])]
+//! struct Scene { level: u8 }
+//!
+//! impl From<SceneV1> for Scene {
+//!     fn from(v: SceneV1) -> Self { Scene { level: v.volume } }
+//! }
+//! # assert_eq!(Scene::SCHEMA.unwrap().version(), 2);
+//! ```
 //!
 //! # `crate`
 //!

@@ -23,15 +23,18 @@ pub(crate) const VERSION: Symbol = Symbol("version");
 pub(crate) const VERSION_KEY: Symbol = Symbol("version_key");
 /// `migrate = [v1_to_v2, …]`: the steps from version 1 up.
 pub(crate) const MIGRATE: Symbol = Symbol("migrate");
+/// `migrate_from = [v1::T, …]`: the types of the older versions.
+pub(crate) const MIGRATE_FROM: Symbol = Symbol("migrate_from");
 
 /// Every key of `#[persisted(...)]`, in the order error messages list them.
-pub(crate) const KEYS: [Symbol; 7] = [
+pub(crate) const KEYS: [Symbol; 8] = [
     FORMAT,
     CHECKSUM,
     VALIDATE,
     VERSION,
     VERSION_KEY,
     MIGRATE,
+    MIGRATE_FROM,
     CRATE,
 ];
 

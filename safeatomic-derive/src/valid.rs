@@ -54,6 +54,12 @@ fn check_schema(cx: &Ctxt, input: &Input<'_>, format: FormatKind) {
         if let Some((_, list)) = &attrs.migrate {
             cx.error_spanned_by(list, "migrate needs version = N (its last step's target)");
         }
+        if let Some((_, list)) = &attrs.migrate_from {
+            cx.error_spanned_by(
+                list,
+                "migrate_from needs version = N (the type's own version)",
+            );
+        }
         return;
     };
     let needed = version - 1;
@@ -61,8 +67,26 @@ fn check_schema(cx: &Ctxt, input: &Input<'_>, format: FormatKind) {
         1 => "1 migration step".to_owned(),
         n => format!("{n} migration steps"),
     };
-    match &attrs.migrate {
-        None if needed > 0 => cx.error_spanned_by(
+    if let (Some(_), Some((types, list))) = (&attrs.migrate, &attrs.migrate_from) {
+        let _ = types;
+        cx.error_spanned_by(
+            list,
+            "give migrate (steps on the data) or migrate_from (older types), not both",
+        );
+    }
+    match (&attrs.migrate, &attrs.migrate_from) {
+        (None, Some((types, list))) if types.len() as u64 != u64::from(needed) => cx
+            .error_spanned_by(
+                list,
+                format_args!(
+                    "version {version} needs the types of versions 1 to {}, {} in all, not {}",
+                    version - 1,
+                    needed,
+                    types.len()
+                ),
+            ),
+        (None, Some(_)) => {}
+        (None, None) if needed > 0 => cx.error_spanned_by(
             literal,
             format_args!(
                 "version {version} needs migrate = [...] with {} (1 to 2{})",
@@ -74,7 +98,7 @@ fn check_schema(cx: &Ctxt, input: &Input<'_>, format: FormatKind) {
                 },
             ),
         ),
-        Some((given, list)) if given.len() as u64 != u64::from(needed) => cx.error_spanned_by(
+        (Some((given, list)), _) if given.len() as u64 != u64::from(needed) => cx.error_spanned_by(
             list,
             format_args!(
                 "version {version} needs {}, one per step from version 1, not {}",
@@ -99,7 +123,7 @@ fn check_schema(cx: &Ctxt, input: &Input<'_>, format: FormatKind) {
     {
         cx.error_spanned_by(
             list,
-            "migrations are for JSON, YAML and TOML files: RON's data without its type does not say which enum variant a value is, so a migrated RON file could not be written back",
+            "migrations on the data are for JSON, YAML and TOML files: RON's data without its type does not say which enum variant a value is; give the older versions' types instead: migrate_from = [v1::Config, ...]",
         );
     }
     if let Some(span) = input.denies_unknown_fields {

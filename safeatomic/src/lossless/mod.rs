@@ -95,6 +95,13 @@ pub(crate) struct Base<'a, T> {
     pub(crate) doc: &'a [u8],
     pub(crate) value: &'a T,
     pub(crate) memo: Option<&'a Memo>,
+    /// What the document was read as, when that was not `value`: a file
+    /// of an older schema version, read as that version's type (the fields
+    /// it knew that the new value lacks are dropped, as a type's own are).
+    pub(crate) read_as: Option<&'a Node>,
+    /// The document is a migration not on disk yet: it is written even
+    /// when the value is unchanged.
+    pub(crate) migrated: bool,
 }
 
 /// What to write for `new`, given the document it replaces (`None`: there
@@ -138,12 +145,17 @@ pub(crate) fn plan<T: Serialize + DeserializeOwned>(
     let Some(base) = base else {
         return Ok(Outcome::Write(whole(&new_node)?, How::Fresh, None));
     };
-    let old_node = node::capture(base.value).map(|mut n| {
+    let old_node = match base.read_as {
+        Some(read_as) => Ok(read_as.clone()),
+        None => node::capture(base.value),
+    }
+    .map(|mut n| {
         n.normalize();
         n
     });
     if let Ok(old) = &old_node
         && old.same(&new_node)
+        && !base.migrated
     {
         return Ok(Outcome::Unchanged);
     }
@@ -152,7 +164,12 @@ pub(crate) fn plan<T: Serialize + DeserializeOwned>(
     let attempt = doc.and_then(|doc| {
         let old = old_node
             .map_err(|e| Fallback::new(format!("the old value cannot be captured: {e}")))?;
-        edit(format, doc, &old, &new_node, base.memo, path, &read_back)
+        let edit = Edit {
+            memo: base.memo,
+            stamp,
+            migrated: base.migrated,
+        };
+        edit.run(format, doc, &old, &new_node, path, &read_back)
     });
     match attempt {
         Ok(outcome) => Ok(outcome),
@@ -236,25 +253,68 @@ fn text_of(format: Format, node: &Node, path: &Path) -> std::result::Result<Stri
         .map_err(|_| Fallback::new(format!("the {format} serializer wrote something not UTF-8")))
 }
 
+/// How a document is edited: with the memo that describes it and `old`,
+/// the schema version whole writes carry, and whether it is a migration
+/// not written yet.
+struct Edit<'a> {
+    memo: Option<&'a Memo>,
+    /// Only RON's merge writes the version itself.
+    #[cfg_attr(not(feature = "ron"), allow(dead_code))]
+    stamp: Option<Stamp>,
+    migrated: bool,
+}
+
+impl Edit<'_> {
+    /// The document edited from `old` to `new`, or, failing that, its
+    /// data with the changes written afresh.
+    fn run(
+        &self,
+        format: Format,
+        doc: &str,
+        old: &Node,
+        new: &Node,
+        path: &Path,
+        read_back: &ReadBack<'_>,
+    ) -> std::result::Result<Outcome, Fallback> {
+        #[cfg(feature = "ron")]
+        if format == Format::Ron {
+            // RON is written afresh from the merge: the version goes in.
+            let new = match self.stamp {
+                Some(Stamp { key, version }) => new.clone().stamped(key, version),
+                None => new.clone(),
+            };
+            return ron::merge(doc, old, &new, &|text| {
+                std::str::from_utf8(text).is_ok_and(|text| read_back(text).is_some())
+            })
+            .map(|bytes| Outcome::Write(bytes, How::Merged, None));
+        }
+        edit(
+            format,
+            doc,
+            old,
+            new,
+            self.memo,
+            self.migrated,
+            path,
+            read_back,
+        )
+    }
+}
+
 /// The document edited from `old` to `new`, or, failing that, its data
 /// with the changes written afresh. `memo`, when given, describes `doc`
-/// and `old`.
+/// and `old`; a `migrated` document is written even unchanged.
+#[allow(clippy::too_many_arguments)] // the edit's inputs, all of them
 fn edit(
     format: Format,
     doc: &str,
     old: &Node,
     new: &Node,
     memo: Option<&Memo>,
+    migrated: bool,
     path: &Path,
     read_back: &ReadBack<'_>,
 ) -> std::result::Result<Outcome, Fallback> {
-    #[cfg(feature = "ron")]
-    if format == Format::Ron {
-        return ron::merge(doc, old, new, &|text| {
-            std::str::from_utf8(text).is_ok_and(|text| read_back(text).is_some())
-        })
-        .map(|bytes| Outcome::Write(bytes, How::Merged, None));
-    }
     let old_view;
     let old_view = match memo {
         Some(memo) => &memo.value,
@@ -266,7 +326,11 @@ fn edit(
     let new_view = view_of(format, &text_of(format, new, path)?, path)?;
     let ops = diff::diff(old_view, &new_view);
     if ops.is_empty() {
-        return Ok(Outcome::Unchanged);
+        return Ok(if migrated {
+            Outcome::Write(doc.as_bytes().to_vec(), How::Patched, None)
+        } else {
+            Outcome::Unchanged
+        });
     }
     let editor = Patcher::open(format, doc);
     let doc_view = match (memo, &editor) {

@@ -306,6 +306,8 @@ fn check(
         doc: doc.as_bytes(),
         value: old,
         memo: None,
+        read_as: None,
+        migrated: false,
     };
     let outcome = plan(format, Some(base), new, None, Path::new(PATH)).unwrap();
     let (bytes, how, memo) = match outcome {
@@ -343,6 +345,8 @@ fn check(
             doc: &bytes,
             value: new,
             memo,
+            read_as: None,
+            migrated: false,
         };
         let again = plan(format, Some(base), new, None, Path::new(PATH)).unwrap();
         prop_assert!(matches!(again, Outcome::Unchanged));
@@ -355,6 +359,8 @@ fn check(
                 doc: &bytes,
                 value: new,
                 memo,
+                read_as: None,
+                migrated: false,
             };
             match plan(format, Some(base), old, None, Path::new(PATH)).unwrap() {
                 Outcome::Write(bytes, how, _) => Some((bytes, how)),

@@ -331,10 +331,16 @@ struct Loaded<T> {
 impl<T> Loaded<T> {
     /// What a commit edits: the document and the value read from it.
     fn base(&self) -> Option<lossless::Base<'_, T>> {
+        let (read_as, migrated) = match &self.lineage {
+            Lineage::Migrated { read_as, .. } => (read_as.as_deref(), true),
+            _ => (None, false),
+        };
         self.doc.as_ref().map(|doc| lossless::Base {
             doc: &doc.bytes,
             value: &*self.value,
             memo: doc.memo.as_deref(),
+            read_as,
+            migrated,
         })
     }
 }
@@ -961,11 +967,6 @@ impl<T: Persisted> Store<T> {
         let stamp = versioned::stamp::<T>(lineage);
         let doc = match lossless::plan(T::FORMAT, base.and_then(Loaded::base), &value, stamp, path)?
         {
-            // A migrated document is not on disk yet: it is written even
-            // when the value is the one it holds.
-            lossless::Outcome::Unchanged if matches!(lineage, Lineage::Migrated { .. }) => base
-                .and_then(|b| b.doc.clone())
-                .expect("a migrated value has its document"),
             // The file already says this: no temp file, no fsync, no
             // rename; it keeps its inode and modification time.
             lossless::Outcome::Unchanged => return Ok(()),
@@ -977,7 +978,7 @@ impl<T: Persisted> Store<T> {
                 }
             }
         };
-        if let Lineage::Migrated { from, original } = lineage {
+        if let Lineage::Migrated { from, original, .. } = lineage {
             self.keep_original(guard, *from, original)?;
         }
         let opts = WriteOptions::new()

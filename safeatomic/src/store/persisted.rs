@@ -1,10 +1,13 @@
 //! The `Persisted` trait: what a type stored in a [`Store`](crate::Store) declares.
 
 use crate::checksum::digest::Algorithm;
+use crate::error::Result as StoreResult;
 use crate::format::Format;
 use crate::lossless::migrate::{Migration, MigrationError};
+use crate::lossless::node::Node;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::path::Path;
 
 /// A type that can live in a file managed by a [`Store`](crate::Store).
 ///
@@ -46,6 +49,17 @@ pub trait Persisted: Serialize + DeserializeOwned + Clone + Send + Sync + 'stati
     /// older file up to it (`#[persisted(version = N, migrate = [...])]`);
     /// `None`: the files carry no version.
     const SCHEMA: Option<Schema> = None;
+
+    /// For a schema whose older versions are Rust types
+    /// ([`Schema::typed`], `#[persisted(migrate_from = [...])]`): a file
+    /// at version `from`, read as that version's type and converted to
+    /// `Self`, with the old value. `None` for any other `from`. Written by
+    /// the derive.
+    #[doc(hidden)]
+    fn migrate_from(from: u32, bytes: &[u8], path: &Path) -> Option<StoreResult<(Self, OldValue)>> {
+        let _ = (from, bytes, path);
+        None
+    }
 
     /// Checks a value before it is written: `Err` with a message refuses it
     /// (the update writes nothing and fails with
@@ -132,7 +146,16 @@ pub struct Schema {
     version: u32,
     key: &'static str,
     steps: &'static [MigrationStep],
+    /// The older versions are Rust types ([`Persisted::migrate_from`]).
+    typed: bool,
 }
+
+/// What an older version's type read from a file, as the store compares
+/// it with the new value (the fields it knew and the new one lacks are
+/// dropped; the others the file has are kept). Made by the derive.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct OldValue(pub(crate) Node);
 
 impl Schema {
     /// The schema at `version` (1 or more), written under `key`, with the
@@ -157,7 +180,39 @@ impl Schema {
             version,
             key,
             steps,
+            typed: false,
         }
+    }
+
+    /// A schema at `version` whose older versions are Rust types, each
+    /// converted to the next with `From` (for RON, whose data read without
+    /// its type cannot be migrated as data): see the derive's
+    /// `migrate_from`.
+    ///
+    /// # Panics
+    ///
+    /// As [`Schema::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let schema = safeatomic::Schema::typed(2, "schema_version");
+    /// assert_eq!(schema.version(), 2);
+    /// ```
+    pub const fn typed(version: u32, key: &'static str) -> Self {
+        assert!(version >= 1, "schema versions start at 1");
+        assert!(!key.is_empty(), "the schema version key is empty");
+        Self {
+            version,
+            key,
+            steps: &[],
+            typed: true,
+        }
+    }
+
+    /// Whether the older versions are Rust types.
+    pub(crate) fn is_typed(&self) -> bool {
+        self.typed
     }
 
     /// The current version: what new files are written at.

@@ -7,6 +7,7 @@ use super::persisted::{Persisted, Schema};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::format;
 use crate::lossless::migrate::Migration;
+use crate::lossless::node::Node;
 use crate::lossless::{self, Stamp};
 use std::path::Path;
 use std::sync::Arc;
@@ -18,8 +19,13 @@ pub(super) enum Lineage {
     Current,
     /// Migrated in memory from version `from`: `original` is the file as
     /// it is on disk, kept as `<file>.v<from>.bak` when the migrated
-    /// document is first written.
-    Migrated { from: u32, original: Arc<[u8]> },
+    /// document is first written; `read_as`, for a schema whose older
+    /// versions are Rust types, what that version's type read.
+    Migrated {
+        from: u32,
+        original: Arc<[u8]>,
+        read_as: Option<Arc<Node>>,
+    },
     /// At a version above the type's: read, not written unless allowed.
     Newer(u32),
 }
@@ -62,6 +68,18 @@ pub(super) fn decode<T: Persisted>(bytes: Vec<u8>, path: &Path) -> Result<(T, Ve
         };
         return Ok((value, bytes, lineage));
     }
+    if schema.is_typed() {
+        let (value, old) = T::migrate_from(version, &bytes, path).unwrap_or_else(|| {
+            Err(schema_error(path, "migrate")
+                .with_detail(format!("the type has no migration from version {version}")))
+        })?;
+        let lineage = Lineage::Migrated {
+            from: version,
+            original: bytes.clone().into(),
+            read_as: Some(Arc::new(old.0)),
+        };
+        return Ok((value, bytes, lineage));
+    }
     migrate(&mut migration, schema, version, path)?;
     let (data, renames) = migration.into_parts();
     let migrated = lossless::rewrite(T::FORMAT, &bytes, &data, &renames, path)?;
@@ -76,6 +94,7 @@ pub(super) fn decode<T: Persisted>(bytes: Vec<u8>, path: &Path) -> Result<(T, Ve
         Lineage::Migrated {
             from: version,
             original,
+            read_as: None,
         },
     ))
 }
