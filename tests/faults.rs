@@ -8,7 +8,7 @@
 //! The enumeration counts the calls of a clean run and asserts it tried
 //! every one, so a point cannot be skipped silently.
 
-use common::types::{CheckedCounter, CheckedSettings, MigratedSettings};
+use common::types::{CheckedCounter, CheckedSettings, MigratedSettings, RonMigrated};
 use common::{leftovers, tempdir};
 use rustix::io::Errno;
 use safeatomic::fault::{self, Plan, Trace};
@@ -384,6 +384,16 @@ fn setup_settings_v1(d: &Path) {
     write_atomic_with(d.join("settings.toml"), text, &checksummed()).unwrap();
 }
 
+/// A RON counter written by version 1 of its program (`count`).
+fn setup_ron_v1(d: &Path) {
+    write_atomic_with(
+        d.join("counter.ron"),
+        "(\n    count: 41,\n    note: \"kept\",\n)\n",
+        &checksummed(),
+    )
+    .unwrap();
+}
+
 fn setup_ab(d: &Path) {
     fs::write(d.join("a"), b"AAAA").unwrap();
     fs::write(d.join("b"), b"BB").unwrap();
@@ -607,6 +617,14 @@ const SCENARIOS: &[Scenario] = &[
         setup: setup_settings_v1,
         op: |d| Store::<MigratedSettings>::open(d.join("settings.toml"))?.update(|c| c.volume += 1),
         verify: &["settings.toml"],
+        ..PLAIN
+    },
+    Scenario {
+        name: "Store::update (migrating a version 1 RON file through its old type, checksummed)",
+        files: &["counter.ron"],
+        setup: setup_ron_v1,
+        op: |d| Store::<RonMigrated>::open(d.join("counter.ron"))?.update(|c| c.n += 1),
+        verify: &["counter.ron"],
         ..PLAIN
     },
     Scenario {

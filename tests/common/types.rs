@@ -92,6 +92,28 @@ pub fn counter_v1_to_v2(m: &mut safeatomic::Migration) -> Result<(), safeatomic:
     m.set_default("n", 0).map(drop)
 }
 
+/// A RON counter at schema version 2 whose version 1 ([`RonCounterV1`])
+/// called `n` `count`: migrated through the old type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "ron", checksum, version = 2, migrate_from = [crate::types::RonCounterV1])]
+pub struct RonMigrated {
+    /// The count.
+    pub n: u64,
+}
+
+/// Version 1 of [`RonMigrated`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RonCounterV1 {
+    /// The count, as version 1 named it.
+    pub count: u64,
+}
+
+impl From<RonCounterV1> for RonMigrated {
+    fn from(v: RonCounterV1) -> Self {
+        RonMigrated { n: v.count }
+    }
+}
+
 /// A value whose validation refuses `n > 10`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Persisted)]
 #[persisted(format = "json", validate = crate::types::at_most_ten)]
