@@ -237,6 +237,17 @@ fn unknown_lines(text: &str) -> Vec<&str> {
     lines
 }
 
+/// A commit's base: a document, the value read from it, maybe a memo.
+fn base<'a>(doc: &'a [u8], value: &'a Known, memo: Option<&'a super::Memo>) -> Base<'a, Known> {
+    Base {
+        doc,
+        value,
+        memo,
+        read_as: None,
+        migrated: false,
+    }
+}
+
 fn decode<T: serde::de::DeserializeOwned>(format: Format, text: &[u8]) -> Option<T> {
     format::decode(format, text, Path::new(PATH), Operation::Store).ok()
 }
@@ -302,14 +313,14 @@ fn check(
         return Ok(());
     };
     prop_assume!(&read_old == old);
-    let base = Base {
-        doc: doc.as_bytes(),
-        value: old,
-        memo: None,
-        read_as: None,
-        migrated: false,
-    };
-    let outcome = plan(format, Some(base), new, None, Path::new(PATH)).unwrap();
+    let outcome = plan(
+        format,
+        Some(base(doc.as_bytes(), old, None)),
+        new,
+        None,
+        Path::new(PATH),
+    )
+    .unwrap();
     let (bytes, how, memo) = match outcome {
         Outcome::Unchanged => {
             prop_assert_eq!(old, new);
@@ -341,31 +352,30 @@ fn check(
     prop_assert_eq!(how, expected, "{}\nfrom\n{}", text, doc);
     // Again: nothing to write, with the memo or without.
     for memo in [None, memo.as_ref()] {
-        let base = Base {
-            doc: &bytes,
-            value: new,
-            memo,
-            read_as: None,
-            migrated: false,
-        };
-        let again = plan(format, Some(base), new, None, Path::new(PATH)).unwrap();
+        let again = plan(
+            format,
+            Some(base(&bytes, new, memo)),
+            new,
+            None,
+            Path::new(PATH),
+        )
+        .unwrap();
         prop_assert!(matches!(again, Outcome::Unchanged));
     }
     // And back to the old value: the memo of the first commit changes
     // nothing in the bytes of the second (it only saves reading them).
     if let Some(memo) = &memo {
-        let back = |memo| {
-            let base = Base {
-                doc: &bytes,
-                value: new,
-                memo,
-                read_as: None,
-                migrated: false,
-            };
-            match plan(format, Some(base), old, None, Path::new(PATH)).unwrap() {
-                Outcome::Write(bytes, how, _) => Some((bytes, how)),
-                Outcome::Unchanged => None,
-            }
+        let back = |memo| match plan(
+            format,
+            Some(base(&bytes, new, memo)),
+            old,
+            None,
+            Path::new(PATH),
+        )
+        .unwrap()
+        {
+            Outcome::Write(bytes, how, _) => Some((bytes, how)),
+            Outcome::Unchanged => None,
         };
         prop_assert_eq!(back(Some(memo)), back(None));
     }
