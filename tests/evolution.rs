@@ -731,3 +731,46 @@ fn a_version_1_ron_file_migrates_through_the_older_types() {
         (1, "7s", 9)
     );
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct JsonTypedV1 {
+    volume: u8,
+}
+
+/// `migrate_from` in a format with an editor: the file gets its version
+/// and keeps its layout and unknown keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Persisted)]
+#[persisted(format = "toml", version = 2, migrate_from = [JsonTypedV1])]
+struct TomlTyped {
+    level: u8,
+}
+
+impl From<JsonTypedV1> for TomlTyped {
+    fn from(v: JsonTypedV1) -> Self {
+        TomlTyped { level: v.volume }
+    }
+}
+
+#[test]
+fn older_types_migrate_a_toml_file_which_then_carries_its_version() {
+    let d = tempdir();
+    let path = d.path().join("typed.toml");
+    fs::write(&path, "# mine\nvolume = 3\nextra = true # kept\n").unwrap();
+    let store = Store::<TomlTyped>::open(&path).unwrap();
+    assert_eq!(store.load().unwrap(), TomlTyped { level: 3 });
+    store.update(|t| t.level += 1).unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    // `volume` is dropped (version 1 knew it, version 2 does not), with
+    // the comment lines above it; the rest stays as written.
+    assert!(text.starts_with("extra = true # kept\n"), "{text}");
+    assert!(
+        text.contains("schema_version = 2") && text.contains("level = 4"),
+        "{text}"
+    );
+    assert!(!text.contains("volume"), "{text}");
+    // A fresh store reads it at version 2: no second migration.
+    assert_eq!(
+        Store::<TomlTyped>::open(&path).unwrap().load().unwrap(),
+        TomlTyped { level: 4 }
+    );
+}

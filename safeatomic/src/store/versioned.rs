@@ -73,12 +73,22 @@ pub(super) fn decode<T: Persisted>(bytes: Vec<u8>, path: &Path) -> Result<(T, Ve
             Err(schema_error(path, "migrate")
                 .with_detail(format!("the type has no migration from version {version}")))
         })?;
+        // The document the commit edits carries the new version: RON's
+        // merge writes it; the other formats' editors get it here, where
+        // the data is edited like a migration's.
+        let doc = if T::FORMAT == crate::format::Format::Ron {
+            bytes.clone()
+        } else {
+            migration.stamp(schema.key(), schema.version());
+            let (data, renames) = migration.into_parts();
+            lossless::rewrite(T::FORMAT, &bytes, &data, &renames, path)?
+        };
         let lineage = Lineage::Migrated {
             from: version,
-            original: bytes.clone().into(),
+            original: bytes.into(),
             read_as: Some(Arc::new(old.0)),
         };
-        return Ok((value, bytes, lineage));
+        return Ok((value, doc, lineage));
     }
     migrate(&mut migration, schema, version, path)?;
     let (data, renames) = migration.into_parts();
