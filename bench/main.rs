@@ -9,6 +9,7 @@
 //! cargo run --release -p safeatomic-bench -- store [--rounds 200] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- writes [--rounds 40] [--syscalls] [--svg docs/benchmarks.svg] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- ablation [--rounds 400] [--dir DIR]
+//! cargo run --release -p safeatomic-bench -- sqlite [--rounds 30] [--big] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- smoke        # a few seconds, for CI
 //! ```
 
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 
 mod ablation;
 mod lossless;
+mod sqlite;
 mod writes;
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -478,7 +480,7 @@ fn main() -> BoxResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
         return Err(
-            "usage: safeatomic-bench hash|lock-wait|lock-costs|store|lossless|writes|ablation|smoke [options]".into(),
+            "usage: safeatomic-bench hash|lock-wait|lock-costs|store|lossless|sqlite|writes|ablation|smoke [options]".into(),
         );
     };
     match cmd.as_str() {
@@ -489,6 +491,11 @@ fn main() -> BoxResult<()> {
         "handoff-child" => handoff_child(rest),
         "store" => store(&parse_opts(rest)?),
         "lossless" => lossless::lossless(&parse_opts(rest)?),
+        "sqlite" => {
+            let big = rest.iter().any(|a| a == "--big");
+            let rest: Vec<String> = rest.iter().filter(|a| *a != "--big").cloned().collect();
+            sqlite::sqlite_bench(&parse_opts(&rest)?, big)
+        }
         "writes" => {
             let o = parse_opts(rest)?;
             writes::writes(&o, o.svg.as_deref())
@@ -505,6 +512,7 @@ fn main() -> BoxResult<()> {
             store(&o)?;
             o.rounds = 1;
             lossless::lossless(&o)?;
+            sqlite::sqlite_bench(&o, false)?;
             o.rounds = 2;
             ablation::ablation(&o)?;
             // The strace count and the chart too, so neither can rot.
