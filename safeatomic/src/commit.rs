@@ -22,7 +22,7 @@ use crate::resolve::{self, Found, Target};
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
 use crate::{litter, trust};
 use rustix::io::Errno;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -63,6 +63,10 @@ pub(crate) enum Aim<'a> {
     /// The target a [`LockGuard`] holds: the write commits into the
     /// directory that was locked, under that lock.
     Locked(&'a LockGuard),
+    /// A file beside the one a [`LockGuard`] holds, in the directory that
+    /// was locked (a store's migration backup): the guard's lock covers
+    /// it, none is taken.
+    Beside(&'a LockGuard, &'a OsStr),
 }
 
 impl Pending {
@@ -88,9 +92,14 @@ impl Pending {
         op: Operation,
         publish: Publish,
     ) -> Result<Self> {
+        let beside;
         let path = match aim {
             Aim::Path(path) => path,
             Aim::Locked(guard) => guard.path(),
+            Aim::Beside(guard, name) => {
+                beside = guard.path().with_file_name(name);
+                &beside
+            }
         };
         if let Some(mode) = opts.mode
             && mode & !0o7777 != 0
@@ -119,6 +128,7 @@ impl Pending {
         let target = match aim {
             Aim::Path(path) => resolve::resolve(path, policy, op)?,
             Aim::Locked(guard) => guard.target().relook(policy, op)?,
+            Aim::Beside(guard, name) => guard.target().beside(name, policy, op)?,
         };
         let take_lock = matches!(aim, Aim::Path(_))
             && match publish {

@@ -22,7 +22,7 @@ use crate::sys::{self, OwnedFd, Stat};
 use crate::trust;
 use rustix::fs::FileType;
 use rustix::io::Errno;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -159,6 +159,23 @@ impl Target {
             found,
             ..self.clone()
         })
+    }
+
+    /// The name `name` in the same directory (a file beside the target),
+    /// inspected now as [`relook`](Target::relook) inspects the target.
+    pub(crate) fn beside(
+        &self,
+        name: &OsStr,
+        policy: SymlinkPolicy,
+        op: Operation,
+    ) -> Result<Target> {
+        Target {
+            name: name.to_owned(),
+            path: self.path.with_file_name(name),
+            found: Found::Nothing,
+            ..self.clone()
+        }
+        .relook(policy, op)
     }
 
     /// The owner of the file found at the name, if a file was found.

@@ -229,6 +229,24 @@ pub fn create_atomic_with(
     )
 }
 
+/// Creates `name` beside the file `guard` holds, in the directory that was
+/// locked, with `data`, if nothing is there (as [`create_atomic_with`],
+/// under the guard's lock): a store's migration backup.
+pub(crate) fn create_beside(
+    guard: &LockGuard,
+    name: &std::ffi::OsStr,
+    data: &[u8],
+    options: &WriteOptions,
+) -> Result<()> {
+    Pending::write_whole(
+        Aim::Beside(guard, name),
+        data,
+        options,
+        Operation::Store,
+        Publish::NoReplace,
+    )
+}
+
 /// Size of the write buffer: large enough to amortise syscalls, small
 /// enough that memory stays flat for any file size.
 const BUFFER: usize = 64 * 1024;

@@ -20,7 +20,7 @@ use crate::publish::{Publish, PublishError, publish};
 use crate::read::{self, ReadOptions};
 use crate::resolve::{self, Target};
 use crate::sys;
-use crate::write::{create_atomic_with, write_atomic_locked_with};
+use crate::write::{create_beside, write_atomic_locked_with};
 use crate::{env, format, litter, lossless, path, timefmt};
 use persisted::Persisted;
 use recovery::Hook;
@@ -1021,10 +1021,9 @@ impl<T: Persisted> Store<T> {
         let mut name = target.name.clone();
         name.push(format!(".v{from}.bak"));
         let bak = target.path.with_file_name(&name);
-        let opts = WriteOptions::new()
-            .safety(self.inner.options.safety)
-            .lock(false);
-        match create_atomic_with(&bak, original, &opts) {
+        // In the locked directory, by its handle, as the file itself.
+        let opts = WriteOptions::new().safety(self.inner.options.safety);
+        match create_beside(guard, &name, original, &opts) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                 let durable = || -> std::io::Result<()> {
