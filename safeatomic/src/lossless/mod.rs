@@ -288,75 +288,66 @@ impl Edit<'_> {
             })
             .map(|bytes| Outcome::Write(bytes, How::Merged, None));
         }
-        edit(
+        self.in_place(format, doc, old, new, path, read_back)
+    }
+
+    /// The document edited from `old` to `new` by the format's editor
+    /// (`memo`, when given, describes `doc` and `old`; a `migrated`
+    /// document is written even unchanged), or, failing that, its data
+    /// with the changes written afresh.
+    fn in_place(
+        &self,
+        format: Format,
+        doc: &str,
+        old: &Node,
+        new: &Node,
+        path: &Path,
+        read_back: &ReadBack<'_>,
+    ) -> std::result::Result<Outcome, Fallback> {
+        let (memo, migrated) = (self.memo, self.migrated);
+        let old_view;
+        let old_view = match memo {
+            Some(memo) => &memo.value,
+            None => {
+                old_view = view_of(format, &text_of(format, old, path)?, path)?;
+                &old_view
+            }
+        };
+        let new_view = view_of(format, &text_of(format, new, path)?, path)?;
+        let ops = diff::diff(old_view, &new_view);
+        if ops.is_empty() {
+            return Ok(if migrated {
+                Outcome::Write(doc.as_bytes().to_vec(), How::Patched, None)
+            } else {
+                Outcome::Unchanged
+            });
+        }
+        let editor = Patcher::open(format, doc);
+        let doc_view = match (memo, &editor) {
+            (Some(memo), _) => memo.doc.clone(),
+            (None, Ok(Some(editor))) if let Some(view) = editor.view() => view,
+            (None, _) => view_of(format, doc, path)?,
+        };
+        let mut merged = doc_view.clone();
+        diff::apply(&mut merged, &ops, &new_view)?;
+        let reads_back = |text: &str| read_back(text).is_some_and(|view| view == merged);
+        let (text, how) = made(
             format,
             doc,
-            old,
-            new,
-            self.memo,
-            self.migrated,
+            editor,
+            doc_view,
+            &ops,
+            &new_view,
+            &merged,
             path,
-            read_back,
-        )
+            &reads_back,
+        )?;
+        let memo = Memo {
+            value: new_view,
+            doc: merged,
+        };
+        Ok(Outcome::Write(text.into_bytes(), how, Some(memo)))
     }
-}
-
-/// The document edited from `old` to `new`, or, failing that, its data
-/// with the changes written afresh. `memo`, when given, describes `doc`
-/// and `old`; a `migrated` document is written even unchanged.
-#[allow(clippy::too_many_arguments)] // the edit's inputs, all of them
-fn edit(
-    format: Format,
-    doc: &str,
-    old: &Node,
-    new: &Node,
-    memo: Option<&Memo>,
-    migrated: bool,
-    path: &Path,
-    read_back: &ReadBack<'_>,
-) -> std::result::Result<Outcome, Fallback> {
-    let old_view;
-    let old_view = match memo {
-        Some(memo) => &memo.value,
-        None => {
-            old_view = view_of(format, &text_of(format, old, path)?, path)?;
-            &old_view
-        }
-    };
-    let new_view = view_of(format, &text_of(format, new, path)?, path)?;
-    let ops = diff::diff(old_view, &new_view);
-    if ops.is_empty() {
-        return Ok(if migrated {
-            Outcome::Write(doc.as_bytes().to_vec(), How::Patched, None)
-        } else {
-            Outcome::Unchanged
-        });
-    }
-    let editor = Patcher::open(format, doc);
-    let doc_view = match (memo, &editor) {
-        (Some(memo), _) => memo.doc.clone(),
-        (None, Ok(Some(editor))) if let Some(view) = editor.view() => view,
-        (None, _) => view_of(format, doc, path)?,
-    };
-    let mut merged = doc_view.clone();
-    diff::apply(&mut merged, &ops, &new_view)?;
-    let reads_back = |text: &str| read_back(text).is_some_and(|view| view == merged);
-    let (text, how) = made(
-        format,
-        doc,
-        editor,
-        doc_view,
-        &ops,
-        &new_view,
-        &merged,
-        path,
-        &reads_back,
-    )?;
-    let memo = Memo {
-        value: new_view,
-        doc: merged,
-    };
-    Ok(Outcome::Write(text.into_bytes(), how, Some(memo)))
 }
 
 /// The document with `ops` (from its view `doc_view` to `new`) made by
