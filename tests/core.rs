@@ -1034,10 +1034,11 @@ fn crate_doc_matrix_agrees_with_the_code() {
     }
 }
 
-/// The litter sweep lists the directory on every write; the directory is
-/// opened `O_NOATIME` so that listing does not update its atime (under
-/// `relatime` it would on every write, because every write changes the
-/// directory's mtime: decision 0007).
+/// A process's first write in a directory lists it for litter; the
+/// directory is opened `O_NOATIME` so that listing does not update its
+/// atime (under `relatime` it would, because every write changes the
+/// directory's mtime: decision 0007). Each write here is run as the first
+/// of a process, so each lists.
 #[test]
 fn writes_leave_the_directory_atime_alone() {
     use std::os::unix::fs::MetadataExt as _;
@@ -1054,7 +1055,7 @@ fn writes_leave_the_directory_atime_alone() {
     };
     set_old_atime();
     for i in 0..3 {
-        write_atomic(&path, format!("write {i}")).unwrap();
+        common::sweeping_write(&path, format!("write {i}").as_bytes()).unwrap();
     }
     let after_writes = fs::metadata(d.path()).unwrap().atime();
     // Control: a plain listing does update the atime on this mount, so the

@@ -106,17 +106,22 @@ fn publish_index(trace: &Trace) -> Option<usize> {
 }
 
 /// Indices of the litter sweep (housekeeping whose failure must not fail
-/// the operation): from the directory listing to the temp-name generation.
+/// the operation): from the rewind of the directory handle to the removal
+/// of the first dead writer's temp file (a sweep runs once per directory
+/// in a process, and once per recorded run here: `fault::record` and
+/// `fault::inject` start with nothing swept).
 fn sweep_range(trace: &Trace) -> std::ops::Range<usize> {
     let names = trace.names();
-    match (
-        names.iter().position(|n| *n == "readdir"),
-        names.iter().position(|n| *n == "getrandom"),
-    ) {
-        // The sweep reads the directory's entries through the directory fd
-        // the write already holds, then the temp name is generated.
-        (Some(start), Some(end)) => start..end,
-        _ => 0..0,
+    let start = names.windows(2).position(|w| w == ["lseek", "readdir"]);
+    match start {
+        Some(start) => {
+            let end = names[start..]
+                .iter()
+                .position(|n| *n == "unlinkat")
+                .map_or(start + 2, |i| start + i + 1);
+            start..end
+        }
+        None => 0..0,
     }
 }
 
@@ -226,12 +231,17 @@ fn enumerate(s: &Scenario) -> usize {
                 .collect();
             assert!(left.is_empty(), "{ctx}: temp files left: {left:?}");
             // The next operation succeeds (from wherever the failure left us)
-            // and leaves nothing behind.
+            // and leaves nothing behind, run as the first in the directory
+            // by a process that has not swept it (a new recording starts
+            // with nothing swept).
             if now == before {
-                (s.op)(d.path()).unwrap_or_else(|e| panic!("{ctx}: next operation failed: {e}"));
+                fault::record(|| (s.op)(d.path()))
+                    .0
+                    .unwrap_or_else(|e| panic!("{ctx}: next operation failed: {e}"));
                 assert_eq!(state(d.path(), s.files), after, "{ctx}: next operation");
             } else {
-                write_atomic(d.path().join("next"), b"next")
+                fault::record(|| write_atomic(d.path().join("next"), b"next"))
+                    .0
                     .unwrap_or_else(|e| panic!("{ctx}: next write failed: {e}"));
             }
             assert!(
@@ -283,8 +293,12 @@ fn crash_everywhere(s: &Scenario) -> usize {
             );
         }
         sidecars_consistent(d.path(), s, &format!("{}: crash after call {i}", s.name));
-        // Recovery: the next write in that directory removes the litter.
-        write_atomic(d.path().join("next"), b"recovery").unwrap();
+        // Recovery: the first write in that directory by a process that
+        // has not swept it (a new recording starts with nothing swept)
+        // removes the litter.
+        fault::record(|| write_atomic(d.path().join("next"), b"recovery"))
+            .0
+            .unwrap();
         for f in s.files {
             assert!(
                 !is_locked(d.path().join(f)).unwrap(),

@@ -459,7 +459,7 @@ fn a_checksummed_replace_gives_the_sidecar_the_files_owner_and_mode(n: &Neighbou
     assert_eq!((m.uid(), m.gid(), m.mode() & 0o777), (uid, gid, 0o640));
 }
 
-/// Litter sweeps (every write's, `cleanup_litter`) remove only the sweeping
+/// Litter sweeps (a process's first write's, `cleanup_litter`) remove only the sweeping
 /// user's own dead temp and probe files: root does not delete other users'
 /// files that merely carry our names.
 fn sweeps_leave_other_users_litter_alone(n: &Neighbourhood) {
@@ -480,7 +480,7 @@ fn sweeps_leave_other_users_litter_alone(n: &Neighbourhood) {
         common::temp_name(0xfedc_ba98_7654_3210)
     ));
     fs::write(&ours, b"a dead writer's").unwrap();
-    write_atomic(n.path("shared/x"), b"x").unwrap();
+    common::sweeping_write(&n.path("shared/x"), b"x").unwrap();
     assert!(!ours.exists(), "root's own litter is swept");
     fs::write(&ours, b"a dead writer's").unwrap();
     assert_eq!(cleanup_litter(n.path("shared")).unwrap(), 1);

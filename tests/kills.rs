@@ -34,8 +34,9 @@
 //!   `inspect_lock().held` false, `try_acquire_lock` succeeds);
 //! * the next step, run in the test process, succeeds with the outcome the
 //!   model predicts (for `cleanup_litter`: the exact number of dead temp
-//!   files), and after it (or one more write in the directory, for steps
-//!   that do not sweep) no litter remains but the live writer's.
+//!   files), and after it (or, for steps that do not sweep, one more
+//!   write as the first of a process in the directory) no litter remains
+//!   but the live writer's.
 //!
 //! At the end the live writer commits and its file is complete.
 //!
@@ -449,8 +450,9 @@ fn kill_script(s: &Script, kills: usize, rng: &mut Rng) -> KillStats {
         if let Err(e) = agrees(dir, &model) {
             panic!("{context}: after step {resume} run by the test: {e}");
         }
-        if !step.sweeps(got) {
-            write_atomic(dir.join(SWEEPER), b"one more write").expect("a write after the kill");
+        if !step.sweeps() {
+            common::sweeping_write(&dir.join(SWEEPER), b"one more write")
+                .expect("a write after the kill");
             model.litter.clear();
         }
         let left = dead_temps(dir);
@@ -713,7 +715,7 @@ fn kill_scripts_are_all_tested_and_the_model_rejects_wrong_states() {
     bytes[100] ^= 1;
     std::fs::write(&p, &bytes).unwrap();
     assert!(agrees(dir, &m).is_err(), "a flipped bit under a sidecar");
-    assert!(!Step::Remove { name: "x" }.sweeps(Outcome::Done));
+    assert!(!Step::Remove { name: "x" }.sweeps());
 
     // A dumped document cut short that still parses (a YAML string ending
     // early), and a store value other than the model's.

@@ -8,8 +8,11 @@ use common::child::{
     AckReader, CREATE_PAYLOAD_SIZE, ChildGuard, HOLD_WRITER_SIZE, HOLD_WRITER_TAG, PayloadInfo,
     exit, make_payload, parse_ack, verify_payload,
 };
+use common::types::CheckedCounter;
 use common::{leftovers, no_leftovers, tempdir};
-use safeatomic::{ErrorKind, cleanup_litter, read_atomic, write_atomic};
+use rustix::io::Errno;
+use safeatomic::fault::{self, Plan};
+use safeatomic::{ErrorKind, Store, acquire_lock, cleanup_litter, read_atomic, write_atomic};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
@@ -354,8 +357,9 @@ fn writers_killed_at_random_moments_leave_a_complete_version_and_only_sweepable_
         if !out.acks.is_empty() {
             with_acks += 1;
         }
-        // Any write in the directory sweeps the dead writer's temp file.
-        write_atomic(d.path().join("sweeper"), b"sweep").unwrap();
+        // The first write of a process in the directory sweeps the dead
+        // writer's temp file.
+        common::sweeping_write(&d.path().join("sweeper"), b"sweep").unwrap();
         assert!(
             leftovers(d.path()).is_empty(),
             "{context}: litter survived a write in the same directory: {:?}",
@@ -487,7 +491,31 @@ fn a_live_writers_temp_file_survives_sweeps_and_writes_beside_it() {
         0,
         "swept a live writer's temp file"
     );
+    // Every other point where a sweep runs: a write beside it (the
+    // process's first in the directory, and a later one), another
+    // process's first write, a store opened there, a process's first lock
+    // there, and a write that finds the disk full (the sweep of its retry:
+    // `realfs.rs` shows it on a full tmpfs).
+    common::sweeping_write(&d.path().join("other.bin"), b"first").unwrap();
     write_atomic(d.path().join("other.bin"), b"neighbour").unwrap();
+    let status = sa_child(&["write", path_arg(&d.path().join("third.bin")), "x"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "sa-child write: {status}");
+    Store::<CheckedCounter>::open(d.path().join("store.json")).unwrap();
+    let (guard, _) = fault::record(|| acquire_lock(d.path().join("third.bin"), None));
+    drop(guard.unwrap());
+    let (full, trace) = fault::inject(
+        Plan::fail_named("write", Errno::NOSPC.raw_os_error()),
+        || write_atomic(d.path().join("third.bin"), b"after a full disk"),
+    );
+    // Nothing dead to remove: no retry, the disk is full.
+    assert_eq!(full.unwrap_err().kind(), ErrorKind::StorageFull);
+    assert!(
+        trace.names().windows(2).any(|w| w == ["lseek", "readdir"]),
+        "the write that found the disk full did not sweep: {:?}",
+        trace.names()
+    );
     assert_eq!(
         only_temp(d.path()),
         (temp.clone(), ino),
@@ -509,6 +537,56 @@ fn a_live_writers_temp_file_survives_sweeps_and_writes_beside_it() {
         make_payload(0, HOLD_WRITER_TAG, HOLD_WRITER_SIZE)
     );
     assert_eq!(fs::read(d.path().join("other.bin")).unwrap(), b"neighbour");
+    no_leftovers(d.path());
+}
+
+/// A process lists a directory for litter once, not on every write: the
+/// cost of a write does not grow with its directory (issue #17). A dead
+/// writer's temp file that appears after that is left for `cleanup_litter`,
+/// `Store::open` or another process.
+#[test]
+fn a_process_sweeps_a_directory_once_not_on_every_write() {
+    let d = tempdir();
+    let path = d.path().join("state.bin");
+    let dead = d.path().join(common::temp_name(0xdead));
+    let ((), trace) = fault::record(|| {
+        write_atomic(&path, b"one").unwrap();
+        fs::write(&dead, b"a dead writer's").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        write_atomic(&path, b"three").unwrap();
+    });
+    let listings = trace
+        .names()
+        .windows(2)
+        .filter(|w| *w == ["lseek", "readdir"])
+        .count();
+    assert_eq!(listings, 1, "listings in {:?}", trace.names());
+    assert!(dead.exists(), "a later write swept after all");
+    assert_eq!(cleanup_litter(d.path()).unwrap(), 1);
+}
+
+/// A dead writer's temp file is removed by another process's first write
+/// in the directory, by `Store::open` there, and by a process's first lock
+/// there (before it waits for the lock).
+#[test]
+fn a_dead_writers_temp_file_goes_with_another_process_write_a_store_open_or_a_first_lock() {
+    let d = tempdir();
+    let dead = d.path().join(common::temp_name(0xdead));
+    fs::write(&dead, b"a dead writer's").unwrap();
+    let status = sa_child(&["write", path_arg(&d.path().join("x")), "x"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "sa-child write: {status}");
+    assert!(!dead.exists(), "another process's first write left it");
+
+    fs::write(&dead, b"a dead writer's").unwrap();
+    Store::<CheckedCounter>::open(d.path().join("store.json")).unwrap();
+    assert!(!dead.exists(), "Store::open left it");
+
+    fs::write(&dead, b"a dead writer's").unwrap();
+    let (guard, _) = fault::record(|| acquire_lock(d.path().join("x"), None));
+    drop(guard.unwrap());
+    assert!(!dead.exists(), "a process's first lock left it");
     no_leftovers(d.path());
 }
 

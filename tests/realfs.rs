@@ -165,6 +165,60 @@ fn write_larger_than_the_filesystem_reports_storage_full_and_keeps_old_content()
     assert_recovered_after_enospc(dir, &path);
 }
 
+/// A write that runs out of space because a dead writer's temp file fills
+/// the filesystem removes it and succeeds: writes do not sweep every time
+/// (only a process's first in a directory does), so this is where the
+/// space comes back (issue #17).
+#[test]
+fn a_write_out_of_space_sweeps_a_dead_writers_temp_file_and_succeeds() {
+    if !require_root("a_write_out_of_space_sweeps_a_dead_writers_temp_file_and_succeeds") {
+        return;
+    }
+    let tmp = Mount::tmpfs("1M");
+    let dir = tmp.path();
+    let path = dir.join("state");
+    // The process's first write here: any sweep it makes happens now.
+    write_atomic(&path, OLD).expect("write the old file");
+    let litter = dir.join(common::temp_name(0x77));
+    fs::write(&litter, vec![0; 700 << 10]).expect("a dead writer's 700 KiB");
+
+    let _no_children = pause_commands();
+    let data = vec![0x5A; 512 << 10];
+    write_atomic(&path, &data).expect("512 KiB beside 700 KiB of litter on a 1 MiB tmpfs");
+    assert!(
+        !litter.exists(),
+        "the dead writer's temp file is still there"
+    );
+    assert_eq!(read_atomic(&path).expect("read back"), data);
+    no_leftovers(dir);
+}
+
+/// The same when the filesystem is out of inodes: the temp file cannot be
+/// created until dead writers' temp files are removed.
+#[test]
+fn a_write_out_of_inodes_sweeps_dead_writers_temp_files_and_succeeds() {
+    if !require_root("a_write_out_of_inodes_sweeps_dead_writers_temp_files_and_succeeds") {
+        return;
+    }
+    // `Mount::tmpfs` takes the options after `size=`.
+    let tmp = Mount::tmpfs("1M,nr_inodes=16");
+    let dir = tmp.path();
+    let path = dir.join("state");
+    write_atomic(&path, OLD).expect("write the old file");
+    let mut planted = 0u64;
+    loop {
+        match fs::write(dir.join(common::temp_name(planted)), b"dead") {
+            Ok(()) => planted += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::StorageFull => break,
+            Err(e) => panic!("plant litter: {e}"),
+        }
+    }
+    assert!(planted > 0, "no inode was free for litter");
+    write_atomic(&path, b"new").expect("a write with every inode taken by litter");
+    assert_eq!(read_atomic(&path).expect("read back"), b"new");
+    no_leftovers(dir);
+}
+
 #[test]
 fn streamed_write_larger_than_the_filesystem_reports_storage_full_and_keeps_old_content() {
     let name =

@@ -435,8 +435,9 @@ fn library_checks(
             Err(e) => problems.push(format!("read_atomic(raw.bin): {e}")),
         }
     }
-    // One more write in the directory removes the crash's litter.
-    if let Err(e) = write_atomic(dir.join("sweeper"), b"one more write") {
+    // The first write of a process in the directory removes the crash's
+    // litter.
+    if let Err(e) = common::sweeping_write(&dir.join("sweeper"), b"one more write") {
         problems.push(format!("the first write after the crash failed: {e}"));
     }
     let left = leftovers(dir);

@@ -79,11 +79,20 @@ impl Pending {
         publish: Publish,
     ) -> Result<()> {
         let mut pending = Self::begin(aim, opts, op, publish)?;
-        pending.write(data)?;
-        pending.commit()
+        match pending.write(data) {
+            Ok(()) => pending.commit(),
+            // Dead writers' temp files may hold the space: sweep them and,
+            // if that freed any, try once more.
+            Err(e) if e.kind() == ErrorKind::StorageFull && pending.discard_and_sweep() > 0 => {
+                let mut pending = Self::begin(aim, opts, op, publish)?;
+                pending.write(data)?;
+                pending.commit()
+            }
+            Err(e) => Err(e),
+        }
     }
 
-    /// Write steps *resolve*, *gate*, *lock*, *sweep*, *carry*, *create*
+    /// Write steps *resolve*, *gate*, *sweep*, *lock*, *carry*, *create*
     /// and *own*: a locked temp file beside the target with its final
     /// owner, ACL and mode, nothing written yet.
     pub(crate) fn begin(
@@ -157,6 +166,12 @@ impl Pending {
             &[Guarantee::AtomicVisibility, Guarantee::CrashDurability]
         };
         env::gate(opts.safety, &env, needed, op, &target.path)?;
+        // Dead writers' temp files go with the first write in a directory
+        // a process makes; before the lock, so nobody waits for the listing.
+        // A locked target's sweep came with its lock.
+        if matches!(aim, Aim::Path(_)) {
+            litter::sweep_first_time(&*target.dir, &target.dir_st, &target.path);
+        }
         // The lock comes before the temp file exists and is released after
         // the directory fsync: writers of one target never overlap.
         let lock = if take_lock {
@@ -185,13 +200,6 @@ impl Pending {
                     &target.path,
                 ));
             }
-        }
-        // Litter removal is housekeeping: its failure must not fail the write.
-        if let Err(e) = litter::sweep(&*target.dir) {
-            log::debug!(
-                "litter sweep in the directory of {} failed: {e}",
-                target.path.display()
-            );
         }
         let existing = target.found.file().copied();
         // The replaced file's ACL and other extended attributes, read under
@@ -546,6 +554,14 @@ impl Pending {
     /// Removes the temp file; the target is untouched.
     pub(crate) fn discard(mut self) {
         self.cleanup();
+    }
+
+    /// Removes the temp file and releases the lock, then sweeps the
+    /// directory's litter; returns how many files the sweep removed.
+    fn discard_and_sweep(mut self) -> usize {
+        self.cleanup();
+        drop(self._lock.take());
+        litter::sweep_logged(&*self.target.dir, &self.target.path)
     }
 
     fn cleanup(&mut self) {

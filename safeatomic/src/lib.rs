@@ -40,7 +40,8 @@
 //! or symlink switched meanwhile cannot redirect it), in this order:
 //! *resolve* the path (symlinks by the [`SymlinkPolicy`] and the kernel's
 //! protected-symlink rule), *gate* on the filesystem ([`Safety`], before
-//! anything is created), take the *lock*, *sweep* dead writers' temp files,
+//! anything is created), *sweep* dead writers' temp files (a process's first
+//! write in a directory), take the *lock*,
 //! *carry* the replaced file's ACL and extended attributes, *create* the
 //! temp file (`O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC`, the final mode,
 //! `flock`ed), *own* it (owner, ACL, mode, before any byte), *write* (hashed

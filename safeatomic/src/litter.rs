@@ -7,14 +7,24 @@
 //! `flock` is closed on the writer's side: after locking, it checks that its
 //! file still has a link (`st_nlink > 0`) and starts over if a sweeper
 //! removed it in between (see `publish::create_temp`).
+//!
+//! When sweeps run (issue #17): a sweep lists the whole directory, which
+//! costs more the more files it holds, so writes do not sweep every time.
+//! A directory is swept by `Store::open`, by [`cleanup_litter`], by the
+//! first write or lock in it that a process makes (before the lock is
+//! taken), and when a temp file cannot be created or written for lack of
+//! space or inodes. Litter is left only by a writer that died, so a
+//! directory needs a sweep once a process, not once a write.
 
 use crate::error::{Error, Operation, Result};
 use crate::identity::FileId;
-use crate::sys::{self, AsFd, Mode, OFlags};
+use crate::sys::{self, AsFd, Mode, OFlags, Stat};
 use crate::trust;
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 
 /// The prefix of every temp file name: `.safeatomic-tmp-<16 hex>.tmp`.
 pub(crate) const TEMP_PREFIX: &str = ".safeatomic-tmp-";
@@ -152,6 +162,57 @@ pub(crate) fn sweep(dir: impl AsFd) -> std::io::Result<usize> {
     Ok(removed)
 }
 
+/// The directories this process has swept, with the fault-injection
+/// recording they were swept in (always 0 outside tests, see
+/// `sys::fault::epoch`).
+static SWEPT: Mutex<Option<HashSet<(FileId, u64)>>> = Mutex::new(None);
+
+/// How many directories [`SWEPT`] remembers; past that it forgets them
+/// all (and sweeps each once more), so that a process writing in
+/// ever new directories does not grow it without bound.
+const SWEPT_MAX: usize = 4096;
+
+/// Marks the directory `st` as swept; `false` when it was already.
+fn mark_swept(st: &Stat) -> bool {
+    let key = (FileId::of(st), sys::fault::epoch());
+    // A panic while holding the lock cannot leave the set half-changed.
+    let mut swept = SWEPT.lock().unwrap_or_else(PoisonError::into_inner);
+    let swept = swept.get_or_insert_with(HashSet::new);
+    if swept.contains(&key) {
+        return false;
+    }
+    if swept.len() >= SWEPT_MAX {
+        swept.clear();
+    }
+    swept.insert(key)
+}
+
+/// Write step *sweep*: removes the litter in the open directory `dir`
+/// (whose `stat` is `st`) unless this process swept it already. Call it
+/// before taking the target's lock: a sweep lists the whole directory,
+/// and nobody should wait for that. A failure is only logged: litter
+/// removal is housekeeping, and must not fail the write.
+pub(crate) fn sweep_first_time(dir: impl AsFd, st: &Stat, shown: &Path) {
+    if mark_swept(st) {
+        sweep_logged(dir, shown);
+    }
+}
+
+/// [`sweep`], its failure logged, and the directory `st` remembered as
+/// swept; returns how many files it removed.
+pub(crate) fn sweep_remembered(dir: impl AsFd, st: &Stat, shown: &Path) -> usize {
+    mark_swept(st);
+    sweep_logged(dir, shown)
+}
+
+/// [`sweep`], its failure logged (as a failed sweep that removed nothing).
+pub(crate) fn sweep_logged(dir: impl AsFd, shown: &Path) -> usize {
+    sweep(dir).unwrap_or_else(|e| {
+        log::debug!("litter sweep beside {} failed: {e}", shown.display());
+        0
+    })
+}
+
 /// The prefix of the doctor's probe files. A destructive run first creates
 /// its marker `.safeatomic-doctor-<16 hex>` and holds `flock(LOCK_EX)` on it
 /// for as long as it lives; its probe files are named
@@ -221,9 +282,12 @@ pub(crate) fn sweep_probes(dir: impl AsFd) -> std::io::Result<usize> {
 /// are never touched; nor are files of other users (root included: root
 /// does not remove other users' files).
 ///
-/// Every write already removes its directory's temp-file litter, and every
-/// destructive doctor run the probe files of dead runs; call this yourself
-/// for directories you no longer write to, or at startup.
+/// A directory's temp-file litter is also removed by [`Store::open`](crate::Store::open),
+/// by the first write (or lock) in it that a process makes, and when a
+/// write runs out of space; a destructive doctor run removes the probe
+/// files of dead runs. Call this yourself for directories you no longer
+/// write to, or from a long-running program that outlives other writers
+/// that may crash.
 ///
 /// # Errors
 ///
@@ -247,14 +311,13 @@ pub(crate) fn sweep_probes(dir: impl AsFd) -> std::io::Result<usize> {
 pub fn cleanup_litter(dir: impl AsRef<Path>) -> Result<usize> {
     let path = dir.as_ref();
     let op = Operation::Cleanup;
-    let open = || {
-        sys::dir::open_dir(rustix::fs::CWD, path)
-            .map_err(|e| Error::io(op, "open directory", path, e))
-    };
-    // One listing per open: a directory fd is read from its position.
-    let temps = sweep(open()?).map_err(|e| Error::io(op, "remove litter", path, e))?;
+    let dir = sys::dir::open_dir(rustix::fs::CWD, path)
+        .map_err(|e| Error::io(op, "open directory", path, e))?;
+    let st = sys::file::fstat(&dir).map_err(|e| Error::io(op, "open directory", path, e))?;
+    mark_swept(&st);
+    let temps = sweep(&dir).map_err(|e| Error::io(op, "remove litter", path, e))?;
     let probes =
-        sweep_probes(open()?).map_err(|e| Error::io(op, "remove doctor probe files", path, e))?;
+        sweep_probes(&dir).map_err(|e| Error::io(op, "remove doctor probe files", path, e))?;
     Ok(temps + probes)
 }
 

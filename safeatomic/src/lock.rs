@@ -32,7 +32,7 @@ use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::policy::{Safety, SymlinkPolicy};
 use crate::resolve::{self, Target};
 use crate::sys::{self, Mode, OFlags, OwnedFd, Stat};
-use crate::{holder, timefmt, trust};
+use crate::{holder, litter, timefmt, trust};
 use rustix::io::Errno;
 use serde::Serialize;
 use std::ffi::OsString;
@@ -532,6 +532,9 @@ fn acquire(path: &Path, wait: Wait, options: &LockOptions) -> Result<Option<Lock
         op,
         &target.path,
     )?;
+    // The writes under this lock will not sweep (`commit::Pending::begin`):
+    // the first lock in a directory does, before it waits for the lock.
+    litter::sweep_first_time(&*target.dir, &target.dir_st, &target.path);
     acquire_in(op, &target, wait, options.session.as_deref(), None)
 }
 

@@ -37,18 +37,34 @@ pub(crate) fn create_temp(
     // umask, exactly as for a file created by open(2). With one, create with
     // it (the umask can only make it stricter) and fix it up afterwards.
     let create_mode = Mode::from_raw_mode(mode.unwrap_or(0o666) & 0o777);
-    litter::create_owned(dir, litter::temp_name, OFlags::WRONLY, create_mode)
-        .map(|(name, fd, st)| (name, fd, (st.st_uid, st.st_gid)))
-        .map_err(|(step, e)| {
-            fail(
-                match step {
-                    litter::CreateStep::Name => "generate temp name",
-                    litter::CreateStep::Create => "create temp file",
-                    litter::CreateStep::Lock => "lock temp file",
-                },
-                e,
-            )
-        })
+    let create = || litter::create_owned(dir, litter::temp_name, OFlags::WRONLY, create_mode);
+    match create() {
+        // Out of space or inodes: dead writers' temp files may hold them.
+        // Sweep, and if that freed any, try once more.
+        Err((litter::CreateStep::Create, e))
+            if is_full(&e) && litter::sweep_logged(dir, shown) > 0 =>
+        {
+            create()
+        }
+        created => created,
+    }
+    .map(|(name, fd, st)| (name, fd, (st.st_uid, st.st_gid)))
+    .map_err(|(step, e)| {
+        fail(
+            match step {
+                litter::CreateStep::Name => "generate temp name",
+                litter::CreateStep::Create => "create temp file",
+                litter::CreateStep::Lock => "lock temp file",
+            },
+            e,
+        )
+    })
+}
+
+/// Whether `e` says the filesystem is out of space or inodes, or the
+/// quota is used up.
+fn is_full(e: &std::io::Error) -> bool {
+    matches!(sys::errno(e), Some(Errno::NOSPC | Errno::DQUOT))
 }
 
 /// A small file written and fsynced under a temp name, not yet published;

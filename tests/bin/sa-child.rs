@@ -61,6 +61,12 @@ const COMMANDS: &[Command] = &[
         run: write_loop,
     },
     Command {
+        name: "write",
+        args: "PATH TEXT",
+        about: "write_atomic TEXT to PATH once (a process's first write in a directory: it sweeps dead writers' temp files)",
+        run: write_once,
+    },
+    Command {
         name: "stream-loop",
         args: "PATH SIZE [FIRST_SEQ]",
         about: "as write-loop, through AtomicWriter in 64 KiB chunks, one commit per version",
@@ -266,6 +272,11 @@ fn stream_loop(args: &[String]) -> Outcome {
 }
 
 // ------------------------------------------------------------- create race
+
+fn write_once(args: &[String]) -> Outcome {
+    let args = args_between(args, 2, 2, "PATH TEXT")?;
+    write_atomic(&args[0], &args[1]).map_err(|e| error(format!("write_atomic: {e}")))
+}
 
 fn create(args: &[String]) -> Outcome {
     let args = args_between(args, 2, 3, "PATH TAG [GO_FILE]")?;

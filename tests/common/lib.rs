@@ -32,6 +32,14 @@ macro_rules! sa_child {
     };
 }
 
+/// `write_atomic(path, data)` as the first write of a process in its
+/// directory, which removes dead writers' temp files there: run in a new
+/// fault-injection recording, which starts with no directory swept, as a
+/// new process does (`sa-child write` is the real thing, in a child).
+pub fn sweeping_write(path: &std::path::Path, data: &[u8]) -> safeatomic::Result<()> {
+    safeatomic::fault::record(|| safeatomic::write_atomic(path, data)).0
+}
+
 /// A fresh temporary directory on the machine's disk (or under
 /// `SAFEATOMIC_TEST_DIR` when set, so the suite can run on any filesystem).
 pub fn tempdir() -> tempfile::TempDir {

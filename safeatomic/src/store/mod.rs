@@ -461,9 +461,13 @@ impl<T: Persisted> Store<T> {
         let parent = path::parent_of(path).map_err(|e| e.into_error(op, path))?;
         let dir = sys::dir::open_dir(rustix::fs::CWD, parent)
             .map_err(|e| Error::io(op, "open parent directory", path, e))?;
-        // Litter removal is housekeeping; the store works without it.
-        if let Err(e) = litter::sweep(&dir) {
-            log::debug!("litter sweep beside {} failed: {e}", path.display());
+        // Litter removal is housekeeping; the store works without it. The
+        // store's writes then need not sweep again.
+        match sys::file::fstat(&dir) {
+            Ok(st) => {
+                litter::sweep_remembered(&dir, &st, path);
+            }
+            Err(e) => log::debug!("cannot stat the directory of {}: {e}", path.display()),
         }
         let migrate = options.migrate_on_open && T::SCHEMA.is_some();
         let store = Self {

@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 ///
 /// With `O_NOATIME` where the kernel allows it (the caller owns the
 /// directory or has `CAP_FOWNER`; otherwise `EPERM`, and the directory is
-/// opened without it): the litter sweep lists the directory on every
-/// write, and since every write also changes the directory's mtime,
-/// `relatime` would update its atime on every listing — a dirtied inode
-/// that measurably slowed each durable write (decision 0007).
+/// opened without it): a litter sweep lists the directory, and since
+/// every write also changes the directory's mtime, `relatime` would
+/// update its atime on every listing — a dirtied inode that measurably
+/// slowed each durable write when every write swept (decision 0007), and
+/// still costs one for each process's first write in a directory.
 pub(crate) fn open_dir(dir: impl AsFd, path: &Path) -> io::Result<OwnedFd> {
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     retry_intr("openat", || {
@@ -100,11 +101,12 @@ pub(crate) fn readlinkat(dir: impl AsFd, path: &Path) -> io::Result<PathBuf> {
 /// The names in a directory that start with `prefix`, read with
 /// `getdents64(2)` straight from `dir` (no second open of the directory).
 ///
-/// Reads from the descriptor's current position: pass a freshly opened
-/// directory (every caller opens its directory per operation and lists it
-/// at most once). The `readdir` fault point fires once per entry, where a
-/// failure of `getdents64` can surface.
+/// Rewinds the descriptor first (`lseek(2)` to 0): a directory handle
+/// that was listed before is listed whole again. The `readdir` fault
+/// point fires once per entry, where a failure of `getdents64` can
+/// surface.
 pub(crate) fn names_with_prefix(dir: impl AsFd, prefix: &[u8]) -> io::Result<Vec<OsString>> {
+    super::file::seek(dir.as_fd(), io::SeekFrom::Start(0))?;
     let mut buf = Vec::with_capacity(8192);
     let mut entries = rustix::fs::RawDir::new(dir.as_fd(), buf.spare_capacity_mut());
     let mut names = Vec::new();

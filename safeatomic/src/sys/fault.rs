@@ -26,8 +26,20 @@ pub(crate) fn point(_call: Call) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Which recording this thread is in: 0 outside [`record`]/[`inject`]
+/// (always, without the `fault-injection` feature), else a number no
+/// other recording has. Memos of the crate that make a later call skip OS
+/// calls (the directories already swept) are kept per recording, so that
+/// every recorded run of an operation makes the same calls whatever ran
+/// before it in the process.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub(crate) fn epoch() -> u64 {
+    0
+}
+
 #[cfg(feature = "fault-injection")]
-pub(crate) use imp::point;
+pub(crate) use imp::{epoch, point};
 
 #[cfg(feature = "fault-injection")]
 pub use imp::{Plan, Trace, inject, record};
@@ -36,6 +48,7 @@ pub use imp::{Plan, Trace, inject, record};
 mod imp {
     use super::Call;
     use std::cell::RefCell;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     /// Which call to fail, and how.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +118,15 @@ mod imp {
         trace: Trace,
         /// Calls seen so far that the plan counts.
         counted: usize,
+        /// This recording's number (see [`epoch`](super::epoch)).
+        epoch: u64,
+    }
+
+    /// The next recording's number.
+    static NEXT_EPOCH: AtomicU64 = AtomicU64::new(1);
+
+    pub(crate) fn epoch() -> u64 {
+        STATE.with(|s| s.borrow().as_ref().map_or(0, |state| state.epoch))
     }
 
     thread_local! {
@@ -142,6 +164,7 @@ mod imp {
                 plan,
                 trace: Trace::default(),
                 counted: 0,
+                epoch: NEXT_EPOCH.fetch_add(1, Ordering::Relaxed),
             });
             assert!(previous.is_none(), "fault injection plans do not nest");
         });

@@ -140,7 +140,7 @@ impl Model {
     /// whose state the model does not know).
     pub fn apply(&mut self, step: Step, k: u64) -> Outcome {
         let outcome = self.apply_inner(step, k);
-        if step.sweeps(outcome) {
+        if step.sweeps() {
             self.litter.clear();
         }
         outcome

@@ -4,8 +4,6 @@
 use safeatomic::Format;
 use serde::{Deserialize, Serialize};
 
-use super::*;
-
 pub(super) const KIB: usize = 1024;
 
 /// Chunk size of [`Step::Stream`]'s writes.
@@ -251,24 +249,21 @@ impl Step {
         )
     }
 
-    /// Whether a successful run of this step removes litter from the
-    /// directory: every whole write does (`Pending::begin` sweeps), and
-    /// `cleanup_litter`; moves, exchanges, lock operations,
-    /// `write_checksum_file` and a refused `try_update` do not (nor, as
-    /// far as the model counts on, `doctor`).
-    pub fn sweeps(self, outcome: Outcome) -> bool {
-        match self {
-            Step::Write { .. }
-            | Step::Stream { .. }
-            | Step::StoreUpdate { .. }
-            | Step::StoreMigrate { .. }
-            | Step::StoreReplace { .. }
-            | Step::Dump { .. }
-            | Step::LockedRmw { .. }
-            | Step::CleanupLitter => true,
-            Step::Create { .. } | Step::StoreTryUpdate { .. } => outcome == Outcome::Done,
-            _ => false,
-        }
+    /// Whether a run of this step removes litter from the directory
+    /// whatever the process ran before: `cleanup_litter`, and the store
+    /// steps (each opens its store, and `Store::open` sweeps). A write, a
+    /// lock or a `doctor` run sweeps only as the first of its process in
+    /// the directory, which the model does not count on; moves,
+    /// exchanges and `write_checksum_file` never do.
+    pub fn sweeps(self) -> bool {
+        matches!(
+            self,
+            Step::StoreUpdate { .. }
+                | Step::StoreMigrate { .. }
+                | Step::StoreReplace { .. }
+                | Step::StoreTryUpdate { .. }
+                | Step::CleanupLitter
+        )
     }
 }
 
