@@ -292,6 +292,34 @@ impl Error {
         Self::new(ErrorKind::of_io(&source), op, step, path).with_source(source)
     }
 
+    /// A copy of this error, for each of several callers it concerns (the
+    /// callers of one group commit). The source is copied as an OS error
+    /// of the same number, or as the message of any other error.
+    pub(crate) fn duplicate(&self) -> Self {
+        let i = &*self.inner;
+        let source = i.source.as_ref().map(|source| match source {
+            Source::Io(e) => Source::Io(match e.raw_os_error() {
+                Some(errno) => io::Error::from_raw_os_error(errno),
+                None => io::Error::new(e.kind(), e.to_string()),
+            }),
+            Source::Parser(e) => Source::Parser(e.to_string().into()),
+        });
+        Self {
+            inner: Box::new(Inner {
+                kind: i.kind,
+                op: i.op,
+                step: i.step,
+                path: i.path.clone(),
+                other_path: i.other_path.clone(),
+                detail: i.detail.clone(),
+                mismatch: i.mismatch.clone(),
+                location: i.location,
+                field: i.field.clone(),
+                source,
+            }),
+        }
+    }
+
     pub(crate) fn with_source(mut self, source: io::Error) -> Self {
         self.inner.source = Some(Source::Io(source));
         self

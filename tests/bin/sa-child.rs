@@ -95,9 +95,17 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "store-increment",
-        args: "FORMAT PATH N",
-        about: "N times Store::update(n += 1) on a derived counter in FORMAT (json, yaml, toml, ron, checked, versioned: checked at schema version 2)",
+        args: "FORMAT PATH N [THREADS]",
+        about: "N times Store::update(n += 1) on a derived counter in FORMAT (json, yaml, toml, ron, checked, versioned: checked at schema version 2), \
+                in each of THREADS threads (default 1) sharing clones of one store",
         run: store_increment,
+    },
+    Command {
+        name: "store-group-acked",
+        args: "PATH THREADS",
+        about: "forever, in each of THREADS threads sharing clones of one store: Store::<CheckedCounter>::update(n += 1), \
+                then print the n it committed and the time in ns (\"N TIME\")",
+        run: store_group_acked,
     },
     Command {
         name: "config-dir",
@@ -420,28 +428,75 @@ fn stream_checksum(args: &[String]) -> Outcome {
 
 // ------------------------------------------------------------- stores
 
-fn increments<T: safeatomic::Persisted>(path: &Path, n: u64, bump: fn(&mut T)) -> Outcome {
+fn increments<T: safeatomic::Persisted>(
+    path: &Path,
+    n: u64,
+    threads: u64,
+    bump: fn(&mut T),
+) -> Outcome {
     let store = safeatomic::Store::<T>::open(path).map_err(|e| error(e.to_string()))?;
-    for _ in 0..n {
-        store.update(bump).map_err(|e| error(e.to_string()))?;
-    }
-    Ok(())
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let store = store.clone();
+                scope.spawn(move || {
+                    for _ in 0..n {
+                        store.update(bump).map_err(|e| e.to_string())?;
+                    }
+                    Ok::<(), String>(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().expect("an update thread panicked"))
+            .map_err(error)
+    })
+}
+
+fn store_group_acked(args: &[String]) -> Outcome {
+    let args = args_between(args, 2, 2, "PATH THREADS")?;
+    let threads: u64 = number("THREADS", &args[1])?;
+    let store = safeatomic::Store::<common::types::CheckedCounter>::open(&args[0])
+        .map_err(|e| error(e.to_string()))?;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let store = store.clone();
+                scope.spawn(move || {
+                    loop {
+                        let n = store
+                            .update(|c| {
+                                c.n += 1;
+                                c.n
+                            })
+                            .map_err(|e| error(e.to_string()))?;
+                        say(&format!("{n} {}", common::torture::now_nanos()))?;
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().expect("an update thread panicked"))
+    })
 }
 
 fn store_increment(args: &[String]) -> Outcome {
     use common::types::{
         CheckedCounter, JsonCounter, RonCounter, TomlCounter, VersionedCounter, YamlCounter,
     };
-    let args = args_between(args, 3, 3, "FORMAT PATH N")?;
+    let args = args_between(args, 3, 4, "FORMAT PATH N [THREADS]")?;
     let path = Path::new(&args[1]);
     let n: u64 = number("N", &args[2])?;
+    let t: u64 = args.get(3).map_or(Ok(1), |t| number("THREADS", t))?;
     match args[0].as_str() {
-        "json" => increments::<JsonCounter>(path, n, |c| c.n += 1),
-        "yaml" => increments::<YamlCounter>(path, n, |c| c.n += 1),
-        "toml" => increments::<TomlCounter>(path, n, |c| c.n += 1),
-        "ron" => increments::<RonCounter>(path, n, |c| c.n += 1),
-        "checked" => increments::<CheckedCounter>(path, n, |c| c.n += 1),
-        "versioned" => increments::<VersionedCounter>(path, n, |c| c.n += 1),
+        "json" => increments::<JsonCounter>(path, n, t, |c| c.n += 1),
+        "yaml" => increments::<YamlCounter>(path, n, t, |c| c.n += 1),
+        "toml" => increments::<TomlCounter>(path, n, t, |c| c.n += 1),
+        "ron" => increments::<RonCounter>(path, n, t, |c| c.n += 1),
+        "checked" => increments::<CheckedCounter>(path, n, t, |c| c.n += 1),
+        "versioned" => increments::<VersionedCounter>(path, n, t, |c| c.n += 1),
         other => Err(fail(exit::USAGE, format!("unknown format {other:?}"))),
     }
 }

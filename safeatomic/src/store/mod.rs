@@ -4,9 +4,11 @@
 //! goes through the one write protocol (`write_atomic_locked_with`), under
 //! the file's cooperative lock, so stores inherit all of its guarantees.
 
+mod group;
 pub(crate) mod persisted;
 pub(crate) mod private;
 mod recovery;
+mod update;
 mod versioned;
 
 use crate::checksum::digest::Algorithm;
@@ -349,6 +351,8 @@ struct Inner<T> {
     path: PathBuf,
     options: StoreOptions,
     cache: Mutex<Option<Cached<T>>>,
+    /// The updates under way from this store's clones (group commit).
+    group: group::Group<T>,
 }
 
 /// A file holding one value of type `T`, loaded, verified, locked, updated
@@ -475,6 +479,7 @@ impl<T: Persisted> Store<T> {
                 path: path.to_owned(),
                 options,
                 cache: Mutex::new(None),
+                group: group::Group::default(),
             }),
         };
         if migrate {
@@ -843,8 +848,17 @@ impl<T: Persisted> Store<T> {
     /// the current value, validates the result, commits it atomically and
     /// durably, and returns what `f` returned.
     ///
-    /// If `f` panics, nothing is written, the lock is released (the guard
-    /// is dropped while unwinding) and the store stays usable.
+    /// If `f` panics, its change is not written, the lock is released and
+    /// the store stays usable; the panic goes on in the caller.
+    ///
+    /// Concurrent updates from clones of one store share a write (*group
+    /// commit*): the first caller takes the lock and reads the file, then
+    /// every closure waiting is applied in arrival order, each on the
+    /// previous one's result and on its own caller's thread, and one write
+    /// commits them all. A closure that returns `Err`, panics or fails
+    /// validation is skipped (its caller alone gets that); every other
+    /// caller returns only once the shared write is durable, with its own
+    /// closure's result, or the write's error.
     ///
     /// # Errors
     ///
@@ -900,12 +914,7 @@ impl<T: Persisted> Store<T> {
         &self,
         f: impl FnOnce(&mut T) -> std::result::Result<R, E>,
     ) -> std::result::Result<R, E> {
-        let guard = self.lock()?;
-        let base = self.current(Some(&guard))?;
-        let mut value = T::clone(&base.value);
-        let out = f(&mut value)?;
-        self.commit(&guard, value, Some(&base))?;
-        Ok(out)
+        self.update_grouped(f)
     }
 
     /// Replaces the value with `value` (validated), under the lock.
