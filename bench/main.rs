@@ -491,6 +491,7 @@ fn main() -> BoxResult<()> {
         "handoff-child" => handoff_child(rest),
         "store" => store(&parse_opts(rest)?),
         "lossless" => lossless::lossless(&parse_opts(rest)?),
+        "sqlite-child" => sqlite::sqlite_child(rest),
         "sqlite" => {
             let big = rest.iter().any(|a| a == "--big");
             let rest: Vec<String> = rest.iter().filter(|a| *a != "--big").cloned().collect();

@@ -58,6 +58,29 @@ fn sqlite_update(c: &mut Connection) -> BoxResult<()> {
     Ok(())
 }
 
+/// `safeatomic-bench sqlite-child store|wal|delete PATH N`: N updates of
+/// the state at PATH, one at a time, by one process of the 4-process run.
+pub(crate) fn sqlite_child(args: &[String]) -> BoxResult<()> {
+    let [kind, path, n] = args else {
+        return Err("usage: sqlite-child store|wal|delete PATH N".into());
+    };
+    let n: usize = n.parse()?;
+    if kind == "store" {
+        let store = Store::<State>::open(path)?;
+        for _ in 0..n {
+            store.update(|s| s.n += 1)?;
+        }
+    } else {
+        let mut c = Connection::open(path)?;
+        c.busy_timeout(std::time::Duration::from_secs(60))?;
+        c.pragma_update(None, "synchronous", "FULL")?;
+        for _ in 0..n {
+            sqlite_update(&mut c)?;
+        }
+    }
+    Ok(())
+}
+
 fn sqlite_count(c: &Connection) -> BoxResult<u64> {
     Ok(c.query_row("SELECT n FROM kv WHERE k = 1", [], |r| r.get(0))?)
 }
@@ -129,10 +152,25 @@ pub(crate) fn sqlite_bench(o: &Opts, big: bool) -> BoxResult<()> {
     })?;
     let store_count = store.load()?.n - before;
     let mut rates = vec![(
-        "`Store::update` (clones of one store)",
+        "`Store::update` (clones of one store: group commit)",
         store_rate,
         store_count,
     )];
+    // Separate stores share no queue: each update takes the lock and
+    // writes alone, as every update did before group commit.
+    let before = store.load()?.n;
+    let alone_rate = threads(&|| {
+        let own = Store::<State>::open(store.path()).map_err(|e| e.to_string())?;
+        for _ in 0..per_thread {
+            own.update(|s| s.n += 1).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })?;
+    rates.push((
+        "`Store::update` (a store a thread: one write an update)",
+        alone_rate,
+        store.load()?.n - before,
+    ));
     for (name, db) in [
         ("SQLite WAL, FULL (a connection a thread)", "wal.db"),
         (
@@ -179,6 +217,57 @@ pub(crate) fn sqlite_bench(o: &Opts, big: bool) -> BoxResult<()> {
         println!(
             "| {name} | {rate:.0} | {:.2}× | {count} |",
             rate / rates[0].1
+        );
+    }
+
+    // Processes: 4 of them, each doing its share one update at a time.
+    let per_process = (rounds * 10).max(10);
+    println!("\n| 4 processes × {per_process} updates | updates/s | ratio to the store | count |");
+    println!("|---|---|---|---|");
+    let mut prates = Vec::new();
+    for (name, kind, path) in [
+        ("`Store::update`", "store", dir.path().join("state.json")),
+        ("SQLite WAL, FULL", "wal", dir.path().join("wal.db")),
+        (
+            "SQLite rollback journal, FULL",
+            "delete",
+            dir.path().join("journal.db"),
+        ),
+    ] {
+        let count = || -> BoxResult<u64> {
+            Ok(match kind {
+                "store" => store.load()?.n,
+                _ => sqlite_count(&Connection::open(&path)?)?,
+            })
+        };
+        let before = count()?;
+        let start = Instant::now();
+        let children = (0..4)
+            .map(|_| {
+                std::process::Command::new(std::env::current_exe()?)
+                    .args(["sqlite-child", kind])
+                    .arg(&path)
+                    .arg(per_process.to_string())
+                    .spawn()
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        for mut c in children {
+            let status = c.wait()?;
+            if !status.success() {
+                return Err(format!("{name}: a child failed: {status}").into());
+            }
+        }
+        let rate = (4 * per_process) as f64 / start.elapsed().as_secs_f64();
+        let n = count()? - before;
+        if n != 4 * per_process as u64 {
+            return Err(format!("{name}: {n} updates counted of {}", 4 * per_process).into());
+        }
+        prates.push((name, rate, n));
+    }
+    for (name, rate, count) in &prates {
+        println!(
+            "| {name} | {rate:.0} | {:.2}× | {count} |",
+            rate / prates[0].1
         );
     }
 

@@ -721,3 +721,50 @@ fn exdev_at_the_rename_is_normalised_to_cross_device_for_moves() {
     assert_eq!(e.other_path(), Some(d.path().join("b").as_path()));
     assert_eq!(fs::read(d.path().join("a")).unwrap(), b"AAAA");
 }
+
+/// A durable replace makes only the calls its protocol needs once the
+/// process has swept the directory (issue #17): no listing, no random
+/// bytes from the kernel, one call for the replaced file's extended
+/// attributes when it has none. The floor (temp file, write, fsync,
+/// rename, directory fsync) is 7 of these 12; `docs/benchmarks.md` counts
+/// every system call with strace.
+#[test]
+fn a_later_lock_off_write_makes_only_the_calls_of_the_protocol() {
+    let d = tempdir();
+    let p = d.path().join("t");
+    let opts = WriteOptions::new().lock(false);
+    // The first writes read what a process reads once (the filesystem's
+    // mount, the umask) and sweep the directory.
+    write_atomic_with(&p, b"first", &opts).unwrap();
+    write_atomic_with(&p, b"second", &opts).unwrap();
+    let ((), trace) = fault::record(|| {
+        write_atomic_with(&p, b"warm", &opts).unwrap();
+        write_atomic_with(&p, b"third", &opts).unwrap();
+    });
+    let names = trace.names();
+    // After the recording's first write (which sweeps: a new recording
+    // starts with nothing swept), up to its directory fsync.
+    let start = names
+        .iter()
+        .position(|n| *n == "renameat")
+        .expect("a rename")
+        + 2;
+    assert_eq!(
+        &names[start..],
+        [
+            "openat",         // the directory
+            "fstat",          // its identity and owner
+            "fstatat",        // the target, not followed
+            "fstatfs",        // which filesystem (the safety gate)
+            "llistxattr",     // the replaced file's extended attributes
+            "openat",         // the temp file, O_EXCL
+            "flock(LOCK_EX)", // owned by a live writer (decision 0002)
+            "fstat",          // not swept meanwhile; its owner
+            "write",
+            "fsync",    // the data
+            "renameat", // publish
+            "fsync",    // the directory
+        ],
+        "all calls: {names:?}"
+    );
+}

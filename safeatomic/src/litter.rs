@@ -46,8 +46,6 @@ fn is_temp_name(name: &OsStr) -> bool {
 /// The step of [`create_owned`] that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CreateStep {
-    /// Drawing the random name.
-    Name,
     /// The exclusive create.
     Create,
     /// Taking the `flock` that marks the file as owned.
@@ -73,7 +71,7 @@ pub(crate) fn create_owned(
 ) -> Result<(std::ffi::OsString, sys::OwnedFd, sys::Stat), (CreateStep, std::io::Error)> {
     const ATTEMPTS: usize = 16;
     for _ in 0..ATTEMPTS {
-        let random = sys::process::random_u64().map_err(|e| (CreateStep::Name, e))?;
+        let random = sys::process::random_u64();
         let name = std::ffi::OsString::from(name_for(random));
         // O_EXCL: never reuse an existing name (or follow a symlink planted
         // there); O_NOFOLLOW is belt and braces for the same.

@@ -506,18 +506,18 @@ pub(crate) fn acquire_in(
         // Held now: only the holder ever writes the payload.
         let fd = guard.fd.as_ref().expect("just acquired");
         let line = Payload::current(session).to_record();
-        let size = sys::file::fstat(fd).map(|st| st.st_size);
         // Over the whole record: a longer leftover (from another tool, or
         // a corrupt payload) is cut once; then the size stays `RECORD`.
-        size.and_then(|size| {
-            if size > RECORD as i64 {
-                sys::file::ftruncate(fd, RECORD as u64)
-            } else {
-                Ok(())
-            }
-        })
-        .and_then(|()| sys::file::pwrite_all(fd, &line, 0))
-        .map_err(|e| lock_error(op, "write lock payload", shown, &guard.lock_path, e))?;
+        // The size seen when the file was opened: lock holders never make
+        // it longer, and what another tool adds meanwhile the next
+        // acquisition cuts.
+        let cut = if opened.st.st_size > RECORD as i64 {
+            sys::file::ftruncate(fd, RECORD as u64)
+        } else {
+            Ok(())
+        };
+        cut.and_then(|()| sys::file::pwrite_all(fd, &line, 0))
+            .map_err(|e| lock_error(op, "write lock payload", shown, &guard.lock_path, e))?;
     }
     Ok(Some(guard))
 }

@@ -52,7 +52,6 @@ pub(crate) fn create_temp(
     .map_err(|(step, e)| {
         fail(
             match step {
-                litter::CreateStep::Name => "generate temp name",
                 litter::CreateStep::Create => "create temp file",
                 litter::CreateStep::Lock => "lock temp file",
             },

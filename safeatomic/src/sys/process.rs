@@ -1,17 +1,28 @@
-//! Process facts: random bytes, ids, umask, host name.
+//! Process facts: random names, ids, umask, host name.
 
 use super::{Mode, OFlags, file, once};
 use std::io;
 use std::path::Path;
 use std::sync::OnceLock;
 
-/// `getrandom(2)`: 8 random bytes from the kernel's CSPRNG.
-pub(crate) fn random_u64() -> io::Result<u64> {
-    let mut buf = [0u8; 8];
-    once("getrandom", || {
-        rustix::rand::getrandom(&mut buf, rustix::rand::GetRandomFlags::empty()).map(|_| ())
-    })?;
-    Ok(u64::from_ne_bytes(buf))
+/// A fresh unpredictable number for a temp file's name, without a system
+/// call: a per-process counter and the clock (which differ between a
+/// process and the child it forked), hashed with SipHash under keys the
+/// standard library draws once from the kernel's CSPRNG
+/// (`std::hash::RandomState`). Other users cannot predict it, so they
+/// cannot take the names we are about to use; `O_EXCL` makes a collision
+/// harmless anyway (the caller draws again).
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // The clock through the vDSO: no system call.
+    let t = now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    KEYS.get_or_init(RandomState::new).hash_one((n, t))
 }
 
 /// The process umask, read once from `/proc/self/status` (Linux ≥ 4.7).
@@ -59,11 +70,18 @@ pub(crate) fn pid_exists(pid: u32) -> Option<bool> {
 }
 
 /// The host name from `uname(2)`; cannot fail.
+///
+/// Read once a process (`uname(2)`): every lock payload names it, and a
+/// host renamed while a program runs keeps the name it started with.
 pub(crate) fn hostname() -> String {
-    rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned()
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned()
+    })
+    .clone()
 }
 
 /// The current time (`clock_gettime(CLOCK_REALTIME)` through std; never fails).

@@ -57,6 +57,24 @@ fn names(call: impl FnMut(&mut [u8]) -> io::Result<usize>) -> io::Result<Vec<OsS
     }
 }
 
+/// `llistxattr(2)` of `name` in the open directory `dir`, by its path
+/// through `dir`'s `/proc/self/fd` entry: one call, where opening the file
+/// to list it takes three (open, list, close). A symlink at `name` is not
+/// followed. Fails where `/proc` is not mounted (`ENOENT`, as for a name
+/// that is gone): callers then open the file.
+pub(crate) fn list_at(dir: impl AsFd, name: &std::path::Path) -> io::Result<Vec<OsString>> {
+    let path = std::path::Path::new(&proc_path(dir)).join(name);
+    names(|buf| {
+        once("llistxattr", || {
+            if buf.is_empty() {
+                rustix::fs::llistxattr_query(&path)
+            } else {
+                rustix::fs::llistxattr(&path, &mut *buf)
+            }
+        })
+    })
+}
+
 /// `fgetxattr(2)`: the value of one extended attribute.
 pub(crate) fn get(fd: impl AsFd, name: &OsString) -> io::Result<Vec<u8>> {
     sized(|buf| {
