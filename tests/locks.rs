@@ -555,13 +555,25 @@ impl Traced<'_> {
     }
 }
 
-/// Checks, from the calls `run` makes, that the target's lock is taken
-/// before the temp file is created and released only after the last
-/// `fsync` (the directory's): docs/design.md, write steps *lock* and *unlock*.
+/// What a write's lock covers (docs/design.md, write steps *lock* and
+/// *unlock*; issue #17).
+#[derive(Clone, Copy, PartialEq)]
+enum Span {
+    /// A blind write: the lock is taken once the temp file is durable.
+    Publish,
+    /// A read-modify-write: the lock is taken before the temp file exists
+    /// (before the read).
+    ReadToPublish,
+}
+
+/// Checks, from the calls `run` makes, where the target's lock is taken
+/// (`span`), that every rename happens under it, and that it is released
+/// after the last rename and before the last `fsync` (the directory's),
+/// which the call still makes before it returns.
 ///
 /// `run` writes into `dir`; it is called once clean, then once per
 /// candidate call with that call failing (which must leave no temp file).
-fn assert_lock_spans_the_write(what: &str, dir: &Path, run: &dyn Fn() -> safeatomic::Result<()>) {
+fn assert_lock_spans(what: &str, span: Span, dir: &Path, run: &dyn Fn() -> safeatomic::Result<()>) {
     // Warm-up: per-device caches filled, lock file and target in place, so
     // every later run makes the same calls.
     run().unwrap();
@@ -576,28 +588,53 @@ fn assert_lock_spans_the_write(what: &str, dir: &Path, run: &dyn Fn() -> safeato
     };
     let lock = op.call_failing_at("flock(LOCK_EX)", "lock");
     let temp = op.call_failing_at("openat", "create temp file");
+    let temp_sync = op.call_failing_at("fsync", "fsync temp file");
     let names = op.clean.names();
+    match span {
+        Span::ReadToPublish => assert!(
+            lock < temp,
+            "{what}: the lock (call #{lock}) must be taken before the temp file is created (call #{temp}): {names:?}"
+        ),
+        Span::Publish => assert!(
+            temp_sync < lock,
+            "{what}: the lock (call #{lock}) must be taken only once the temp file is durable (call #{temp_sync}): {names:?}"
+        ),
+    }
+    let renames: Vec<usize> = (0..names.len())
+        .filter(|&i| names[i].starts_with("renameat"))
+        .collect();
+    let last_rename = *renames
+        .last()
+        .unwrap_or_else(|| panic!("{what}: no rename: {names:?}"));
     assert!(
-        lock < temp,
-        "{what}: the lock (call #{lock}) must be taken before the temp file is created (call #{temp}): {names:?}"
+        renames.iter().all(|&r| r > lock),
+        "{what}: a rename (calls {renames:?}) before the lock (call #{lock}): {names:?}"
     );
     let last_fsync = names
         .iter()
         .rposition(|n| *n == "fsync")
         .unwrap_or_else(|| panic!("{what}: no fsync: {names:?}"));
+    assert_eq!(
+        last_fsync,
+        names.len() - 1,
+        "{what}: the directory fsync is the last call: {names:?}"
+    );
     // The lock is released explicitly with LOCK_UN before its descriptor is
     // closed (safeatomic/src/sys/flock.rs: a forked child would otherwise
     // keep it); the temp file's own flock goes with its close.
     let unlocks: Vec<usize> = (lock..names.len())
         .filter(|&i| names[i] == "flock(LOCK_UN)")
         .collect();
-    assert!(
-        !unlocks.is_empty(),
-        "{what}: the lock is never released with LOCK_UN: {names:?}"
+    assert_eq!(
+        unlocks.len(),
+        1,
+        "{what}: the lock is released once with LOCK_UN: {names:?}"
     );
     assert!(
-        unlocks.iter().all(|&u| u > last_fsync),
-        "{what}: the lock is released (calls {unlocks:?}) before the last fsync (call #{last_fsync}): {names:?}"
+        last_rename < unlocks[0] && unlocks[0] < last_fsync,
+        "{what}: the lock must be released (call #{}) after the last rename (call #{last_rename}) \
+         and before the directory fsync (call #{last_fsync}): {names:?}",
+        unlocks[0]
     );
     assert!(
         op.litter.is_empty(),
@@ -607,25 +644,29 @@ fn assert_lock_spans_the_write(what: &str, dir: &Path, run: &dyn Fn() -> safeato
 }
 
 #[test]
-fn write_atomic_holds_the_lock_from_before_the_temp_file_until_after_the_directory_fsync() {
+fn write_atomic_takes_the_lock_once_its_temp_file_is_durable_and_releases_it_before_the_directory_fsync()
+ {
     let d = tempdir();
     let path = d.path().join("f");
-    assert_lock_spans_the_write("write_atomic", d.path(), &|| {
+    assert_lock_spans("write_atomic", Span::Publish, d.path(), &|| {
         write_atomic(&path, b"new content")
     });
     let with_sidecar = WriteOptions::new().checksum(Some(safeatomic::Algorithm::Sha256));
-    assert_lock_spans_the_write("write_atomic_with(checksum)", d.path(), &|| {
-        write_atomic_with(&path, b"checked", &with_sidecar)
-    });
+    assert_lock_spans(
+        "write_atomic_with(checksum)",
+        Span::Publish,
+        d.path(),
+        &|| write_atomic_with(&path, b"checked", &with_sidecar),
+    );
     no_leftovers(d.path());
 }
 
 #[test]
-fn atomic_writer_holds_the_lock_from_create_until_after_the_directory_fsync() {
+fn atomic_writer_takes_the_lock_only_to_publish() {
     use std::io::Write;
     let d = tempdir();
     let path = d.path().join("f");
-    assert_lock_spans_the_write("AtomicWriter", d.path(), &|| {
+    assert_lock_spans("AtomicWriter", Span::Publish, d.path(), &|| {
         let mut w = AtomicWriter::create(&path)?;
         w.write_all(&[b'x'; 100_000]).expect("buffered write");
         w.commit()
@@ -634,11 +675,13 @@ fn atomic_writer_holds_the_lock_from_create_until_after_the_directory_fsync() {
 }
 
 #[test]
-fn store_update_holds_the_lock_from_before_the_read_until_after_the_directory_fsync() {
+fn store_update_holds_the_lock_from_before_the_read_until_its_rename() {
     let d = tempdir();
     let path = d.path().join("counter.json");
     let store = Store::<JsonCounter>::open(&path).unwrap();
-    assert_lock_spans_the_write("Store::update", d.path(), &|| store.update(|c| c.n += 1));
+    assert_lock_spans("Store::update", Span::ReadToPublish, d.path(), &|| {
+        store.update(|c| c.n += 1)
+    });
     // The injected failures wrote nothing: only the clean runs counted.
     assert_eq!(
         Store::<JsonCounter>::open(&path).unwrap().load().unwrap().n,
@@ -647,32 +690,39 @@ fn store_update_holds_the_lock_from_before_the_read_until_after_the_directory_fs
     no_leftovers(d.path());
 }
 
+/// An `AtomicWriter` streams without the lock (writers of one file write
+/// their temp files side by side) and takes it at commit: a holder makes
+/// the commit wait, and a commit that cannot get it in time fails with
+/// `LockTimeout`, leaving the target and no temp file.
 #[test]
-fn an_open_atomic_writer_holds_the_lock_until_commit_or_discard() {
+fn an_open_atomic_writer_takes_the_lock_at_commit() {
     use std::io::Write;
     let d = tempdir();
     let path = d.path().join("f");
+    write_atomic(&path, b"old").unwrap();
     let mut w = AtomicWriter::create(&path).unwrap();
-    assert!(
-        try_acquire_lock(&path).unwrap().is_none(),
-        "the lock is free while a writer is open"
-    );
-    assert!(is_locked(&path).unwrap());
+    assert!(!is_locked(&path).unwrap(), "locked while streaming");
     w.write_all(b"streamed").unwrap();
-    w.commit().unwrap();
-    let g = try_acquire_lock(&path).unwrap().expect("free after commit");
-    drop(g);
-    let w = AtomicWriter::create(&path).unwrap();
-    assert!(try_acquire_lock(&path).unwrap().is_none());
-    w.discard();
-    assert!(
-        try_acquire_lock(&path).unwrap().is_some(),
-        "free after discard"
+    let held = acquire_lock(&path, None).unwrap();
+    let committing = std::thread::spawn(move || w.commit());
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        b"old",
+        "published under another's lock"
     );
-    // Control: without the lock option the writer holds nothing.
-    let w = AtomicWriter::create_with(&path, &WriteOptions::new().lock(false)).unwrap();
-    assert!(try_acquire_lock(&path).unwrap().is_some());
-    w.discard();
+    drop(held);
+    committing.join().unwrap().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"streamed");
+    assert!(!is_locked(&path).unwrap());
+
+    let opts = WriteOptions::new().lock_timeout(Some(Duration::from_millis(20)));
+    let mut w = AtomicWriter::create_with(&path, &opts).unwrap();
+    w.write_all(b"never").unwrap();
+    let held = acquire_lock(&path, None).unwrap();
+    assert_eq!(w.commit().unwrap_err().kind(), ErrorKind::LockTimeout);
+    drop(held);
+    assert_eq!(fs::read(&path).unwrap(), b"streamed");
     no_leftovers(d.path());
 }
 
@@ -711,8 +761,11 @@ fn lock_apis_in_a_read_only_directory_fail_clearly_or_inspect_and_create_nothing
     lock_named(&acquire_lock(&fresh, None).unwrap_err(), &fresh);
     let e = acquire_lock(&fresh, Some(Duration::from_millis(10))).unwrap_err();
     lock_named(&e, &fresh);
+    // A write fails before it would take the lock: its temp file cannot
+    // be created.
     let e = write_atomic(&fresh, b"new").unwrap_err();
-    lock_named(&e, &fresh);
+    assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{e}");
+    assert_eq!(e.path(), fresh, "{e}");
     assert!(!is_locked(&fresh).unwrap());
     let info = inspect_lock(&fresh).unwrap();
     assert!(!info.exists && !info.held && info.pid.is_none(), "{info:?}");

@@ -966,26 +966,6 @@ fn naive_writers_lose_acknowledged_writes_that_the_library_keeps() {
 
 // ------------------------------------------------------------ what the harness found
 
-/// The index of the data file's `renameat` in a checksummed write of `data`
-/// over an existing checksummed file (the last `renameat` of the write),
-/// measured on a scratch copy so the real directory is not touched.
-fn data_rename_index(opts: &WriteOptions) -> usize {
-    use safeatomic::fault;
-    let d = common::tempdir();
-    let p = d.path().join("state.json");
-    // Twice, so process-wide caches (umask, filesystem type) are warm as
-    // they will be for the writes under test.
-    write_atomic_with(&p, br#"{"n":0}"#, opts).expect("scratch write");
-    write_atomic_with(&p, br#"{"n":1}"#, opts).expect("scratch write");
-    let (r, trace) = fault::record(|| write_atomic_with(&p, br#"{"n":2}"#, opts));
-    r.expect("recorded write");
-    trace
-        .names()
-        .iter()
-        .rposition(|n| n.starts_with("renameat"))
-        .expect("a checksummed write renames")
-}
-
 /// Found by the xfs torture run (cycle 305 of 400; every later update of
 /// the store then failed with `ChecksumMismatch`): a checksummed write
 /// interrupted between publishing its sidecar and renaming its data leaves
@@ -1001,7 +981,10 @@ fn data_rename_index(opts: &WriteOptions) -> usize {
 fn two_crashes_in_a_row_between_sidecar_and_data_still_leave_a_pair_that_verifies() {
     use safeatomic::fault::{self, Plan};
     let opts = WriteOptions::new().checksum(Some(Algorithm::Sha256));
-    let at = data_rename_index(&opts);
+    // A checksummed replace renames its sidecar, then its data: the
+    // second `renameat` (counted by name: the number of other calls moves
+    // with the directory's entries).
+    let crash = || Plan::crash_at_named("renameat", 1);
     let d = common::tempdir();
     let path = d.path().join("state.json");
     let old: &[u8] = br#"{"n":1}"#;
@@ -1010,15 +993,21 @@ fn two_crashes_in_a_row_between_sidecar_and_data_still_leave_a_pair_that_verifie
         // The crashed writer's temp file would be swept by the next write
         // anyway; sweep it first so every write makes the same calls.
         cleanup_litter(d.path()).expect("sweep");
-        let (r, trace) = fault::inject(Plan::crash(at), || write_atomic_with(&path, new, &opts));
+        let (r, trace) = fault::inject(crash(), || write_atomic_with(&path, new, &opts));
         assert!(
             r.is_err(),
             "crash {i}: the write did not crash: {:?}",
             trace.names()
         );
-        assert!(
-            trace.calls[at].name.starts_with("renameat"),
-            "crash {i}: expected the data rename at call {at}, got {:?}",
+        let at = trace.injected.expect("the crash point was reached");
+        let renames = trace.names()[..=at]
+            .iter()
+            .filter(|n| n.starts_with("renameat"))
+            .count();
+        assert_eq!(
+            renames,
+            2,
+            "crash {i}: expected the crash at the data rename, got {:?}",
             trace.names()
         );
         assert_eq!(

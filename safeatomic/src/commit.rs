@@ -46,9 +46,36 @@ pub(crate) struct Pending {
     /// The permission bits the data file gets, when known (explicit or
     /// inherited); its sidecar gets the same read/write bits.
     final_mode: Option<u32>,
+    /// A replace that takes the lock itself takes it at *lock*, once its
+    /// temp file is durable: how long to wait, and the mode its lock file
+    /// gets if it creates it.
+    lock_later: Option<(Option<std::time::Duration>, Option<u32>)>,
     /// The cooperative lock, when the write takes it itself. Declared last:
     /// fields drop in order, so it is released after the temp file is gone.
     _lock: Option<LockGuard>,
+}
+
+/// A write published under its name, whose directory is not yet fsynced
+/// (write step *sync-dir* to come): what a lock holder returns once it has
+/// released the lock, so the next writer need not wait for this fsync.
+#[must_use = "the write is not durable until `sync`"]
+pub(crate) struct Unsynced {
+    dir: Arc<OwnedFd>,
+    safety: Safety,
+    op: Operation,
+    path: PathBuf,
+}
+
+impl Unsynced {
+    /// Write step *sync-dir*: `fsync` the directory: the rename lives in
+    /// the directory, and until it is on disk a power loss can bring back
+    /// the old file (or no file).
+    pub(crate) fn sync(self) -> Result<()> {
+        match sys::file::fsync(&*self.dir) {
+            Ok(()) => Ok(()),
+            Err(e) => durability_unconfirmed(self.safety, self.op, &self.path, e),
+        }
+    }
 }
 
 /// What a write is aimed at, and whether it takes the target's
@@ -78,15 +105,27 @@ impl Pending {
         op: Operation,
         publish: Publish,
     ) -> Result<()> {
+        Self::write_whole_unsynced(aim, data, opts, op, publish)?.sync()
+    }
+
+    /// [`write_whole`](Self::write_whole) up to its directory fsync, which
+    /// the caller makes (after releasing its own lock).
+    pub(crate) fn write_whole_unsynced(
+        aim: Aim<'_>,
+        data: &[u8],
+        opts: &WriteOptions,
+        op: Operation,
+        publish: Publish,
+    ) -> Result<Unsynced> {
         let mut pending = Self::begin(aim, opts, op, publish)?;
         match pending.write(data) {
-            Ok(()) => pending.commit(),
+            Ok(()) => pending.commit_unsynced(),
             // Dead writers' temp files may hold the space: sweep them and,
             // if that freed any, try once more.
             Err(e) if e.kind() == ErrorKind::StorageFull && pending.discard_and_sweep() > 0 => {
                 let mut pending = Self::begin(aim, opts, op, publish)?;
                 pending.write(data)?;
-                pending.commit()
+                pending.commit_unsynced()
             }
             Err(e) => Err(e),
         }
@@ -172,9 +211,13 @@ impl Pending {
         if matches!(aim, Aim::Path(_)) {
             litter::sweep_first_time(&*target.dir, &target.dir_st, &target.path);
         }
-        // The lock comes before the temp file exists and is released after
-        // the directory fsync: writers of one target never overlap.
-        let lock = if take_lock {
+        // A replace takes the lock only to publish (write step *lock*,
+        // after *sync-temp*): writing and syncing the temp file needs no
+        // exclusion, so writers of one target overlap there. A create
+        // takes it now: what is at the name under the lock decides.
+        let lock_later =
+            (take_lock && publish == Publish::Replace).then_some((opts.lock_timeout, opts.mode));
+        let lock = if take_lock && lock_later.is_none() {
             let wait = Wait::Block(opts.lock_timeout);
             lock::acquire_in(op, &target, wait, None, opts.mode)?
         } else {
@@ -233,6 +276,7 @@ impl Pending {
             owner: temp_owner,
             hasher: opts.checksum.map(Algorithm::hasher),
             final_mode: mode,
+            lock_later,
             _lock: lock,
         };
         pending.set_owner_and_mode(opts, existing, &carried)?;
@@ -325,10 +369,17 @@ impl Pending {
         Ok(())
     }
 
-    /// Write steps *sync-temp*, *sidecar*, *publish*, *sync-dir* (and, as the
-    /// guard drops, *unlock*): make the temp file durable, publish it, make
-    /// the directory entry durable.
-    pub(crate) fn commit(mut self) -> Result<()> {
+    /// Write steps *sync-temp* to *sync-dir*: make the temp file durable,
+    /// publish it, make the directory entry durable.
+    pub(crate) fn commit(self) -> Result<()> {
+        self.commit_unsynced()?.sync()
+    }
+
+    /// Write steps *sync-temp*, *lock* (a replace that takes the lock
+    /// itself), *sidecar*, *publish* and *unlock*: make the temp file
+    /// durable, publish it, release the lock this write took. The caller
+    /// makes the last step, *sync-dir*, through [`Unsynced::sync`].
+    pub(crate) fn commit_unsynced(mut self) -> Result<Unsynced> {
         let publish = self.publish;
         // fsync before rename: otherwise a crash can leave the new name
         // pointing at an inode whose data never reached the disk (the
@@ -337,6 +388,15 @@ impl Pending {
         if let Err(e) = sys::file::fsync(&temp) {
             self.temp = Some(temp);
             return Err(self.fail("fsync temp file", e));
+        }
+        if let Some((timeout, mode)) = self.lock_later.take() {
+            match lock::acquire_in(self.op, &self.target, Wait::Block(timeout), None, mode) {
+                Ok(lock) => self._lock = lock,
+                Err(e) => {
+                    self.temp = Some(temp);
+                    return Err(e);
+                }
+            }
         }
         let mut sidecar = None;
         if let Some(hasher) = self.hasher.take() {
@@ -376,12 +436,18 @@ impl Pending {
         // flock (nothing to clean up any more).
         self.temp_name.clear();
         drop(temp);
-        // fsync the directory: the rename lives in the directory, and until
-        // it is on disk a power loss can bring back the old file (or no file).
-        if let Err(e) = sys::file::fsync(dir) {
-            return durability_unconfirmed(self.safety, self.op, &self.target.path, e);
-        }
-        Ok(())
+        // Write step *unlock*, before *sync-dir*: the next writer may read
+        // this version and write its own while the directory is fsynced.
+        // This write is acknowledged only after that fsync, and a later
+        // version written from it carries its change: an acknowledged
+        // change is never lost (the power-cut suite checks it).
+        drop(self._lock.take());
+        Ok(Unsynced {
+            dir: Arc::clone(&self.target.dir),
+            safety: self.safety,
+            op: self.op,
+            path: self.target.path.clone(),
+        })
     }
 
     /// Publishes the sidecar of the new data *before* the data: it names the

@@ -41,16 +41,17 @@
 //! *resolve* the path (symlinks by the [`SymlinkPolicy`] and the kernel's
 //! protected-symlink rule), *gate* on the filesystem ([`Safety`], before
 //! anything is created), *sweep* dead writers' temp files (a process's first
-//! write in a directory), take the *lock*,
-//! *carry* the replaced file's ACL and extended attributes, *create* the
-//! temp file (`O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC`, the final mode,
-//! `flock`ed), *own* it (owner, ACL, mode, before any byte), *write* (hashed
-//! in the same pass for a checksum), *sync-temp* (`fsync`), publish the
-//! *sidecar* first when there is one, *publish* (`renameat`, or
-//! `renameat2(RENAME_NOREPLACE)` for [`create_atomic`]) — the moment
-//! readers switch —, *sync-dir* (`fsync` the directory) — the moment the
-//! switch survives a power loss —, and *unlock*. `docs/design.md`
-//! describes each step and the lock and sidecar protocols.
+//! write in a directory), *carry* the replaced file's ACL and extended
+//! attributes, *create* the temp file (`O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC`,
+//! the final mode, `flock`ed), *own* it (owner, ACL, mode, before any byte),
+//! *write* (hashed in the same pass for a checksum), *sync-temp* (`fsync`),
+//! take the *lock* (a create takes it before *carry*; a read-modify-write
+//! holds its own from before the read), publish the *sidecar* first when
+//! there is one, *publish* (`renameat`, or `renameat2(RENAME_NOREPLACE)` for
+//! [`create_atomic`]) — the moment readers switch —, *unlock*, and
+//! *sync-dir* (`fsync` the directory) — the moment the switch survives a
+//! power loss, after which the call returns. `docs/design.md` describes
+//! each step and the lock and sidecar protocols.
 //!
 //! A failure before *publish* removes the temp file and leaves the target
 //! byte-for-byte untouched. A failure of *sync-dir* is reported as

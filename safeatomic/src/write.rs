@@ -1,6 +1,6 @@
 //! Writing: `write_atomic`, `AtomicWriter`, `create_atomic`.
 
-use crate::commit::{Aim, Pending};
+use crate::commit::{Aim, Pending, Unsynced};
 use crate::error::{Error, Operation, Result};
 use crate::lock::LockGuard;
 use crate::options::WriteOptions;
@@ -232,6 +232,23 @@ pub fn create_atomic_with(
 /// Creates `name` beside the file `guard` holds, in the directory that was
 /// locked, with `data`, if nothing is there (as [`create_atomic_with`],
 /// under the guard's lock): a store's migration backup.
+/// [`write_atomic_locked_with`] up to its directory fsync, which the
+/// caller makes once it has released `guard` (a store, so that the next
+/// update need not wait for that fsync).
+pub(crate) fn write_locked_unsynced(
+    guard: &LockGuard,
+    data: &[u8],
+    options: &WriteOptions,
+) -> Result<Unsynced> {
+    Pending::write_whole_unsynced(
+        Aim::Locked(guard),
+        data,
+        options,
+        Operation::Write,
+        Publish::Replace,
+    )
+}
+
 pub(crate) fn create_beside(
     guard: &LockGuard,
     name: &std::ffi::OsStr,

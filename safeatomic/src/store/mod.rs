@@ -1,7 +1,7 @@
 //! Typed persistent values: the `Persisted` trait and `Store<T>`.
 //!
 //! A store is a file holding one value of a [`Persisted`] type. Every write
-//! goes through the one write protocol (`write_atomic_locked_with`), under
+//! goes through the one write protocol (`write_locked_unsynced`), under
 //! the file's cooperative lock, so stores inherit all of its guarantees.
 
 mod group;
@@ -13,6 +13,7 @@ mod versioned;
 
 use crate::checksum::digest::Algorithm;
 use crate::checksum::sidecar;
+use crate::commit::Unsynced;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::identity::Version;
 use crate::lock::{LockGuard, LockOptions, acquire_lock_with};
@@ -22,7 +23,7 @@ use crate::publish::{Publish, PublishError, publish};
 use crate::read::{self, ReadOptions};
 use crate::resolve::{self, Target};
 use crate::sys;
-use crate::write::{create_beside, write_atomic_locked_with};
+use crate::write::{create_beside, write_locked_unsynced};
 use crate::{env, format, litter, lossless, path, timefmt};
 use persisted::Persisted;
 use recovery::Hook;
@@ -495,13 +496,15 @@ impl<T: Persisted> Store<T> {
             return Ok(());
         }
         let guard = self.lock()?;
-        match self.read_current(Some(&guard))? {
+        let unsynced = match self.read_current(Some(&guard))? {
             Some(loaded) if matches!(loaded.lineage, Lineage::Migrated { .. }) => {
                 let value = T::clone(&loaded.value);
                 self.commit(&guard, value, Some(&loaded))
             }
-            _ => Ok(()),
-        }
+            _ => Ok(None),
+        };
+        drop(guard);
+        synced(unsynced)
     }
 
     /// Opens `<platform config dir>/<file_name>` for the application
@@ -942,7 +945,7 @@ impl<T: Persisted> Store<T> {
         // The document to edit. A file that cannot be read as a `T` (or
         // whose checksum is wrong or missing) is what `replace` repairs:
         // it is replaced whole, as it is, whatever the corruption policy.
-        match self.read_current(Some(&guard)) {
+        let unsynced = match self.read_current(Some(&guard)) {
             Ok(Some(base)) => self.commit(&guard, value, Some(&base)),
             Ok(None) => self.commit(&guard, value, None),
             Err(e)
@@ -952,13 +955,22 @@ impl<T: Persisted> Store<T> {
                 self.commit(&guard, value, None)
             }
             Err(e) => Err(e),
-        }
+        };
+        drop(guard);
+        synced(unsynced)
     }
 
     /// Validates `value` and commits it under `guard`: the file's document
     /// (`base`, the version under the lock) edited where the value
-    /// changed, or nothing at all when it did not; then caches it.
-    fn commit(&self, guard: &LockGuard, value: T, base: Option<&Loaded<T>>) -> Result<()> {
+    /// changed, or nothing at all when it did not (`None`); then caches
+    /// it. The directory fsync that makes it durable is left to the
+    /// caller, to make once it has released the lock ([`synced`]).
+    fn commit(
+        &self,
+        guard: &LockGuard,
+        value: T,
+        base: Option<&Loaded<T>>,
+    ) -> Result<Option<Unsynced>> {
         let path = &self.inner.path;
         let lineage = base.map_or(&Lineage::Current, |b| &b.lineage);
         if let (Lineage::Newer(found), Some(schema)) = (lineage, T::SCHEMA)
@@ -982,7 +994,7 @@ impl<T: Persisted> Store<T> {
         {
             // The file already says this: no temp file, no fsync, no
             // rename; it keeps its inode and modification time.
-            lossless::Outcome::Unchanged => return Ok(()),
+            lossless::Outcome::Unchanged => return Ok(None),
             lossless::Outcome::Write(bytes, how, memo) => {
                 log::trace!("{}: committing ({how:?})", path.display());
                 Doc {
@@ -997,13 +1009,13 @@ impl<T: Persisted> Store<T> {
         let opts = WriteOptions::new()
             .safety(self.inner.options.safety)
             .checksum(T::CHECKSUM);
-        write_atomic_locked_with(guard, &doc.bytes, &opts)?;
+        let unsynced = write_locked_unsynced(guard, &doc.bytes, &opts)?;
         // Under the lock nobody else writes: this identity is our version's.
         // It is taken in the locked directory, not through the path (which
-        // may lead elsewhere by now). The write is committed and durable by
-        // now, so a failure to learn the identity must not turn into an
-        // error (a caller retrying a "failed" update would apply it twice):
-        // it only costs the cache.
+        // may lead elsewhere by now). The write is published by now, so a
+        // failure to learn the identity must not turn into an error (a
+        // caller retrying a "failed" update would apply it twice): it only
+        // costs the cache.
         let target = guard.target();
         *self.cache() = match sys::file::lstatat(&*target.dir, Path::new(&target.name)) {
             Ok(st) => Some(Cached {
@@ -1021,7 +1033,7 @@ impl<T: Persisted> Store<T> {
                 None
             }
         };
-        Ok(())
+        Ok(Some(unsynced))
     }
 
     /// Keeps the bytes of a file migrated from version `from` beside it as
@@ -1096,6 +1108,12 @@ fn move_aside(target: &Target, op: Operation) -> Result<PathBuf> {
     }
     sys::file::fsync(dir).map_err(fail)?;
     Ok(shown)
+}
+
+/// A commit made durable: the directory fsync of a write published under
+/// a lock the caller has released since (write step *sync-dir*).
+fn synced(committed: Result<Option<Unsynced>>) -> Result<()> {
+    committed.and_then(|unsynced| unsynced.map_or(Ok(()), Unsynced::sync))
 }
 
 /// Whether an error means "the file's content is bad" (as opposed to "the

@@ -2,9 +2,10 @@
 //! closure and its outcome ([`Change`]), the leader's work
 //! ([`Store::lead`]) and a waiting caller's ([`Store::follow`]).
 
-use super::Store;
 use super::group::{MAX_GROUP, Role, Ticket, Wake};
 use super::persisted::Persisted;
+use super::{Store, synced};
+use crate::commit::Unsynced;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -121,8 +122,8 @@ impl<T: Persisted> Store<T> {
         let run = catch_unwind(AssertUnwindSafe(|| {
             self.commit_group(&mut mine, &mut group)
         }));
-        let committed = match run {
-            Ok(committed) => committed,
+        let published = match run {
+            Ok(published) => published,
             Err(panic) => {
                 for ticket in group.drain(..) {
                     ticket.done(Err(Error::new(
@@ -139,20 +140,25 @@ impl<T: Persisted> Store<T> {
                 resume_unwind(panic);
             }
         };
+        // The lock is free (`commit_group` released it): the next group
+        // may begin while this one's write is made durable.
+        self.inner.group.hand_over();
+        let committed = synced(published);
         for ticket in group {
             ticket.done(committed.as_ref().map(|_| ()).map_err(Error::duplicate));
         }
-        self.inner.group.hand_over();
         mine.finish(committed)
     }
 
-    /// The leader's work under the lock; `group` collects the callers whose
-    /// change the commit carries (they are told its outcome after it).
+    /// The leader's work under the lock, up to a published write whose
+    /// directory fsync is left to make once the lock is released; `group`
+    /// collects the callers whose change the commit carries (they are told
+    /// its outcome after that fsync).
     fn commit_group<F, R, E>(
         &self,
         mine: &mut Change<F, R, E>,
         group: &mut Vec<Arc<Ticket<T>>>,
-    ) -> Result<()>
+    ) -> Result<Option<Unsynced>>
     where
         F: FnOnce(&mut T) -> std::result::Result<R, E>,
         E: From<Error>,
@@ -185,7 +191,7 @@ impl<T: Persisted> Store<T> {
             }
         }
         if !changed {
-            return Ok(());
+            return Ok(None);
         }
         self.commit(&guard, value, Some(&base))
     }

@@ -84,6 +84,19 @@ mod imp {
             }
         }
 
+        /// Simulate a crash just before the call number `nth` (0-based)
+        /// among those named `name`: that call and every later call, of any
+        /// name, fail with `EIO`. Independent of how many calls of other
+        /// names come before it (a directory listing's length, caches).
+        pub fn crash_at_named(name: &'static str, nth: usize) -> Self {
+            Self {
+                at: nth,
+                errno: rustix::io::Errno::IO.raw_os_error(),
+                sticky: true,
+                name: Some(name),
+            }
+        }
+
         /// Simulate a crash after call `at - 1`: call `at` and every later
         /// call fail with `EIO`, so nothing after that point reaches the
         /// filesystem (not even cleanup), as if the process had died there.
@@ -144,6 +157,10 @@ mod imp {
             let Some(plan) = state.plan else {
                 return Ok(());
             };
+            // After a crash nothing reaches the filesystem, whatever its name.
+            if plan.sticky && state.trace.injected.is_some() {
+                return Err(std::io::Error::from_raw_os_error(plan.errno));
+            }
             if plan.name.is_some_and(|name| name != call.name) {
                 return Ok(());
             }
