@@ -10,6 +10,7 @@
 //! cargo run --release -p safeatomic-bench -- writes [--rounds 40] [--syscalls] [--svg docs/benchmarks.svg] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- ablation [--rounds 400] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- sqlite [--rounds 30] [--big] [--dir DIR]
+//! cargo run --release -p safeatomic-bench -- compare --baseline OLD_BINARY [--rounds 5] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- smoke        # a few seconds, for CI
 //! ```
 
@@ -21,6 +22,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod ablation;
+mod compare;
 mod lossless;
 mod sqlite;
 mod writes;
@@ -492,6 +494,17 @@ fn main() -> BoxResult<()> {
         "store" => store(&parse_opts(rest)?),
         "lossless" => lossless::lossless(&parse_opts(rest)?),
         "sqlite-child" => sqlite::sqlite_child(rest),
+        "store-workload" => compare::store_workload(rest),
+        "compare" => {
+            let at = rest
+                .iter()
+                .position(|a| a == "--baseline")
+                .ok_or("compare needs --baseline OLD_BINARY")?;
+            let baseline = PathBuf::from(rest.get(at + 1).ok_or("--baseline needs a value")?);
+            let mut rest = rest.to_vec();
+            rest.drain(at..=at + 1);
+            compare::compare(&parse_opts(&rest)?, &baseline)
+        }
         "sqlite" => {
             let big = rest.iter().any(|a| a == "--big");
             let rest: Vec<String> = rest.iter().filter(|a| *a != "--big").cloned().collect();
@@ -514,6 +527,8 @@ fn main() -> BoxResult<()> {
             o.rounds = 1;
             lossless::lossless(&o)?;
             sqlite::sqlite_bench(&o, false)?;
+            // Against itself: the comparison of two builds runs end to end.
+            compare::compare(&o, &std::env::current_exe()?)?;
             o.rounds = 2;
             ablation::ablation(&o)?;
             // The strace count and the chart too, so neither can rot.

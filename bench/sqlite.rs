@@ -277,8 +277,10 @@ pub(crate) fn sqlite_bench(o: &Opts, big: bool) -> BoxResult<()> {
     } else {
         &[0, 1_000, 10_000]
     };
-    println!("\n| other files in the directory | `Store::update` | SQLite WAL, FULL |");
-    println!("|---|---|---|");
+    println!(
+        "\n| other files in the directory | `Store::update` | SQLite WAL, FULL | SQLite rollback journal, FULL |"
+    );
+    println!("|---|---|---|---|");
     let mut first = None;
     for &n in sizes {
         let d = workdir(o)?;
@@ -288,19 +290,22 @@ pub(crate) fn sqlite_bench(o: &Opts, big: bool) -> BoxResult<()> {
         let store = Store::<State>::open(d.path().join("state.json"))?;
         store.replace(state())?;
         let mut wal = sqlite(&d.path().join("wal.db"), "wal")?;
-        let samples = interleaved(2, rounds, 3, |i| {
+        let mut journal = sqlite(&d.path().join("journal.db"), "delete")?;
+        let samples = interleaved(3, rounds, 3, |i| {
             match i {
                 0 => store.update(|s| s.n += 1)?,
-                _ => sqlite_update(&mut wal)?,
+                1 => sqlite_update(&mut wal)?,
+                _ => sqlite_update(&mut journal)?,
             }
             Ok(())
         })?;
-        let (s, q) = (stats(samples[0].clone()).0, stats(samples[1].clone()).0);
-        let (s0, q0) = *first.get_or_insert((s, q));
+        let [s, q, j] = [0, 1, 2].map(|i| stats(samples[i].clone()).0);
+        let [s0, q0, j0] = *first.get_or_insert([s, q, j]);
         println!(
-            "| {n} | {s:.0} µs ({:.2}× empty) | {q:.0} µs ({:.2}× empty) |",
+            "| {n} | {s:.0} µs ({:.2}× empty) | {q:.0} µs ({:.2}× empty) | {j:.0} µs ({:.2}× empty) |",
             s / s0,
-            q / q0
+            q / q0,
+            j / j0
         );
     }
     println!(

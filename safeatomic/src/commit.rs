@@ -385,28 +385,10 @@ impl Pending {
         // pointing at an inode whose data never reached the disk (the
         // zero-length-file-after-crash problem of ext4 delalloc, 2009).
         let temp = self.temp.take().expect("temp file is open until commit");
-        if let Err(e) = sys::file::fsync(&temp) {
-            self.temp = Some(temp);
-            return Err(self.fail("fsync temp file", e));
-        }
-        if let Some((timeout, mode)) = self.lock_later.take() {
-            match lock::acquire_in(self.op, &self.target, Wait::Block(timeout), None, mode) {
-                Ok(lock) => self._lock = lock,
-                Err(e) => {
-                    self.temp = Some(temp);
-                    return Err(e);
-                }
-            }
-        }
         let mut sidecar = None;
-        if let Some(hasher) = self.hasher.take() {
-            match self.publish_sidecar(hasher) {
-                Ok(undo) => sidecar = undo,
-                Err(e) => {
-                    self.temp = Some(temp);
-                    return Err(e);
-                }
-            }
+        if let Err(e) = self.sync_lock_and_sidecar(&temp, &mut sidecar) {
+            self.temp = Some(temp);
+            return Err(e);
         }
         let dir: &OwnedFd = &self.target.dir;
         let (tmp, name) = (Path::new(&self.temp_name), Path::new(&self.target.name));
@@ -450,7 +432,52 @@ impl Pending {
         })
     }
 
-    /// Publishes the sidecar of the new data *before* the data: it names the
+    /// Write steps *sync-temp*, *lock* (a replace that takes it itself)
+    /// and *sidecar*. With a sidecar to make, the temp file's `fsync` runs
+    /// on another thread while the sidecar is staged and fsynced: the two
+    /// fsyncs overlap (issue #17), and nothing is published before both
+    /// are done, so a failure of either leaves everything as it was.
+    fn sync_lock_and_sidecar(
+        &mut self,
+        temp: &OwnedFd,
+        undo: &mut Option<SidecarUndo>,
+    ) -> Result<()> {
+        let hasher = self.hasher.take();
+        let lock_later = self.lock_later.take();
+        let (lock, staged_undo) = std::thread::scope(|scope| {
+            let data_sync = match hasher {
+                Some(_) => sys::file::fsync_beside(scope, temp),
+                None => sys::file::Beside::Done(sys::file::fsync(temp)),
+            };
+            if let sys::file::Beside::Done(Err(e)) = data_sync {
+                return Err(self.fail("fsync temp file", e));
+            }
+            let lock = match lock_later {
+                Some((timeout, mode)) => {
+                    lock::acquire_in(self.op, &self.target, Wait::Block(timeout), None, mode)?
+                }
+                None => None,
+            };
+            let staged = hasher.map(|h| self.stage_sidecar(h)).transpose();
+            data_sync
+                .wait()
+                .map_err(|e| self.fail("fsync temp file", e))?;
+            let undo = match staged? {
+                Some(staged) => self.publish_sidecar(staged)?,
+                None => None,
+            };
+            Ok((lock, undo))
+        })?;
+        if lock.is_some() {
+            self._lock = lock;
+        }
+        *undo = staged_undo;
+        Ok(())
+    }
+
+    /// The first half of write step *sidecar*: the sidecar of the new data
+    /// written and fsynced under a temp name, published (by
+    /// [`publish_sidecar`](Self::publish_sidecar)) *before* the data: it names the
     /// incoming digest and the outgoing one (bound to the outgoing inode), so
     /// every crash state verifies, and lock-free readers, which read the
     /// sidecar first, never see a sidecar older than the data
@@ -466,7 +493,7 @@ impl Pending {
     /// are orphans of a deleted file). One that cannot be removed fails the
     /// write before the data is published: left there, it could be taken
     /// for the current sidecar.
-    fn publish_sidecar(&self, hasher: Hasher) -> Result<Option<SidecarUndo>> {
+    fn stage_sidecar(&self, hasher: Hasher) -> Result<StagedSidecar<'_>> {
         let algorithm = hasher.algorithm();
         let digest = hasher.finish_hex();
         let dir: &OwnedFd = &self.target.dir;
@@ -495,15 +522,29 @@ impl Pending {
             name,
             previous.as_ref().map(|((a, d), st)| (*a, d.as_str(), st)),
         );
-        let sname = sidecar::sidecar_name(name, algorithm);
         let spath = sidecar::sidecar_path(&self.target.path, algorithm);
         let mode = self.final_mode.map(|m| m & 0o666);
+        Ok(StagedSidecar {
+            staged: Staged::new(dir, &content, mode, Some(self.owner), self.op, &spath)?,
+            algorithm,
+        })
+    }
+
+    /// The second half of the sidecar step: publishes the sidecar staged
+    /// by [`stage_sidecar`](Self::stage_sidecar), makes it durable (the
+    /// barrier) and removes the other algorithm's. Returns how to put the
+    /// sidecar state back if the data rename then fails (a create's).
+    fn publish_sidecar(&self, staged: StagedSidecar<'_>) -> Result<Option<SidecarUndo>> {
+        let dir: &OwnedFd = &self.target.dir;
+        let name = &self.target.name;
+        let algorithm = staged.algorithm;
         let undo = match self.publish {
             Publish::NoReplace => Some(SidecarUndo::capture(dir, name, &self.target.path)),
             Publish::Replace => None,
         };
-        Staged::new(dir, &content, mode, Some(self.owner), self.op, &spath)?
-            .publish(&sname, &self.env)?;
+        staged
+            .staged
+            .publish(&sidecar::sidecar_name(name, algorithm), &self.env)?;
         // The barrier: the new sidecar must be durable before the data
         // rename can be, or a power cut could keep new data and lose the
         // sidecar that vouches for it.
@@ -659,6 +700,13 @@ impl Pending {
 /// The sidecar state a create changes (its own algorithm's sidecar, and
 /// the orphans of other algorithms it removes), to put back if its data
 /// cannot be published.
+/// A sidecar written and fsynced under a temp name, for
+/// [`Pending::publish_sidecar`].
+struct StagedSidecar<'a> {
+    staged: Staged<'a>,
+    algorithm: Algorithm,
+}
+
 struct SidecarUndo {
     saved: Vec<Saved>,
 }

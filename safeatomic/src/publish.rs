@@ -75,7 +75,7 @@ pub(crate) struct Staged<'a> {
     /// live writer owns the temp file (decision 0002).
     _fd: OwnedFd,
     op: Operation,
-    shown: &'a Path,
+    shown: std::path::PathBuf,
 }
 
 impl<'a> Staged<'a> {
@@ -88,7 +88,7 @@ impl<'a> Staged<'a> {
         mode: Option<u32>,
         owner: Option<(u32, u32)>,
         op: Operation,
-        shown: &'a Path,
+        shown: &Path,
     ) -> Result<Self> {
         let (tmp, fd, created) = create_temp(dir, shown, mode, op)?;
         let staged = Staged {
@@ -96,7 +96,7 @@ impl<'a> Staged<'a> {
             tmp,
             _fd: fd,
             op,
-            shown,
+            shown: shown.to_owned(),
         };
         let fd = &staged._fd;
         exact_owner_and_mode(fd, created, owner, mode)
@@ -107,7 +107,7 @@ impl<'a> Staged<'a> {
     }
 
     fn fail(&self, step: &'static str, e: std::io::Error) -> Error {
-        Error::io(self.op, step, self.shown, e)
+        Error::io(self.op, step, &self.shown, e)
     }
 
     /// Publishes it as `name`, replacing what is there.

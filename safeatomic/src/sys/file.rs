@@ -77,6 +77,60 @@ pub(crate) fn fsync(fd: impl AsFd) -> io::Result<()> {
     retry_intr("fsync", || rustix::fs::fsync(fd.as_fd()))
 }
 
+/// An `fsync(2)` under way on another thread ([`fsync_beside`]).
+pub(crate) enum Beside<'scope> {
+    Running(std::thread::ScopedJoinHandle<'scope, io::Result<()>>),
+    Done(io::Result<()>),
+}
+
+impl Beside<'_> {
+    /// Waits for the `fsync` and returns its result.
+    pub(crate) fn wait(self) -> io::Result<()> {
+        match self {
+            Beside::Done(result) => result,
+            Beside::Running(handle) => handle
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the fsync thread panicked"))),
+        }
+    }
+}
+
+/// `fsync(2)` of `fd` on another thread of `scope`, while the caller goes
+/// on (a checksummed write syncs its sidecar meanwhile: issue #17). Its
+/// fault point passes here, on the caller's thread, so the call keeps its
+/// place among the caller's calls; [`Beside::wait`] gives its result.
+/// Where no thread can be started, the call is made here.
+pub(crate) fn fsync_beside<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    fd: &'scope OwnedFd,
+) -> Beside<'scope> {
+    let interrupted = Some(rustix::io::Errno::INTR.raw_os_error());
+    loop {
+        match super::fault::point(super::fault::Call {
+            name: "fsync",
+            interruptible: true,
+        }) {
+            Ok(()) => break,
+            // An injected EINTR is retried here like a real one there.
+            Err(e) if e.raw_os_error() == interrupted => continue,
+            Err(e) => return Beside::Done(Err(e)),
+        }
+    }
+    let sync = move || loop {
+        match rustix::fs::fsync(fd) {
+            Err(rustix::io::Errno::INTR) => continue,
+            done => return done.map_err(io::Error::from),
+        }
+    };
+    match std::thread::Builder::new()
+        .name("safeatomic-fsync".to_owned())
+        .spawn_scoped(scope, sync)
+    {
+        Ok(handle) => Beside::Running(handle),
+        Err(_) => Beside::Done(sync()),
+    }
+}
+
 /// `fstat(2)`.
 pub(crate) fn fstat(fd: impl AsFd) -> io::Result<Stat> {
     once("fstat", || rustix::fs::fstat(fd.as_fd()))
