@@ -5,6 +5,8 @@ use rustix::fs::AtFlags;
 use std::io;
 use std::path::Path;
 
+pub(crate) use super::backend::open_tmpfile;
+
 /// `openat(2)`. `O_CLOEXEC` is always added.
 pub(crate) fn openat(
     dir: impl AsFd,
@@ -14,7 +16,7 @@ pub(crate) fn openat(
 ) -> io::Result<OwnedFd> {
     // open(2) can return EINTR while waiting on a FIFO or a slow device.
     retry_intr("openat", || {
-        rustix::fs::openat(dir.as_fd(), path, flags | OFlags::CLOEXEC, mode)
+        rustix::fs::openat(dir.as_fd(), path, flags | OFlags::CLOEXEC, mode.os())
     })
 }
 
@@ -73,13 +75,26 @@ pub(crate) fn seek(fd: impl AsFd, pos: io::SeekFrom) -> io::Result<u64> {
 }
 
 /// `fsync(2)`: flush data and metadata of a file or directory to stable storage.
+#[cfg(not(target_os = "macos"))]
 pub(crate) fn fsync(fd: impl AsFd) -> io::Result<()> {
     retry_intr("fsync", || rustix::fs::fsync(fd.as_fd()))
 }
 
+/// macOS: `fcntl(F_FULLFSYNC)` (Apple's `fcntl(2)` and `fsync(2)` man
+/// pages): flush data and metadata of a file or directory to stable
+/// storage, the drive's write cache included, which a plain `fsync(2)`
+/// there leaves unflushed. No fallback to `fsync`: a filesystem that
+/// refuses it fails the write, as a failed `fsync` does on Linux.
+#[cfg(target_os = "macos")]
+pub(crate) fn fsync(fd: impl AsFd) -> io::Result<()> {
+    retry_intr("fcntl(F_FULLFSYNC)", || {
+        rustix::fs::fcntl_fullfsync(fd.as_fd())
+    })
+}
+
 /// `fstat(2)`.
 pub(crate) fn fstat(fd: impl AsFd) -> io::Result<Stat> {
-    once("fstat", || rustix::fs::fstat(fd.as_fd()))
+    once("fstat", || rustix::fs::fstat(fd.as_fd())).map(Stat::from)
 }
 
 /// `fstatat(2)` with `AT_SYMLINK_NOFOLLOW`: a symlink is described, not followed.
@@ -87,11 +102,12 @@ pub(crate) fn lstatat(dir: impl AsFd, path: &Path) -> io::Result<Stat> {
     once("fstatat", || {
         rustix::fs::statat(dir.as_fd(), path, AtFlags::SYMLINK_NOFOLLOW)
     })
+    .map(Stat::from)
 }
 
 /// `fchmod(2)`.
 pub(crate) fn fchmod(fd: impl AsFd, mode: Mode) -> io::Result<()> {
-    once("fchmod", || rustix::fs::fchmod(fd.as_fd(), mode))
+    once("fchmod", || rustix::fs::fchmod(fd.as_fd(), mode.os()))
 }
 
 /// `fchown(2)`.
@@ -131,6 +147,7 @@ pub(crate) fn statat(dir: impl AsFd, path: &Path) -> io::Result<Stat> {
     once("fstatat", || {
         rustix::fs::statat(dir.as_fd(), path, AtFlags::empty())
     })
+    .map(Stat::from)
 }
 
 /// `faccessat(2)` with `W_OK`, using the effective ids: may this process
@@ -142,18 +159,6 @@ pub(crate) fn access_writable(path: &Path) -> io::Result<()> {
             path,
             rustix::fs::Access::WRITE_OK,
             AtFlags::EACCESS,
-        )
-    })
-}
-
-/// `openat(2)` with `O_TMPFILE`: an unnamed file in the directory `dir`.
-pub(crate) fn open_tmpfile(dir: impl AsFd) -> io::Result<OwnedFd> {
-    retry_intr("openat(O_TMPFILE)", || {
-        rustix::fs::openat(
-            dir.as_fd(),
-            ".",
-            OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
         )
     })
 }

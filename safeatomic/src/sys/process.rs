@@ -3,31 +3,8 @@
 use super::{Mode, OFlags, file, once};
 use std::io;
 use std::path::Path;
-use std::sync::OnceLock;
 
-/// `getrandom(2)`: 8 random bytes from the kernel's CSPRNG.
-pub(crate) fn random_u64() -> io::Result<u64> {
-    let mut buf = [0u8; 8];
-    once("getrandom", || {
-        rustix::rand::getrandom(&mut buf, rustix::rand::GetRandomFlags::empty()).map(|_| ())
-    })?;
-    Ok(u64::from_ne_bytes(buf))
-}
-
-/// The process umask, read once from `/proc/self/status` (Linux ≥ 4.7).
-///
-/// `umask(2)` cannot be read without being set, and setting it is a race
-/// with every other thread creating files; so we never call it. `None` when
-/// `/proc` is unavailable: callers then fix modes explicitly.
-pub(crate) fn umask() -> Option<u32> {
-    static UMASK: OnceLock<Option<u32>> = OnceLock::new();
-    *UMASK.get_or_init(|| {
-        let text = read_small_file(Path::new("/proc/self/status")).ok()?;
-        let text = String::from_utf8(text).ok()?;
-        let line = text.lines().find_map(|l| l.strip_prefix("Umask:"))?;
-        u32::from_str_radix(line.trim(), 8).ok()
-    })
-}
+pub(crate) use super::backend::{random_u64, umask};
 
 /// Reads a small file (procfs) whole, through this module's calls.
 pub(crate) fn read_small_file(path: &Path) -> io::Result<Vec<u8>> {

@@ -1,0 +1,115 @@
+//! The portable backend: what macOS and FreeBSD offer, written so that the
+//! same code runs on Linux too (built with `--cfg safeatomic_portable`),
+//! where the test suites exercise it (decision 0013). The Linux backend
+//! ([`super::linux`]) has a counterpart of every item here.
+//!
+//! The only lines here that Linux cannot run are marked `macOS:` and
+//! follow the Apple man page they name.
+
+use super::fault::{self, Call};
+use super::{AsFd, Mode, OFlags, OwnedFd, once};
+use std::ffi::OsString;
+use std::io;
+use std::path::Path;
+
+/// `openat(2)` of a directory with `O_RDONLY|O_DIRECTORY` (readable so it can
+/// be listed and fsynced). `path` is resolved relative to `dir`.
+///
+/// Without `O_NOATIME`, which only Linux has (decision 0007): where the
+/// filesystem updates access times, the litter sweep's listing updates
+/// the directory's.
+pub(crate) fn open_dir(dir: impl AsFd, path: &Path) -> io::Result<OwnedFd> {
+    super::file::openat(dir, path, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())
+}
+
+/// macOS: `renameatx_np(2)` with `RENAME_EXCL` (Apple's `rename(2)` man
+/// page, which documents `renamex_np` and `renameatx_np`): fails with
+/// `EEXIST` if `to` exists, or `ENOTSUP` where the filesystem lacks the
+/// flag (the caller then uses `link(2)`).
+#[cfg(target_os = "macos")]
+pub(crate) fn renameat_noreplace(
+    from_dir: impl AsFd,
+    from: &Path,
+    to_dir: impl AsFd,
+    to: &Path,
+) -> io::Result<()> {
+    once("renameatx_np(RENAME_EXCL)", || {
+        super::dir::apple_rename(
+            from_dir,
+            from,
+            to_dir,
+            to,
+            rustix::fs::RenameFlags::NOREPLACE,
+        )
+    })
+}
+
+/// No rename without replace (FreeBSD's `rename(2)` has no flags):
+/// `ENOSYS`, which the caller learns once per device and answers with
+/// `link(2)` + `unlink(2)`, whose `EEXIST` keeps the decision atomic.
+/// No system call is made.
+#[cfg(not(target_os = "macos"))]
+pub(crate) fn renameat_noreplace(
+    _from_dir: impl AsFd,
+    _from: &Path,
+    _to_dir: impl AsFd,
+    _to: &Path,
+) -> io::Result<()> {
+    Err(rustix::io::Errno::NOSYS.into())
+}
+
+/// The names in a directory that start with `prefix`, read through the
+/// portable directory stream (`fdopendir(3)`/`readdir(3)` where libc is
+/// the backend, `getdents64(2)` on Linux), which opens the directory
+/// again (`opendir` fault point) and reads it from its start.
+///
+/// The `readdir` fault point fires once per entry, where a failure of the
+/// underlying read can surface. Not retried on `EINTR`: the stream stops
+/// after its first error.
+pub(crate) fn names_with_prefix(dir: impl AsFd, prefix: &[u8]) -> io::Result<Vec<OsString>> {
+    let mut entries = once("opendir", || rustix::fs::Dir::read_from(dir.as_fd()))?;
+    super::dir::names_from(prefix, || {
+        once("readdir", || match entries.read() {
+            None => Ok(None),
+            Some(r) => r.map(|e| Some(e.file_name().to_bytes().to_vec())),
+        })
+    })
+}
+
+/// 64 unpredictable bits, without a system call: SipHash-1-3 of this
+/// process's id and a counter, keyed once per process by the standard
+/// library's `RandomState` (whose keys come from the OS's random source:
+/// `getentropy(2)` on macOS, `getrandom(2)` on FreeBSD and Linux).
+///
+/// Unique per process and call (the pid tells a forked child from its
+/// parent, which share the key and the counter), and unpredictable to
+/// anyone who does not know the key. The `random` fault point stands for
+/// it, so tests can fail temp-name generation as on Linux.
+pub(crate) fn random_u64() -> io::Result<u64> {
+    use std::hash::{BuildHasher, Hasher, RandomState};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEY: OnceLock<RandomState> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    fault::point(Call {
+        name: "random",
+        interruptible: false,
+    })?;
+    let mut hasher = KEY.get_or_init(RandomState::new).build_hasher();
+    hasher.write_u32(super::process::pid());
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    Ok(hasher.finish())
+}
+
+/// The umask cannot be read without `/proc` (and `umask(2)` cannot be read
+/// without being set, a race with every other thread): unknown, so callers
+/// fix modes explicitly.
+pub(crate) fn umask() -> Option<u32> {
+    None
+}
+
+/// No `O_TMPFILE` outside Linux: `EOPNOTSUPP`, without a system call (the
+/// doctor's informational probe reports it).
+pub(crate) fn open_tmpfile(_dir: impl AsFd) -> io::Result<OwnedFd> {
+    Err(rustix::io::Errno::OPNOTSUPP.into())
+}
