@@ -113,3 +113,43 @@ pub(crate) fn umask() -> Option<u32> {
 pub(crate) fn open_tmpfile(_dir: impl AsFd) -> io::Result<OwnedFd> {
     Err(rustix::io::Errno::OPNOTSUPP.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_values_do_not_repeat_and_spread_over_all_bits() {
+        let values: Vec<u64> = (0..10_000).map(|_| random_u64().unwrap()).collect();
+        let distinct: std::collections::BTreeSet<u64> = values.iter().copied().collect();
+        assert_eq!(distinct.len(), values.len());
+        // Every bit is set in some value and clear in another.
+        let (any, all) = values
+            .iter()
+            .fold((0u64, u64::MAX), |(any, all), v| (any | v, all & v));
+        assert_eq!((any, all), (u64::MAX, 0));
+    }
+
+    #[test]
+    fn listing_finds_exactly_the_names_with_the_prefix() {
+        let d = tempfile::tempdir().unwrap();
+        for name in [
+            ".safeatomic-tmp-a",
+            ".safeatomic-tmp-b",
+            "other",
+            ".safeatomic",
+        ] {
+            let path = d.path().join(name);
+            let flags = OFlags::CREATE | OFlags::WRONLY;
+            super::super::file::openat(rustix::fs::CWD, &path, flags, Mode::from_raw_mode(0o600))
+                .unwrap();
+        }
+        let dir = open_dir(rustix::fs::CWD, d.path()).unwrap();
+        let mut names = names_with_prefix(&dir, b".safeatomic-tmp-").unwrap();
+        names.sort();
+        assert_eq!(names, [".safeatomic-tmp-a", ".safeatomic-tmp-b"]);
+        // The stream reads the directory from its start: a second listing
+        // of the same descriptor finds the same names.
+        assert_eq!(names_with_prefix(&dir, b"other").unwrap(), ["other"]);
+    }
+}
