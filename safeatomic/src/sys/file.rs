@@ -83,13 +83,31 @@ pub(crate) fn fsync(fd: impl AsFd) -> io::Result<()> {
 /// macOS: `fcntl(F_FULLFSYNC)` (Apple's `fcntl(2)` and `fsync(2)` man
 /// pages): flush data and metadata of a file or directory to stable
 /// storage, the drive's write cache included, which a plain `fsync(2)`
-/// there leaves unflushed. No fallback to `fsync`: a filesystem that
-/// refuses it fails the write, as a failed `fsync` does on Linux.
+/// there leaves unflushed.
+///
+/// A filesystem that does not implement it answers `ENOTSUP` (SMB, NTFS),
+/// `EINVAL` (WebDAV, macFUSE) or `ENOTTY` (OpenZFS), per Apple's
+/// published filesystem sources; there the strongest flush it has, plain
+/// `fsync(2)`, is made instead (as Go's `File.Sync` and libuv do). APFS
+/// and HFS+ implement it, so the fallback never weakens a class the
+/// library guarantees (ZFS's `fsync` commits its intent log and flushes
+/// the disks' caches itself).
 #[cfg(target_os = "macos")]
 pub(crate) fn fsync(fd: impl AsFd) -> io::Result<()> {
-    retry_intr("fcntl(F_FULLFSYNC)", || {
+    use rustix::io::Errno;
+    match retry_intr("fcntl(F_FULLFSYNC)", || {
         rustix::fs::fcntl_fullfsync(fd.as_fd())
-    })
+    }) {
+        Err(e)
+            if matches!(
+                super::errno(&e),
+                Some(Errno::NOTSUP | Errno::INVAL | Errno::NOTTY)
+            ) =>
+        {
+            retry_intr("fsync", || rustix::fs::fsync(fd.as_fd()))
+        }
+        other => other,
+    }
 }
 
 /// `fstat(2)`.
