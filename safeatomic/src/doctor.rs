@@ -395,9 +395,8 @@ impl fmt::Display for DoctorReport {
 pub fn doctor(path: impl AsRef<Path>, options: &DoctorOptions) -> Result<DoctorReport> {
     let path = path.as_ref();
     let op = Operation::Inspect;
-    let is_dir = sys::file::statat(rustix::fs::CWD, path).is_ok_and(|st| {
-        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory
-    });
+    let is_dir = sys::file::statat(rustix::fs::CWD, path)
+        .is_ok_and(|st| st.file_type() == rustix::fs::FileType::Directory);
     let directory = if is_dir {
         path.to_owned()
     } else {

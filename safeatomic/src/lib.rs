@@ -107,9 +107,13 @@
 //! loss by design; overlay is as durable as its upper layer).
 //! `docs/guarantees.md` explains each cell.
 //!
-//! Linux is the supported platform (`docs/supported-environments.md`).
-//! Durability assumes storage that honours cache flushes (`fsync` reaching
-//! stable media).
+//! Linux is the tier-1 platform; macOS and FreeBSD are tier 2: compiled in
+//! CI, the protocol tested on Linux through the portable backend, not run
+//! on real hardware here. On macOS durability is `fcntl(F_FULLFSYNC)`, and
+//! the filesystem is recognised by its type name (`apfs`, `hfs` …).
+//! Windows is not a target (`docs/supported-environments.md`). Durability
+//! assumes storage that honours cache flushes (`fsync` reaching stable
+//! media).
 //!
 //! # Cargo features
 //!
@@ -124,10 +128,20 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(windows)]
 compile_error!(
-    "safeatomic supports Linux only (renameat2, statfs magic numbers, flock); \
-     see docs/supported-environments.md for what a port would need"
+    "safeatomic does not target Windows (replacing an open file, flushes and locks work \
+     differently there); see docs/supported-environments.md"
+);
+#[cfg(not(any(
+    windows,
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "freebsd"
+)))]
+compile_error!(
+    "safeatomic supports Linux, macOS and FreeBSD; see docs/supported-environments.md \
+     for what another platform would need"
 );
 
 mod checksum;

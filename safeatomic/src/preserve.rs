@@ -52,6 +52,30 @@ impl std::fmt::Display for NotCarried {
     }
 }
 
+/// How the replaced file was opened for its attributes.
+enum Opened {
+    /// For reading: its own descriptor answers.
+    Readable(OwnedFd),
+    /// Without permission to read it (Linux's `O_PATH`): through `/proc`.
+    PathOnly(sys::xattr::PathFd),
+}
+
+impl Opened {
+    fn list(&self) -> io::Result<Vec<OsString>> {
+        match self {
+            Opened::Readable(fd) => sys::xattr::list(fd),
+            Opened::PathOnly(fd) => sys::xattr::list_via_proc(fd),
+        }
+    }
+
+    fn get(&self, name: &OsString) -> io::Result<Vec<u8>> {
+        match self {
+            Opened::Readable(fd) => sys::xattr::get(fd, name),
+            Opened::PathOnly(fd) => sys::xattr::get_via_proc(fd, name),
+        }
+    }
+}
+
 /// Whether an attribute is access control (an ACL): losing it may widen
 /// access, so it must be carried over or the write refused.
 pub(crate) fn is_access_control(name: &OsString) -> bool {
@@ -63,8 +87,9 @@ pub(crate) fn is_access_control(name: &OsString) -> bool {
 impl Carried {
     /// Reads the extended attributes of the file `name` in `dir` (a
     /// regular file, found there under the caller's lock). A file we may
-    /// not read is opened `O_PATH` and read through `/proc`: its ACL is
-    /// readable all the same.
+    /// not read is opened `O_PATH` and read through `/proc` (Linux): its
+    /// ACL is readable all the same. Elsewhere such a file's attributes
+    /// cannot be read, and none of them is an ACL: none are carried.
     pub(crate) fn read(dir: &OwnedFd, name: &Path) -> Result<Carried, NotCarried> {
         // Most files have none: one call says so (issue #17: fewer calls
         // per write). Anything else is read through the file opened below.
@@ -73,37 +98,27 @@ impl Carried {
         }
         let list_failed = |error| NotCarried { name: None, error };
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY;
-        let (fd, by_proc) = match sys::file::openat(dir, name, flags, Mode::empty()) {
-            Ok(fd) => (fd, false),
+        let file = match sys::file::openat(dir, name, flags, Mode::empty()) {
+            Ok(fd) => Opened::Readable(fd),
             Err(e) if matches!(sys::errno(&e), Some(Errno::ACCESS | Errno::PERM)) => {
-                let path = OFlags::PATH | OFlags::NOFOLLOW;
-                (
-                    sys::file::openat(dir, name, path, Mode::empty()).map_err(list_failed)?,
-                    true,
-                )
+                match sys::xattr::open_path(dir, name).map_err(list_failed)? {
+                    Some(fd) => Opened::PathOnly(fd),
+                    None => return Ok(Carried::default()),
+                }
             }
             Err(e) => return Err(list_failed(e)),
         };
-        let names = if by_proc {
-            sys::xattr::list_via_proc(&fd)
-        } else {
-            sys::xattr::list(&fd)
-        }
-        .map_err(list_failed)?;
+        let names = file.list().map_err(list_failed)?;
         let mut attrs = Vec::with_capacity(names.len());
         for name in names {
             if NOT_CARRIED.contains(&name.as_bytes()) {
                 continue;
             }
-            let value = if by_proc {
-                sys::xattr::get_via_proc(&fd, &name)
-            } else {
-                sys::xattr::get(&fd, &name)
-            };
+            let value = file.get(&name);
             match value {
                 Ok(value) => attrs.push((name, value)),
                 // Removed since it was listed.
-                Err(e) if sys::errno(&e) == Some(Errno::NODATA) => {}
+                Err(e) if sys::errno(&e) == Some(sys::xattr::NO_ATTRIBUTE) => {}
                 Err(error) if is_access_control(&name) => {
                     return Err(NotCarried {
                         name: Some(name),

@@ -267,7 +267,7 @@ pub(crate) fn is_beneath_itself(dir: &OwnedFd, name: &Path, other_dir: &OwnedFd)
     let Ok(moved) = sys::file::lstatat(dir, name) else {
         return false;
     };
-    if !rustix::fs::FileType::from_raw_mode(moved.st_mode).is_dir() {
+    if !moved.file_type().is_dir() {
         return false;
     }
     let id = FileId::of;

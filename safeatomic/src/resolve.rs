@@ -201,7 +201,7 @@ fn lookup(target: &Target, policy: SymlinkPolicy, op: Operation) -> Result<Looku
         Err(e) => return Err(Error::io(op, "inspect target", shown, e)),
         Ok(st) => st,
     };
-    match FileType::from_raw_mode(st.st_mode) {
+    match st.file_type() {
         FileType::RegularFile => Ok(Lookup::Found(Found::File(st))),
         FileType::Directory => Err(Error::new(ErrorKind::IsADirectory, op, CHECK_PATH, shown)),
         FileType::Symlink => match policy {
@@ -221,7 +221,7 @@ fn lookup(target: &Target, policy: SymlinkPolicy, op: Operation) -> Result<Looku
 /// a special file is an error naming `path`.
 pub(crate) fn require_regular(fd: &OwnedFd, op: Operation, path: &Path) -> Result<Stat> {
     let st = sys::file::fstat(fd).map_err(|e| Error::io(op, "stat file", path, e))?;
-    match FileType::from_raw_mode(st.st_mode) {
+    match st.file_type() {
         FileType::RegularFile => Ok(st),
         FileType::Directory => Err(Error::new(ErrorKind::IsADirectory, op, "open file", path)),
         _ => Err(Error::new(ErrorKind::InvalidInput, op, "open file", path)

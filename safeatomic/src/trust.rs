@@ -136,5 +136,5 @@ pub(crate) fn own_litter(file: &Stat) -> bool {
 
 /// Whether `st` describes a regular file.
 pub(crate) fn is_regular(st: &Stat) -> bool {
-    rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+    st.file_type() == rustix::fs::FileType::RegularFile
 }

@@ -552,7 +552,7 @@ mod tests {
     #[test]
     fn previous_lines_round_trip_and_unknown_keys_are_ignored() {
         let d512 = compute_hash_data(b"old", Algorithm::Sha512);
-        let st = rustix::fs::stat("/").unwrap();
+        let st = crate::sys::file::statat(rustix::fs::CWD, std::path::Path::new("/")).unwrap();
         let mut out = render_sidecar(
             Algorithm::Sha256,
             ABC,

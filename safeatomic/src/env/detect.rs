@@ -1,10 +1,13 @@
-//! Which filesystem a directory lives on: `statfs` magic numbers, refined by
-//! `/proc/self/mountinfo` (ext2/3/4 share a magic; FUSE needs its subtype).
+//! Which filesystem a directory lives on, on Linux: `statfs` magic numbers,
+//! refined by `/proc/self/mountinfo` (ext2/3/4 share a magic; FUSE needs
+//! its subtype).
 
 use super::FsClass;
+use super::fuse;
+use super::identify::Detected;
 
 /// Magic numbers from `statfs(2)` / `<linux/magic.h>`, with a name and class.
-const MAGICS: &[(u64, &str, FsClass)] = &[
+pub(super) const MAGICS: &[(u64, &str, FsClass)] = &[
     (0xEF53, "ext4", FsClass::LocalPersistent),
     (0x5846_5342, "xfs", FsClass::LocalPersistent),
     (0x9123_683E, "btrfs", FsClass::LocalPersistent),
@@ -30,49 +33,10 @@ const MAGICS: &[(u64, &str, FsClass)] = &[
     (0x7366_746E, "ntfs3", FsClass::WindowsFamily),
     (0x4D44, "vfat", FsClass::WindowsFamily),
     (0x2011_BAB0, "exfat", FsClass::WindowsFamily),
+    (0x9FA0, "proc", FsClass::Unknown),
 ];
 
 const FUSE_MAGIC: u64 = 0x6573_5546;
-
-/// FUSE subtypes (the part after `fuse.` in mountinfo) that are network
-/// filesystems.
-const FUSE_NETWORK: &[&str] = &[
-    "sshfs",
-    "ceph-fuse",
-    "glusterfs",
-    "davfs",
-    "davfs2",
-    "moosefs",
-    "mfs",
-    "lizardfs",
-    "cvmfs",
-    "smbnetfs",
-    "curlftpfs",
-    "afpfs",
-    "beegfs",
-];
-
-/// FUSE subtypes that present an object store as files.
-const FUSE_OBJECT: &[&str] = &[
-    "s3fs",
-    "goofys",
-    "gcsfuse",
-    "mountpoint-s3",
-    "blobfuse",
-    "blobfuse2",
-    "rclone",
-    "juicefs",
-    "s3ql",
-    "geesefs",
-];
-
-/// The result of detection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Detected {
-    pub(super) name: String,
-    pub(super) class: FsClass,
-    pub(super) mount_point: Option<String>,
-}
 
 /// One parsed line of `/proc/self/mountinfo` (only the fields we use).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,12 +106,8 @@ pub(super) fn classify(magic: u64, dev: (u32, u32), mountinfo: Option<&str>) -> 
         let class = if fstype == "fuseblk" {
             // fuseblk is a block-device FUSE driver: ntfs-3g or exfat-fuse.
             FsClass::WindowsFamily
-        } else if FUSE_NETWORK.contains(&subtype) {
-            FsClass::Network
-        } else if FUSE_OBJECT.contains(&subtype) {
-            FsClass::ObjectStore
         } else {
-            FsClass::Unknown
+            fuse::subtype_class(subtype)
         };
         return Detected {
             name: fstype.to_owned(),

@@ -1,7 +1,12 @@
 //! Environment inspection: which filesystem a path lives on, and which
 //! guarantees that filesystem class lets the library keep.
 
+#[cfg(target_os = "linux")]
 mod detect;
+#[cfg(any(test, not(target_os = "linux"), safeatomic_portable))]
+mod fstype;
+mod fuse;
+mod identify;
 mod matrix;
 
 use crate::error::{Error, ErrorKind, Operation, Result};
@@ -192,17 +197,20 @@ impl fmt::Display for Level {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum FsClass {
-    /// ext2/3/4, xfs, btrfs, f2fs, zfs, bcachefs, jfs, reiserfs.
+    /// ext2/3/4, xfs, btrfs, f2fs, zfs, bcachefs, jfs, reiserfs; apfs and
+    /// hfs (macOS); ufs and zfs (FreeBSD).
     LocalPersistent,
     /// tmpfs, ramfs.
     LocalMemory,
     /// overlayfs (containers).
     Overlay,
-    /// nfs, cifs/smb, 9p, ceph, afs, lustre, gpfs, FUSE network filesystems.
+    /// nfs, cifs/smb, 9p, ceph, afs, lustre, gpfs, FUSE network filesystems;
+    /// smbfs, afpfs and webdav (macOS, FreeBSD).
     Network,
     /// FUSE front-ends of object stores (s3fs, gcsfuse, mountpoint-s3 …).
     ObjectStore,
-    /// ntfs, vfat, exfat (kernel or FUSE drivers).
+    /// ntfs, vfat, exfat (kernel or FUSE drivers); msdos (macOS), msdosfs
+    /// (FreeBSD).
     WindowsFamily,
     /// Anything else, including unrecognised FUSE filesystems.
     Unknown,
@@ -306,7 +314,9 @@ impl Environment {
         self.platform
     }
 
-    /// The filesystem type as the mount table names it (`"ext4"`, `"fuse.sshfs"`).
+    /// The filesystem type as the mount table names it on Linux (`"ext4"`,
+    /// `"fuse.sshfs"`), as `statfs`'s `f_fstypename` does on macOS and
+    /// FreeBSD (`"apfs"`, `"ufs"`).
     ///
     /// # Examples
     ///
@@ -352,7 +362,9 @@ impl Environment {
         self.device
     }
 
-    /// The `statfs(2)` magic number (`f_type`).
+    /// The `statfs(2)` type number (`f_type`): a magic number on Linux, a
+    /// number the kernel assigns to each filesystem type on macOS and
+    /// FreeBSD.
     ///
     /// # Examples
     ///
@@ -368,7 +380,8 @@ impl Environment {
         self.statfs_magic
     }
 
-    /// The mount point, when the mount table could be read and matched.
+    /// The mount point, when the mount table could be read and matched
+    /// (Linux; `None` on macOS and FreeBSD, where no mount table is read).
     ///
     /// Matched by device number: when one device is mounted more than once
     /// (bind mounts), this is the last such mount in the table, which need
@@ -553,10 +566,9 @@ impl fmt::Display for GuaranteeReport {
 pub fn inspect_guarantees(path: impl AsRef<Path>) -> Result<GuaranteeReport> {
     let path = path.as_ref();
     let op = Operation::Inspect;
-    use rustix::fs::FileType;
-    let is_dir = |st: sys::Stat| FileType::from_raw_mode(st.st_mode) == FileType::Directory;
-    let kind =
-        sys::file::lstatat(rustix::fs::CWD, path).map(|st| FileType::from_raw_mode(st.st_mode));
+    use sys::FileType;
+    let is_dir = |st: sys::Stat| st.file_type() == FileType::Directory;
+    let kind = sys::file::lstatat(rustix::fs::CWD, path).map(|st| st.file_type());
     let dir_path = match kind {
         Ok(FileType::Directory) => path,
         // A link to a directory: that directory.
@@ -628,9 +640,7 @@ fn of_open_dir(dir: impl AsFd, st: &sys::Stat) -> std::io::Result<Arc<Environmen
     {
         return Ok(env.clone());
     }
-    // No /proc (chroot, minimal container): classify on the magic alone.
-    let mountinfo = sys::statfs::mountinfo().ok();
-    let detected = detect::classify(magic, sys::statfs::major_minor(dev), mountinfo.as_deref());
+    let detected = identify::identify(dir.as_fd(), magic, dev)?;
     let env = Arc::new(Environment {
         platform: std::env::consts::OS,
         filesystem: detected.name,

@@ -1,33 +1,13 @@
 //! Calls on directories: open, rename variants, link, unlink, readlink, list.
 
-use super::{AsFd, Mode, OFlags, OwnedFd, once, retry_intr};
-use rustix::fs::{AtFlags, RenameFlags};
+use super::{AsFd, Mode, once};
+use rustix::fs::AtFlags;
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
-/// `openat(2)` of a directory with `O_RDONLY|O_DIRECTORY` (readable so it can
-/// be listed and fsynced). `path` is resolved relative to `dir`.
-///
-/// With `O_NOATIME` where the kernel allows it (the caller owns the
-/// directory or has `CAP_FOWNER`; otherwise `EPERM`, and the directory is
-/// opened without it): a litter sweep lists the directory, and since
-/// every write also changes the directory's mtime, `relatime` would
-/// update its atime on every listing — a dirtied inode that measurably
-/// slowed each durable write when every write swept (decision 0007), and
-/// still costs one for each process's first write in a directory.
-pub(crate) fn open_dir(dir: impl AsFd, path: &Path) -> io::Result<OwnedFd> {
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    retry_intr("openat", || {
-        match rustix::fs::openat(dir.as_fd(), path, flags | OFlags::NOATIME, Mode::empty()) {
-            Err(rustix::io::Errno::PERM) => {
-                rustix::fs::openat(dir.as_fd(), path, flags, Mode::empty())
-            }
-            other => other,
-        }
-    })
-}
+pub(crate) use super::backend::{names_with_prefix, open_dir, renameat_noreplace};
 
 /// `renameat(2)`: atomically replace `to` with `from`.
 pub(crate) fn renameat(
@@ -41,25 +21,8 @@ pub(crate) fn renameat(
     })
 }
 
-/// `renameat2(2)` with `RENAME_NOREPLACE`: fails with `EEXIST` if `to` exists.
-pub(crate) fn renameat_noreplace(
-    from_dir: impl AsFd,
-    from: &Path,
-    to_dir: impl AsFd,
-    to: &Path,
-) -> io::Result<()> {
-    once("renameat2(RENAME_NOREPLACE)", || {
-        rustix::fs::renameat_with(
-            from_dir.as_fd(),
-            from,
-            to_dir.as_fd(),
-            to,
-            RenameFlags::NOREPLACE,
-        )
-    })
-}
-
 /// `renameat2(2)` with `RENAME_EXCHANGE`: atomically swap two names.
+#[cfg(target_os = "linux")]
 pub(crate) fn renameat_exchange(
     a_dir: impl AsFd,
     a: &Path,
@@ -67,8 +30,76 @@ pub(crate) fn renameat_exchange(
     b: &Path,
 ) -> io::Result<()> {
     once("renameat2(RENAME_EXCHANGE)", || {
-        rustix::fs::renameat_with(a_dir.as_fd(), a, b_dir.as_fd(), b, RenameFlags::EXCHANGE)
+        rustix::fs::renameat_with(
+            a_dir.as_fd(),
+            a,
+            b_dir.as_fd(),
+            b,
+            rustix::fs::RenameFlags::EXCHANGE,
+        )
     })
+}
+
+/// macOS: `renameatx_np(2)` with `RENAME_SWAP` (Apple's `rename(2)` man
+/// page): atomically swap two names; `ENOTSUP` where the filesystem
+/// cannot.
+#[cfg(target_os = "macos")]
+pub(crate) fn renameat_exchange(
+    a_dir: impl AsFd,
+    a: &Path,
+    b_dir: impl AsFd,
+    b: &Path,
+) -> io::Result<()> {
+    once("renameatx_np(RENAME_SWAP)", || {
+        apple_rename(a_dir, a, b_dir, b, rustix::fs::RenameFlags::EXCHANGE)
+    })
+}
+
+/// macOS: `renameatx_np(2)` with `flags` (`RENAME_SWAP`, `RENAME_EXCL`).
+/// Its `ENOTSUP` for a flag the filesystem lacks is returned as
+/// `EOPNOTSUPP`, the errno the callers read as "unsupported" (the two are
+/// one number on Linux and FreeBSD, two on macOS: `intro(2)`).
+#[cfg(target_os = "macos")]
+pub(super) fn apple_rename(
+    from_dir: impl AsFd,
+    from: &Path,
+    to_dir: impl AsFd,
+    to: &Path,
+    flags: rustix::fs::RenameFlags,
+) -> rustix::io::Result<()> {
+    use rustix::io::Errno;
+    match rustix::fs::renameat_with(from_dir.as_fd(), from, to_dir.as_fd(), to, flags) {
+        Err(Errno::NOTSUP) => Err(Errno::OPNOTSUPP),
+        other => other,
+    }
+}
+
+/// No exchange on FreeBSD (its `rename(2)` has no flags): `ENOSYS`, the
+/// typed "unsupported" error of filesystems that refuse
+/// `RENAME_EXCHANGE`. No system call is made.
+#[cfg(target_os = "freebsd")]
+pub(crate) fn renameat_exchange(
+    _a_dir: impl AsFd,
+    _a: &Path,
+    _b_dir: impl AsFd,
+    _b: &Path,
+) -> io::Result<()> {
+    Err(rustix::io::Errno::NOSYS.into())
+}
+
+/// The names that start with `prefix`, of the entries `next` reads one by
+/// one (`None` at the end): the listing loop of both backends.
+pub(super) fn names_from(
+    prefix: &[u8],
+    mut next: impl FnMut() -> io::Result<Option<Vec<u8>>>,
+) -> io::Result<Vec<OsString>> {
+    let mut names = Vec::new();
+    while let Some(name) = next()? {
+        if name.starts_with(prefix) {
+            names.push(OsString::from_vec(name));
+        }
+    }
+    Ok(names)
 }
 
 /// `linkat(2)` without following symlinks: fails with `EEXIST` if `to` exists.
@@ -98,31 +129,6 @@ pub(crate) fn readlinkat(dir: impl AsFd, path: &Path) -> io::Result<PathBuf> {
     .map(|target| PathBuf::from(OsString::from_vec(target.into_bytes())))
 }
 
-/// The names in a directory that start with `prefix`, read with
-/// `getdents64(2)` straight from `dir` (no second open of the directory).
-///
-/// Rewinds the descriptor first (`lseek(2)` to 0): a directory handle
-/// that was listed before is listed whole again. The `readdir` fault
-/// point fires once per entry, where a failure of `getdents64` can
-/// surface.
-pub(crate) fn names_with_prefix(dir: impl AsFd, prefix: &[u8]) -> io::Result<Vec<OsString>> {
-    super::file::seek(dir.as_fd(), io::SeekFrom::Start(0))?;
-    let mut buf = Vec::with_capacity(8192);
-    let mut entries = rustix::fs::RawDir::new(dir.as_fd(), buf.spare_capacity_mut());
-    let mut names = Vec::new();
-    loop {
-        let entry = retry_intr("readdir", || match entries.next() {
-            None => Ok(None),
-            Some(r) => r.map(|e| Some(e.file_name().to_bytes().to_vec())),
-        })?;
-        let Some(name) = entry else { break };
-        if name.starts_with(prefix) {
-            names.push(OsString::from_vec(name));
-        }
-    }
-    Ok(names)
-}
-
 /// `mkdir -p`: creates `path` and its missing parents with mode 0o777
 /// (minus the umask), through `mkdirat(2)`.
 #[cfg_attr(not(feature = "config-dir"), allow(dead_code))]
@@ -146,7 +152,7 @@ pub(crate) fn create_dir_all(path: &Path) -> io::Result<()> {
     }
     for dir in missing.into_iter().rev() {
         match once("mkdirat", || {
-            rustix::fs::mkdirat(rustix::fs::CWD, dir, Mode::from_raw_mode(0o777))
+            rustix::fs::mkdirat(rustix::fs::CWD, dir, Mode::from_raw_mode(0o777).os())
         }) {
             Ok(()) => {}
             // Created meanwhile by someone else: fine.

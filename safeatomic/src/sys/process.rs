@@ -25,20 +25,7 @@ pub(crate) fn random_u64() -> u64 {
     KEYS.get_or_init(RandomState::new).hash_one((n, t))
 }
 
-/// The process umask, read once from `/proc/self/status` (Linux ≥ 4.7).
-///
-/// `umask(2)` cannot be read without being set, and setting it is a race
-/// with every other thread creating files; so we never call it. `None` when
-/// `/proc` is unavailable: callers then fix modes explicitly.
-pub(crate) fn umask() -> Option<u32> {
-    static UMASK: OnceLock<Option<u32>> = OnceLock::new();
-    *UMASK.get_or_init(|| {
-        let text = read_small_file(Path::new("/proc/self/status")).ok()?;
-        let text = String::from_utf8(text).ok()?;
-        let line = text.lines().find_map(|l| l.strip_prefix("Umask:"))?;
-        u32::from_str_radix(line.trim(), 8).ok()
-    })
-}
+pub(crate) use super::backend::umask;
 
 /// Reads a small file (procfs) whole, through this module's calls.
 pub(crate) fn read_small_file(path: &Path) -> io::Result<Vec<u8>> {
@@ -92,4 +79,21 @@ pub(crate) fn now() -> std::time::SystemTime {
 /// `geteuid(2)`: the effective user id, whose files we create; cannot fail.
 pub(crate) fn euid() -> u32 {
     rustix::process::geteuid().as_raw()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_values_do_not_repeat_and_spread_over_all_bits() {
+        let values: Vec<u64> = (0..10_000).map(|_| random_u64()).collect();
+        let distinct: std::collections::BTreeSet<u64> = values.iter().copied().collect();
+        assert_eq!(distinct.len(), values.len());
+        // Every bit is set in some value and clear in another.
+        let (any, all) = values
+            .iter()
+            .fold((0u64, u64::MAX), |(any, all), v| (any | v, all & v));
+        assert_eq!((any, all), (u64::MAX, 0));
+    }
 }
