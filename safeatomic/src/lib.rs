@@ -180,9 +180,10 @@ pub use helpers::{
 };
 pub use litter::cleanup_litter;
 pub use lock::{
-    LockGuard, LockInfo, LockOptions, acquire_lock, acquire_lock_with, force_release_lock,
-    inspect_lock, is_locked, is_stale_lock, lock_age, lock_file_path, release_stale_lock,
-    try_acquire_lock, try_acquire_lock_with,
+    LockGuard, LockInfo, LockOptions, SharedLockGuard, acquire_lock, acquire_lock_with,
+    acquire_shared_lock, acquire_shared_lock_with, force_release_lock, inspect_lock, is_locked,
+    is_stale_lock, lock_age, lock_file_path, release_stale_lock, try_acquire_lock,
+    try_acquire_lock_with, try_acquire_shared_lock,
 };
 /// Test-only: the entry point of the fuzz targets in `fuzz/`.
 #[cfg(feature = "fuzzing")]
