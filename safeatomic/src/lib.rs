@@ -202,6 +202,8 @@ pub use rename::{exchange_atomic, move_atomic, move_atomic_noreplace};
 #[cfg(feature = "derive")]
 pub use safeatomic_derive::Persisted;
 pub use store::persisted::{MigrationStep, Persisted, Schema};
+#[cfg(feature = "watch")]
+pub use store::watch::{Change, Origin, Watch, WatchOptions};
 pub use store::{CorruptPolicy, Recovery, Store, StoreOptions};
 #[cfg(feature = "fault-injection")]
 pub use sys::fault;

@@ -4,10 +4,14 @@
 //! goes through the one write protocol (`write_atomic_locked_with`), under
 //! the file's cooperative lock, so stores inherit all of its guarantees.
 
+#[cfg(feature = "watch")]
+mod origin;
 pub(crate) mod persisted;
 pub(crate) mod private;
 mod recovery;
 mod versioned;
+#[cfg(feature = "watch")]
+pub(crate) mod watch;
 
 use crate::checksum::digest::Algorithm;
 use crate::checksum::sidecar;
@@ -1008,6 +1012,11 @@ impl<T: Persisted> Store<T> {
                 None
             }
         };
+        // A watcher of this process tells this version as its own.
+        #[cfg(feature = "watch")]
+        if let Some(cached) = &*self.cache() {
+            origin::wrote(cached.id);
+        }
         Ok(())
     }
 
