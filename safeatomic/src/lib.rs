@@ -201,6 +201,8 @@ pub use rename::{exchange_atomic, move_atomic, move_atomic_noreplace};
 /// [`safeatomic_derive`] crate documentation for every attribute.
 #[cfg(feature = "derive")]
 pub use safeatomic_derive::Persisted;
+#[cfg(feature = "tokio")]
+pub use store::asynchronous::{AsyncStore, AsyncWatch};
 pub use store::persisted::{MigrationStep, Persisted, Schema};
 #[cfg(feature = "watch")]
 pub use store::watch::{Change, Origin, Watch, WatchOptions};

@@ -4,6 +4,8 @@
 //! goes through the one write protocol (`write_atomic_locked_with`), under
 //! the file's cooperative lock, so stores inherit all of its guarantees.
 
+#[cfg(feature = "tokio")]
+pub(crate) mod asynchronous;
 #[cfg(feature = "watch")]
 mod origin;
 pub(crate) mod persisted;
@@ -901,10 +903,20 @@ impl<T: Persisted> Store<T> {
         f: impl FnOnce(&mut T) -> std::result::Result<R, E>,
     ) -> std::result::Result<R, E> {
         let guard = self.lock()?;
-        let base = self.current(Some(&guard))?;
+        self.try_update_under(&guard, f)
+    }
+
+    /// [`try_update`](Store::try_update) under the store's lock, which
+    /// the caller holds (the async facade waits for it without blocking).
+    fn try_update_under<R, E: From<Error>>(
+        &self,
+        guard: &LockGuard,
+        f: impl FnOnce(&mut T) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        let base = self.current(Some(guard))?;
         let mut value = T::clone(&base.value);
         let out = f(&mut value)?;
-        self.commit(&guard, value, Some(&base))?;
+        self.commit(guard, value, Some(&base))?;
         Ok(out)
     }
 
@@ -930,17 +942,23 @@ impl<T: Persisted> Store<T> {
     /// ```
     pub fn replace(&self, value: T) -> Result<()> {
         let guard = self.lock()?;
+        self.replace_under(&guard, value)
+    }
+
+    /// [`replace`](Store::replace) under the store's lock, which the
+    /// caller holds.
+    fn replace_under(&self, guard: &LockGuard, value: T) -> Result<()> {
         // The document to edit. A file that cannot be read as a `T` (or
         // whose checksum is wrong or missing) is what `replace` repairs:
         // it is replaced whole, as it is, whatever the corruption policy.
-        match self.read_current(Some(&guard)) {
-            Ok(Some(base)) => self.commit(&guard, value, Some(&base)),
-            Ok(None) => self.commit(&guard, value, None),
+        match self.read_current(Some(guard)) {
+            Ok(Some(base)) => self.commit(guard, value, Some(&base)),
+            Ok(None) => self.commit(guard, value, None),
             Err(e)
                 if is_corruption(&e)
                     || matches!(e.kind(), ErrorKind::ChecksumMissing | ErrorKind::Schema) =>
             {
-                self.commit(&guard, value, None)
+                self.commit(guard, value, None)
             }
             Err(e) => Err(e),
         }
