@@ -8,10 +8,11 @@ use common::types::{CheckedCounter, JsonCounter};
 use common::{sa_child, tempdir};
 use safeatomic::{Change, ErrorKind, Origin, Store, Watch, write_atomic};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
+use tempfile::TempDir;
 
 /// How long a change may take to arrive before a test fails: generous, the
 /// machine may be loaded (the latency itself is a benchmark).
@@ -45,6 +46,35 @@ fn next_value<T: std::fmt::Debug>(watch: &Watch<T>) -> Change<T> {
     next(watch).unwrap_or_else(|e| panic!("an error item: {e}"))
 }
 
+/// A counter store under watch, with its directory; holds [`WATCHERS`]
+/// for reading. Dropped in field order: the watch first.
+struct Watched {
+    watch: Watch<JsonCounter>,
+    store: Store<JsonCounter>,
+    path: PathBuf,
+    dir: TempDir,
+    _watchers: std::sync::RwLockReadGuard<'static, ()>,
+}
+
+/// A fresh directory with a counter store `name` (holding `n`, if given)
+/// and a watch of it.
+fn watched(name: &str, n: Option<u64>) -> Watched {
+    let watchers = watchers();
+    let dir = tempdir();
+    let path = dir.path().join(name);
+    let store = Store::<JsonCounter>::open(&path).unwrap();
+    if let Some(n) = n {
+        store.update(|c| c.n = n).unwrap();
+    }
+    Watched {
+        watch: store.watch().unwrap(),
+        store,
+        path,
+        dir,
+        _watchers: watchers,
+    }
+}
+
 #[track_caller]
 fn assert_quiet<T: std::fmt::Debug>(watch: &Watch<T>) {
     if let Some(item) = watch.recv_timeout(QUIET) {
@@ -64,14 +94,10 @@ fn sh(script: &str, dir: &Path) {
 
 #[test]
 fn another_process_s_500_updates_arrive_in_order_and_the_last_is_exact() {
-    let _w = watchers();
-    let d = tempdir();
-    let path = d.path().join("counter.json");
-    let store = Store::<JsonCounter>::open(&path).unwrap();
-    let watch = store.watch().unwrap();
+    let t = watched("counter.json", None);
     let mut child = sa_child!()
         .args(["store-increment", "json"])
-        .arg(&path)
+        .arg(&t.path)
         .arg("500")
         .spawn()
         .unwrap();
@@ -79,7 +105,7 @@ fn another_process_s_500_updates_arrive_in_order_and_the_last_is_exact() {
     let deadline = Instant::now() + Duration::from_secs(120);
     while seen.last() != Some(&500) {
         assert!(Instant::now() < deadline, "only saw {seen:?}");
-        let change = next_value(&watch);
+        let change = next_value(&t.watch);
         assert_eq!(change.origin, Origin::Elsewhere);
         seen.push(change.value.n);
     }
@@ -88,7 +114,7 @@ fn another_process_s_500_updates_arrive_in_order_and_the_last_is_exact() {
         seen.windows(2).all(|w| w[0] < w[1]),
         "values must only grow: {seen:?}"
     );
-    assert_quiet(&watch);
+    assert_quiet(&t.watch);
     eprintln!("{} items for 500 updates", seen.len());
 }
 
@@ -108,84 +134,63 @@ fn this_process_s_updates_are_delivered_as_its_own() {
 
 #[test]
 fn an_editor_s_rename_save_is_seen() {
-    let _w = watchers();
-    let d = tempdir();
-    let path = d.path().join("config.json");
-    let store = Store::<JsonCounter>::open(&path).unwrap();
-    store.update(|c| c.n = 1).unwrap();
-    let watch = store.watch().unwrap();
+    let t = watched("config.json", Some(1));
     // As vim does with `backupcopy=no`: write a new file, rename it over.
     sh(
         "printf '{\"n\": 2}\\n' > .config.json.swp && mv .config.json.swp config.json",
-        d.path(),
+        t.dir.path(),
     );
-    let change = next_value(&watch);
+    let change = next_value(&t.watch);
     assert_eq!((change.value.n, change.origin), (2, Origin::Elsewhere));
     // And once more: the watch survives the file's replacement.
     sh(
         "printf '{\"n\": 3}\\n' > .config.json.swp && mv .config.json.swp config.json",
-        d.path(),
+        t.dir.path(),
     );
-    assert_eq!(next_value(&watch).value.n, 3);
+    assert_eq!(next_value(&t.watch).value.n, 3);
 }
 
 #[test]
 fn sed_in_place_is_seen() {
-    let _w = watchers();
-    let d = tempdir();
-    let path = d.path().join("config.json");
-    let store = Store::<JsonCounter>::open(&path).unwrap();
-    store.update(|c| c.n = 41).unwrap();
-    let watch = store.watch().unwrap();
-    sh("sed -i 's/41/42/' config.json", d.path());
-    assert_eq!(next_value(&watch).value.n, 42);
+    let t = watched("config.json", Some(41));
+    sh("sed -i 's/41/42/' config.json", t.dir.path());
+    assert_eq!(next_value(&t.watch).value.n, 42);
 }
 
 #[test]
 fn a_write_in_place_is_seen() {
-    let _w = watchers();
-    let d = tempdir();
-    let path = d.path().join("config.json");
-    let store = Store::<JsonCounter>::open(&path).unwrap();
-    store.update(|c| c.n = 1).unwrap();
-    let watch = store.watch().unwrap();
-    fs::write(&path, "{\"n\": 5}").unwrap(); // truncate and write, same inode
-    assert_eq!(next_value(&watch).value.n, 5);
+    let t = watched("config.json", Some(1));
+    fs::write(&t.path, "{\"n\": 5}").unwrap(); // truncate and write, same inode
+    assert_eq!(next_value(&t.watch).value.n, 5);
 }
 
 #[test]
 fn a_delete_and_a_re_create_are_seen() {
-    let _w = watchers();
-    let d = tempdir();
-    let path = d.path().join("counter.json");
-    let store = Store::<JsonCounter>::open(&path).unwrap();
-    store.update(|c| c.n = 9).unwrap();
-    let watch = store.watch().unwrap();
-    fs::remove_file(&path).unwrap();
-    assert_eq!(next_value(&watch).value.n, 0, "absent: the default");
-    write_atomic(&path, "{\"n\": 10}").unwrap();
-    let change = next_value(&watch);
+    let t = watched("counter.json", Some(9));
+    fs::remove_file(&t.path).unwrap();
+    assert_eq!(next_value(&t.watch).value.n, 0, "absent: the default");
+    write_atomic(&t.path, "{\"n\": 10}").unwrap();
+    let change = next_value(&t.watch);
     assert_eq!((change.value.n, change.origin), (10, Origin::Elsewhere));
 }
 
 #[test]
 fn an_invalid_edit_is_an_error_item_then_the_next_valid_edit_is_delivered() {
-    let _w = watchers();
-    let d = tempdir();
-    let path = d.path().join("config.json");
-    let store = Store::<JsonCounter>::open(&path).unwrap();
-    store.update(|c| c.n = 1).unwrap();
-    let watch = store.watch().unwrap();
-    write_atomic(&path, "{\"n\": ").unwrap();
-    let err = next(&watch).unwrap_err();
+    let t = watched("config.json", Some(1));
+    write_atomic(&t.path, "{\"n\": ").unwrap();
+    let err = next(&t.watch).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Format, "{err}");
-    assert_eq!(watch.latest().map(|c| c.n), Some(1), "the last good value");
-    assert_quiet(&watch); // one error, once
+    assert_eq!(
+        t.watch.latest().map(|c| c.n),
+        Some(1),
+        "the last good value"
+    );
+    assert_quiet(&t.watch); // one error, once
     // Back to the value it had: delivered, it ends the error.
-    write_atomic(&path, "{\"n\": 1}").unwrap();
-    assert_eq!(next_value(&watch).value.n, 1);
-    write_atomic(&path, "{\"n\": 2}").unwrap();
-    assert_eq!(next_value(&watch).value.n, 2);
+    write_atomic(&t.path, "{\"n\": 1}").unwrap();
+    assert_eq!(next_value(&t.watch).value.n, 1);
+    write_atomic(&t.path, "{\"n\": 2}").unwrap();
+    assert_eq!(next_value(&t.watch).value.n, 2);
 }
 
 #[test]
@@ -209,39 +214,36 @@ fn a_checksum_mismatch_is_an_error_item() {
 
 #[test]
 fn a_write_that_changes_nothing_delivers_nothing() {
-    let _w = watchers();
-    let d = tempdir();
-    let path = d.path().join("counter.json");
-    let store = Store::<JsonCounter>::open(&path).unwrap();
-    store.update(|c| c.n = 3).unwrap();
-    let watch = store.watch().unwrap();
-    store.update(|c| c.n = 3).unwrap(); // writes nothing
+    let t = watched("counter.json", Some(3));
+    t.store.update(|c| c.n = 3).unwrap(); // writes nothing
     // Rewrites of the same value, from elsewhere: new files, same value.
-    write_atomic(&path, fs::read(&path).unwrap()).unwrap();
-    write_atomic(&path, "{ \"n\" : 3 }").unwrap();
-    sh("touch counter.json", d.path());
-    assert_quiet(&watch);
+    write_atomic(&t.path, fs::read(&t.path).unwrap()).unwrap();
+    write_atomic(&t.path, "{ \"n\" : 3 }").unwrap();
+    sh("touch counter.json", t.dir.path());
+    assert_quiet(&t.watch);
     // The watch is alive: a change still arrives.
-    store.update(|c| c.n = 4).unwrap();
-    assert_eq!(next_value(&watch).value.n, 4);
+    t.store.update(|c| c.n = 4).unwrap();
+    assert_eq!(next_value(&t.watch).value.n, 4);
 }
 
 #[test]
 fn neighbours_of_the_file_deliver_nothing() {
-    let _w = watchers();
-    let d = tempdir();
-    let path = d.path().join("counter.json");
-    let store = Store::<JsonCounter>::open(&path).unwrap();
-    let watch = store.watch().unwrap();
-    let neighbour = Store::<JsonCounter>::open(d.path().join("other.json")).unwrap();
+    let t = watched("counter.json", None);
+    let neighbour = Store::<JsonCounter>::open(t.dir.path().join("other.json")).unwrap();
     neighbour.update(|c| c.n = 1).unwrap();
-    write_atomic(d.path().join("counter.json.bak"), "{\"n\": 5}").unwrap();
-    assert_quiet(&watch);
+    write_atomic(t.dir.path().join("counter.json.bak"), "{\"n\": 5}").unwrap();
+    assert_quiet(&t.watch);
 }
 
-/// The threads of this process.
-fn threads() -> usize {
-    fs::read_dir("/proc/self/task").unwrap().count()
+/// The threads of this process that watches run: notify's inotify and
+/// debouncer threads and the store's worker (by their names; the test
+/// harness's own threads come and go meanwhile).
+fn watch_threads() -> usize {
+    fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.starts_with("notify-rs") || comm.starts_with("safeatomic-watc"))
+        .count()
 }
 
 #[test]
@@ -251,19 +253,19 @@ fn dropping_the_watch_leaves_no_thread() {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let d = tempdir();
     let store = Store::<JsonCounter>::open(d.path().join("counter.json")).unwrap();
-    let before = threads();
     let watch = store.watch().unwrap();
     store.update(|c| c.n = 1).unwrap();
     assert_eq!(next_value(&watch).value.n, 1);
-    assert!(threads() > before, "a watch runs threads");
+    assert!(watch_threads() >= 3, "a watch runs three threads");
     drop(watch);
-    // notify's threads end moments after their shutdown message.
+    // notify's threads end moments after their shutdown message (and
+    // those of the watches of tests that ran before this one, too).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while threads() > before {
+    while watch_threads() > 0 {
         assert!(
             Instant::now() < deadline,
             "{} threads left running after the drop",
-            threads() - before
+            watch_threads()
         );
         std::thread::sleep(Duration::from_millis(10));
     }

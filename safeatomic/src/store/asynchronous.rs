@@ -13,13 +13,13 @@
 //! task's result). docs/decisions/0014-watch-and-async.md says why.
 
 use super::persisted::Persisted;
-use super::watch::{Change, Running, WatchOptions};
+use super::watch::{Change, Latest, Running, WatchOptions};
 use super::{Store, StoreOptions};
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::lock::{LockGuard, LockOptions, acquire_lock_with, try_acquire_lock_with};
 use std::fmt;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -399,10 +399,10 @@ impl<T: Persisted> AsyncStore<T> {
         let store = self.store.clone();
         blocking(self.store.path(), move || {
             let (tx, items) = mpsc::unbounded_channel();
-            let latest = Arc::new(Mutex::new(None));
+            let latest = Latest::new();
             let running = store.start_watch(
                 &options,
-                Arc::clone(&latest),
+                latest.clone(),
                 Box::new(move |item| tx.send(item).is_ok()),
             )?;
             Ok(AsyncWatch {
@@ -425,7 +425,7 @@ impl<T: Persisted> AsyncStore<T> {
 /// See [`AsyncStore::watch`].
 pub struct AsyncWatch<T> {
     items: mpsc::UnboundedReceiver<Result<Change<T>>>,
-    latest: Arc<Mutex<Option<Arc<T>>>>,
+    latest: Latest<T>,
     _running: Running,
 }
 
@@ -467,9 +467,6 @@ impl<T> AsyncWatch<T> {
     /// # }
     /// ```
     pub fn latest(&self) -> Option<Arc<T>> {
-        self.latest
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.latest.get()
     }
 }

@@ -150,6 +150,33 @@ enum Wake {
     Stop,
 }
 
+/// The last good value a watch has seen, shared by its handle and its
+/// worker.
+pub(super) struct Latest<T>(Arc<Mutex<Option<Arc<T>>>>);
+
+impl<T> Clone for Latest<T> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Latest<T> {
+    pub(super) fn new() -> Self {
+        Self(Arc::new(Mutex::new(None)))
+    }
+
+    pub(super) fn get(&self) -> Option<Arc<T>> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, value: Arc<T>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+    }
+}
+
 /// Where a worker delivers its items; `false`: nobody listens any more.
 pub(super) type Sink<T> = Box<dyn FnMut(Result<Change<T>>) -> bool + Send>;
 
@@ -190,7 +217,7 @@ impl Drop for Running {
 /// See [`Store::watch`].
 pub struct Watch<T> {
     items: Receiver<Result<Change<T>>>,
-    latest: Arc<Mutex<Option<Arc<T>>>>,
+    latest: Latest<T>,
     _running: Running,
 }
 
@@ -273,10 +300,7 @@ impl<T> Watch<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn latest(&self) -> Option<Arc<T>> {
-        self.latest
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.latest.get()
     }
 }
 
@@ -376,10 +400,10 @@ impl<T: Persisted> Store<T> {
     /// ```
     pub fn watch_with(&self, options: WatchOptions) -> Result<Watch<T>> {
         let (tx, items) = mpsc::channel();
-        let latest = Arc::new(Mutex::new(None));
+        let latest = Latest::new();
         let running = self.start_watch(
             &options,
-            Arc::clone(&latest),
+            latest.clone(),
             Box::new(move |item| tx.send(item).is_ok()),
         )?;
         Ok(Watch {
@@ -393,7 +417,7 @@ impl<T: Persisted> Store<T> {
     pub(super) fn start_watch(
         &self,
         options: &WatchOptions,
-        latest: Arc<Mutex<Option<Arc<T>>>>,
+        latest: Latest<T>,
         sink: Sink<T>,
     ) -> Result<Running> {
         let path = &self.inner.path;
@@ -478,7 +502,7 @@ struct Worker<T: Persisted> {
     /// The last error delivered, for its version: an error is delivered
     /// once per version; the next good value after it always.
     failed: Option<(Option<Version>, ErrorKind)>,
-    latest: Arc<Mutex<Option<Arc<T>>>>,
+    latest: Latest<T>,
     sink: Sink<T>,
 }
 
@@ -493,7 +517,7 @@ impl<T: Persisted> Worker<T> {
         let before = self.store.identity().ok();
         if let Ok(value) = self.store.load_shared() {
             self.good = captured(&*value);
-            *self.latest.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+            self.latest.set(value);
         }
         self.seen = before;
     }
@@ -551,8 +575,7 @@ impl<T: Persisted> Worker<T> {
                 }
                 self.good = now;
                 self.failed = None;
-                *self.latest.lock().unwrap_or_else(PoisonError::into_inner) =
-                    Some(Arc::clone(&value));
+                self.latest.set(Arc::clone(&value));
                 let origin = match version {
                     Some(v) if origin::by_this_process(v) => Origin::ThisProcess,
                     _ => Origin::Elsewhere,
