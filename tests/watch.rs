@@ -161,7 +161,15 @@ fn sed_in_place_is_seen() {
 fn a_write_in_place_is_seen() {
     let t = watched("config.json", Some(1));
     fs::write(&t.path, "{\"n\": 5}").unwrap(); // truncate and write, same inode
-    assert_eq!(next_value(&t.watch).value.n, 5);
+    // A reader can catch the file between the truncation and the write
+    // (on a loaded machine, longer apart than the debounce): that is an
+    // error item, never a torn value; the value follows.
+    loop {
+        match next(&t.watch) {
+            Ok(change) => break assert_eq!(change.value.n, 5),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Format, "{e}"),
+        }
+    }
 }
 
 #[test]

@@ -359,7 +359,7 @@ impl<T: Persisted> AsyncStore<T> {
     /// # let path = dir.path().join("config.json");
     /// let store = AsyncStore::<Config>::open(&path).await?;
     /// let mut watch = store.watch().await?;
-    /// std::fs::write(&path, r#"{"level": 9}"#)?; // someone edits it
+    /// safeatomic::write_atomic(&path, r#"{"level": 9}"#)?; // another program writes it
     /// let change = watch.recv().await.expect("watching")?;
     /// assert_eq!((change.value.level, change.origin), (9, Origin::Elsewhere));
     /// # Ok(())

@@ -364,10 +364,10 @@ impl<T: Persisted> Store<T> {
     /// # let path = dir.path().join("config.json");
     /// let store = Store::<Config>::open(&path)?;
     /// let watch = store.watch()?;
-    /// std::fs::write(&path, r#"{"level": 4}"#)?; // someone edits the file
+    /// safeatomic::write_atomic(&path, r#"{"level": 4}"#)?; // another program writes it
     /// let change = watch.recv().expect("watching")?;
     /// assert_eq!((change.value.level, change.origin), (4, Origin::Elsewhere));
-    /// std::fs::write(&path, "{ oops")?; // an invalid edit: an error item
+    /// safeatomic::write_atomic(&path, "{ oops")?; // an invalid edit: an error item
     /// assert!(watch.recv().expect("watching").is_err());
     /// assert_eq!(watch.latest().map(|c| c.level), Some(4)); // kept
     /// # Ok::<(), Box<dyn std::error::Error>>(())
