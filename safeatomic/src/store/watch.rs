@@ -347,8 +347,9 @@ impl<T: Persisted> Store<T> {
     /// # Errors
     ///
     /// [`Io`](ErrorKind::Io) when the watch cannot be set up (the parent
-    /// directory is gone; the inotify watch limit,
-    /// `fs.inotify.max_user_watches`, is reached);
+    /// directory is gone; an inotify limit is reached: each watch takes one
+    /// inotify instance, `fs.inotify.max_user_instances`, 128 per user by
+    /// default, and one watch, `fs.inotify.max_user_watches`);
     /// [`InvalidInput`](ErrorKind::InvalidInput) for a path that names no
     /// file.
     ///
