@@ -11,6 +11,8 @@
 //! cargo run --release -p safeatomic-bench -- ablation [--rounds 400] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- sqlite [--rounds 30] [--big] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- compare --baseline OLD_BINARY [--rounds 5] [--dir DIR]
+//! cargo run --release -p safeatomic-bench -- watch [--rounds 1000] [--seconds 5] [--dir DIR]
+//! cargo run --release -p safeatomic-bench -- async [--rounds 5] [--seconds 1] [--dir DIR]
 //! cargo run --release -p safeatomic-bench -- smoke        # a few seconds, for CI
 //! ```
 
@@ -22,9 +24,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod ablation;
+mod asynchronous;
 mod compare;
 mod lossless;
 mod sqlite;
+mod watch;
 mod writes;
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -482,7 +486,7 @@ fn main() -> BoxResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
         return Err(
-            "usage: safeatomic-bench hash|lock-wait|lock-costs|store|lossless|sqlite|writes|ablation|smoke [options]".into(),
+            "usage: safeatomic-bench hash|lock-wait|lock-costs|store|lossless|sqlite|writes|ablation|watch|async|smoke [options]".into(),
         );
     };
     match cmd.as_str() {
@@ -516,6 +520,9 @@ fn main() -> BoxResult<()> {
         }
         "write-n" => writes::write_n(rest),
         "ablation" => ablation::ablation(&parse_opts(rest)?),
+        "watch" => watch::watch(&parse_opts(rest)?),
+        "watch-writer" => watch::writer(rest),
+        "async" => asynchronous::ticker(&parse_opts(rest)?),
         "smoke" => {
             let mut o = parse_opts(rest)?;
             (o.mib, o.rounds, o.seconds) = (16, 1, 0.1);
@@ -531,6 +538,10 @@ fn main() -> BoxResult<()> {
             compare::compare(&o, &std::env::current_exe()?)?;
             o.rounds = 2;
             ablation::ablation(&o)?;
+            (o.rounds, o.seconds) = (20, 0.2);
+            watch::watch(&o)?;
+            (o.rounds, o.seconds) = (1, 0.3);
+            asynchronous::ticker(&o)?;
             // The strace count and the chart too, so neither can rot.
             (o.syscalls, o.syscall_ops) = (true, 3);
             let chart = tempfile::NamedTempFile::new()?;

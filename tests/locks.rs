@@ -7,9 +7,10 @@ use common::{mounts, no_leftovers, snapshot, tempdir};
 use safeatomic::fault::{self, Plan, Trace};
 use safeatomic::{
     AtomicWriter, ErrorKind, LockOptions, Store, WriteOptions, acquire_lock, acquire_lock_with,
-    force_release_lock, inspect_lock, is_locked, is_stale_lock, lock_age, lock_file_path,
-    read_atomic_to_string, release_stale_lock, try_acquire_lock, try_acquire_lock_with,
-    write_atomic, write_atomic_locked, write_atomic_with,
+    acquire_shared_lock, force_release_lock, inspect_lock, is_locked, is_stale_lock, lock_age,
+    lock_file_path, read_atomic_to_string, release_stale_lock, try_acquire_lock,
+    try_acquire_lock_with, try_acquire_shared_lock, write_atomic, write_atomic_locked,
+    write_atomic_with,
 };
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -420,11 +421,20 @@ struct FlockHolder(Child);
 impl FlockHolder {
     /// Runs `flock -o <lockfile> sleep 30` and waits until it holds the lock.
     fn start(lock_file: &Path) -> Self {
+        Self::start_with(lock_file, "-o")
+    }
+
+    /// Runs `flock -s -o <lockfile> sleep 30`: a shared holder.
+    fn start_shared(lock_file: &Path) -> Self {
+        Self::start_with(lock_file, "-so")
+    }
+
+    fn start_with(lock_file: &Path, flags: &str) -> Self {
         // -o: flock(1) closes its descriptor before running the command, so
         // the lock belongs to the flock process alone and dies with it.
         let holder = FlockHolder(
             Command::new("flock")
-                .arg("-o")
+                .arg(flags)
                 .arg(lock_file)
                 .args(["sleep", "30"])
                 .stdout(Stdio::null())
@@ -916,4 +926,90 @@ fn waiters_never_split_while_holders_come_and_go() {
         lock_file_path(&path).exists(),
         "the lock file is never unlinked"
     );
+}
+
+// ---------------------------------------------------------------- shared locks
+
+/// Whether `flock(1)` with `flags` (and `-n`: no waiting) gets the lock now.
+fn flock_now(lock_file: &Path, flags: &str) -> bool {
+    Command::new("flock")
+        .arg(flags)
+        .arg(lock_file)
+        .arg("true")
+        .status()
+        .unwrap()
+        .success()
+}
+
+#[test]
+fn shared_locks_share_with_each_other_and_exclude_writers() {
+    let d = tempdir();
+    let path = d.path().join("data");
+    let a = acquire_shared_lock(&path, None).unwrap();
+    let b = try_acquire_shared_lock(&path)
+        .unwrap()
+        .expect("readers share");
+    assert_eq!(a.lock_path(), lock_file_path(&path));
+    assert!(try_acquire_lock(&path).unwrap().is_none());
+    let opts = WriteOptions::new().lock_timeout(Some(Duration::from_millis(50)));
+    assert_eq!(
+        write_atomic_with(&path, b"x", &opts).unwrap_err().kind(),
+        ErrorKind::LockTimeout
+    );
+    assert!(!path.exists());
+    // flock(1) sees it too: `-s` shares, exclusive does not.
+    assert!(flock_now(&lock_file_path(&path), "-ns"));
+    assert!(!flock_now(&lock_file_path(&path), "-n"));
+    let info = inspect_lock(&path).unwrap();
+    assert!(info.held && info.shared, "{info:?}");
+    assert_eq!(info.holder_pid, Some(std::process::id()));
+    assert!(info.pid.is_none(), "a shared holder writes no payload");
+    assert!(is_locked(&path).unwrap());
+    assert!(!is_stale_lock(&path).unwrap());
+    a.release().unwrap();
+    assert!(inspect_lock(&path).unwrap().shared, "b still holds it");
+    drop(b);
+    let info = inspect_lock(&path).unwrap();
+    assert!(!info.held && !info.shared, "{info:?}");
+    assert!(!is_locked(&path).unwrap());
+    write_atomic_with(&path, b"x", &opts).unwrap();
+}
+
+#[test]
+fn a_writer_excludes_shared_locks_until_it_releases() {
+    let d = tempdir();
+    let path = d.path().join("data");
+    let writer = acquire_lock(&path, None).unwrap();
+    assert!(try_acquire_shared_lock(&path).unwrap().is_none());
+    let err = acquire_shared_lock(&path, Some(Duration::from_millis(30))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::LockTimeout);
+    assert!(err.to_string().contains("still held by pid"), "{err}");
+    let info = inspect_lock(&path).unwrap();
+    assert!(info.held && !info.shared, "{info:?}");
+    // A blocking shared acquire gets it once the writer is gone.
+    let waiter = std::thread::spawn({
+        let path = path.clone();
+        move || acquire_shared_lock(&path, None).map(drop)
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!waiter.is_finished());
+    drop(writer);
+    waiter.join().unwrap().unwrap();
+}
+
+#[test]
+fn flock_s_is_a_shared_holder_we_share_with_and_inspect() {
+    let d = tempdir();
+    let path = d.path().join("data");
+    let holder = FlockHolder::start_shared(&lock_file_path(&path));
+    let info = inspect_lock(&path).unwrap();
+    assert!(info.held && info.shared, "{info:?}");
+    assert_eq!(info.holder_command.as_deref(), Some("flock"), "{info:?}");
+    let ours = try_acquire_shared_lock(&path).unwrap();
+    assert!(ours.is_some(), "flock -s shares");
+    drop(ours);
+    assert!(try_acquire_lock(&path).unwrap().is_none());
+    holder.stop();
+    assert!(!inspect_lock(&path).unwrap().held);
+    assert!(try_acquire_lock(&path).unwrap().is_some());
 }

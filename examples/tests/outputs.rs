@@ -132,6 +132,12 @@ fn multi_process_counter() {
     check("multi_process_counter", &[]);
 }
 
+#[test]
+fn hot_reload() {
+    // Spawns itself as the other process; waits for each reload.
+    check("hot_reload", &[]);
+}
+
 /// Every declared example has a test above and an expected file; a new
 /// example cannot be added without its check.
 #[test]

@@ -8,7 +8,7 @@
 //! safeatomic cat PATH [--verify]
 //! safeatomic checksum write|verify PATH [--algo ALGO]
 //! safeatomic lock status|release-stale|force-release PATH
-//! safeatomic lock run PATH -- CMD [ARGS...]
+//! safeatomic lock run PATH [--shared] -- CMD [ARGS...]
 //! safeatomic mv SRC DST [--no-replace]
 //! safeatomic swap A B
 //! safeatomic inspect PATH [--json]

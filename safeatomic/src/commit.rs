@@ -50,6 +50,10 @@ pub(crate) struct Pending {
     /// temp file is durable: how long to wait, and the mode its lock file
     /// gets if it creates it.
     lock_later: Option<(Option<std::time::Duration>, Option<u32>)>,
+    /// A store's commit: its temp file, noted as this process's while the
+    /// commit is under way (`identity::created`), for a watcher.
+    #[cfg(feature = "watch")]
+    noted: Option<crate::identity::FileId>,
     /// The cooperative lock, when the write takes it itself. Declared last:
     /// fields drop in order, so it is released after the temp file is gone.
     _lock: Option<LockGuard>,
@@ -64,6 +68,11 @@ pub(crate) struct Unsynced {
     safety: Safety,
     op: Operation,
     path: PathBuf,
+    /// The published file's identity, when the write noted it
+    /// (`WriteOptions::note_created`): the caller says what it published
+    /// with `identity::finished`.
+    #[cfg(feature = "watch")]
+    pub(crate) noted: Option<crate::identity::FileId>,
 }
 
 impl Unsynced {
@@ -262,8 +271,15 @@ impl Pending {
         // until the ACL is on it: its group bits are the ACL's mask, which
         // the owning group must not get meanwhile.
         let create_mode = mode.map(|m| if carried.has_acl() { m & 0o700 } else { m });
-        let (temp_name, temp, temp_owner) =
+        let (temp_name, temp, temp_owner, _temp_id) =
             create_temp(&target.dir, &target.path, create_mode, op)?;
+        // A store's file is known as this process's commit before its
+        // rename can show it to a watcher (decision 0014).
+        #[cfg(feature = "watch")]
+        let noted = opts.note_created.then(|| {
+            crate::identity::created(_temp_id);
+            _temp_id
+        });
         let mut pending = Pending {
             target,
             env,
@@ -277,6 +293,8 @@ impl Pending {
             hasher: opts.checksum.map(Algorithm::hasher),
             final_mode: mode,
             lock_later,
+            #[cfg(feature = "watch")]
+            noted,
             _lock: lock,
         };
         pending.set_owner_and_mode(opts, existing, &carried)?;
@@ -429,6 +447,8 @@ impl Pending {
             safety: self.safety,
             op: self.op,
             path: self.target.path.clone(),
+            #[cfg(feature = "watch")]
+            noted: self.noted.take(),
         })
     }
 
@@ -672,6 +692,11 @@ impl Pending {
     }
 
     fn cleanup(&mut self) {
+        // A noted commit that publishes nothing is over.
+        #[cfg(feature = "watch")]
+        if let Some(id) = self.noted.take() {
+            crate::identity::finished(id, None);
+        }
         if self.temp_name.is_empty() {
             return;
         }

@@ -44,3 +44,91 @@ impl Version {
         }
     }
 }
+
+// What this process's stores published, for a watcher of a store to
+// tell this process's commits from everyone else's writes
+// (`store::watch`, decision 0014): the versions they published, most
+// recent last, and the files of commits under way.
+
+/// How many published versions are remembered. A watcher looks a
+/// version up moments after it was published.
+#[cfg(feature = "watch")]
+const REMEMBERED: usize = 1024;
+
+/// How long a watcher waits for a commit under way to say what it
+/// published.
+#[cfg(feature = "watch")]
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The record (see above).
+#[cfg(feature = "watch")]
+#[derive(Default)]
+struct Written {
+    published: std::collections::VecDeque<Version>,
+    /// Temp files of commits under way: while one exists no other file
+    /// can have its inode, so a file found with it is that commit's.
+    under_way: Vec<FileId>,
+}
+
+#[cfg(feature = "watch")]
+static WRITTEN: std::sync::Mutex<Option<Written>> = std::sync::Mutex::new(None);
+#[cfg(feature = "watch")]
+static CHANGED: std::sync::Condvar = std::sync::Condvar::new();
+
+#[cfg(feature = "watch")]
+fn written() -> std::sync::MutexGuard<'static, Option<Written>> {
+    WRITTEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A store's commit created its temp file `id`, to publish it.
+#[cfg(feature = "watch")]
+pub(crate) fn created(id: FileId) {
+    written()
+        .get_or_insert_with(Written::default)
+        .under_way
+        .push(id);
+}
+
+/// The commit whose temp file was `id` is over: it published
+/// `version`, or nothing (`None`).
+#[cfg(feature = "watch")]
+pub(crate) fn finished(id: FileId, version: Option<Version>) {
+    let mut w = written();
+    let w = w.get_or_insert_with(Written::default);
+    if let Some(at) = w.under_way.iter().position(|u| *u == id) {
+        w.under_way.swap_remove(at);
+    }
+    if let Some(version) = version {
+        if w.published.len() == REMEMBERED {
+            w.published.pop_front();
+        }
+        w.published.push_back(version);
+    }
+    CHANGED.notify_all();
+}
+
+/// Whether a store of this process published `version` (recently). A
+/// file of a commit still under way is waited for.
+#[cfg(feature = "watch")]
+pub(crate) fn written_here(version: Version) -> bool {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let mut w = written();
+    loop {
+        let Some(state) = w.as_ref() else {
+            return false;
+        };
+        if state.published.contains(&version) {
+            return true;
+        }
+        let now = std::time::Instant::now();
+        if !state.under_way.contains(&version.id) || now >= deadline {
+            return false;
+        }
+        w = CHANGED
+            .wait_timeout(w, deadline - now)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0;
+    }
+}

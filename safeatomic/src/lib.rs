@@ -196,9 +196,10 @@ pub use helpers::{
 };
 pub use litter::cleanup_litter;
 pub use lock::{
-    LockGuard, LockInfo, LockOptions, acquire_lock, acquire_lock_with, force_release_lock,
-    inspect_lock, is_locked, is_stale_lock, lock_age, lock_file_path, release_stale_lock,
-    try_acquire_lock, try_acquire_lock_with,
+    LockGuard, LockInfo, LockOptions, SharedLockGuard, acquire_lock, acquire_lock_with,
+    acquire_shared_lock, acquire_shared_lock_with, force_release_lock, inspect_lock, is_locked,
+    is_stale_lock, lock_age, lock_file_path, release_stale_lock, try_acquire_lock,
+    try_acquire_lock_with, try_acquire_shared_lock,
 };
 /// Test-only: the entry point of the fuzz targets in `fuzz/`.
 #[cfg(feature = "fuzzing")]
@@ -216,7 +217,11 @@ pub use rename::{exchange_atomic, move_atomic, move_atomic_noreplace};
 /// [`safeatomic_derive`] crate documentation for every attribute.
 #[cfg(feature = "derive")]
 pub use safeatomic_derive::Persisted;
+#[cfg(feature = "tokio")]
+pub use store::asynchronous::{AsyncStore, AsyncWatch};
 pub use store::persisted::{MigrationStep, Persisted, Schema};
+#[cfg(feature = "watch")]
+pub use store::watch::{Change, Origin, Watch, WatchOptions};
 pub use store::{CorruptPolicy, Recovery, Store, StoreOptions};
 #[cfg(feature = "fault-injection")]
 pub use sys::fault;

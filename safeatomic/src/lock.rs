@@ -441,34 +441,50 @@ pub(crate) enum Wait {
     Block(Option<Duration>),
 }
 
-/// Acquires the lock of `target` (its lock file in the target's open
-/// directory). Used by the public functions and by every locked write. The
-/// guard keeps the directory handle. `mode`: the permission bits the target
-/// is about to get, when the caller knows them (a write's explicit mode).
-pub(crate) fn acquire_in(
-    op: Operation,
-    target: &Target,
-    wait: Wait,
-    session: Option<&str>,
-    mode: Option<u32>,
-) -> Result<Option<LockGuard>> {
-    let shown = &target.path;
-    let lock_path = lock_file_path(shown);
-    let opened = open_lock_file(op, target, mode, &lock_path)?;
-    let fail = |step, e| lock_error(op, step, shown, &lock_path, e);
-    let held = match wait {
-        Wait::Try => sys::flock::try_lock_exclusive(&opened.fd).map_err(|e| fail("lock", e))?,
-        // Blocks in the kernel: no CPU while waiting, wakes on release.
-        Wait::Block(None) => {
-            sys::flock::lock_exclusive(&opened.fd).map_err(|e| fail("lock", e))?;
-            true
+/// The two `flock` modes: one writer, or any number of readers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Exclusive,
+    Shared,
+}
+
+impl Kind {
+    fn try_lock(self, fd: &OwnedFd) -> std::io::Result<bool> {
+        match self {
+            Kind::Exclusive => sys::flock::try_lock_exclusive(fd),
+            Kind::Shared => sys::flock::try_lock_shared(fd),
         }
+    }
+
+    fn lock(self, fd: &OwnedFd) -> std::io::Result<()> {
+        match self {
+            Kind::Exclusive => sys::flock::lock_exclusive(fd),
+            Kind::Shared => sys::flock::lock_shared(fd),
+        }
+    }
+}
+
+/// Takes the `flock` of an opened lock file (lock step *flock*): `false`
+/// when a [`Wait::Try`] finds it busy.
+fn wait_for(
+    op: Operation,
+    opened: &Opened,
+    wait: Wait,
+    kind: Kind,
+    shown: &Path,
+    lock_path: &Path,
+) -> Result<bool> {
+    let fail = |e| lock_error(op, "lock", shown, lock_path, e);
+    match wait {
+        Wait::Try => kind.try_lock(&opened.fd).map_err(fail),
+        // Blocks in the kernel: no CPU while waiting, wakes on release.
+        Wait::Block(None) => kind.lock(&opened.fd).map(|()| true).map_err(fail),
         Wait::Block(Some(timeout)) => {
             let deadline = Instant::now() + timeout;
             let mut backoff = Duration::from_millis(1);
             loop {
-                if sys::flock::try_lock_exclusive(&opened.fd).map_err(|e| fail("lock", e))? {
-                    break true;
+                if kind.try_lock(&opened.fd).map_err(fail)? {
+                    return Ok(true);
                 }
                 let now = Instant::now();
                 if now >= deadline {
@@ -491,8 +507,24 @@ pub(crate) fn acquire_in(
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
-    };
-    if !held {
+    }
+}
+
+/// Acquires the lock of `target` (its lock file in the target's open
+/// directory). Used by the public functions and by every locked write. The
+/// guard keeps the directory handle. `mode`: the permission bits the target
+/// is about to get, when the caller knows them (a write's explicit mode).
+pub(crate) fn acquire_in(
+    op: Operation,
+    target: &Target,
+    wait: Wait,
+    session: Option<&str>,
+    mode: Option<u32>,
+) -> Result<Option<LockGuard>> {
+    let shown = &target.path;
+    let lock_path = lock_file_path(shown);
+    let opened = open_lock_file(op, target, mode, &lock_path)?;
+    if !wait_for(op, &opened, wait, Kind::Exclusive, shown, &lock_path)? {
         return Ok(None);
     }
     let guard = LockGuard {
@@ -659,6 +691,229 @@ pub fn acquire_lock_with(path: impl AsRef<Path>, options: &LockOptions) -> Resul
     Ok(guard.expect("a blocking acquire returns a guard or an error"))
 }
 
+/// A held shared (read) lock: `flock(LOCK_SH)` on the same `<target>.lock`
+/// as the exclusive lock. Any number of shared holders coexist, and
+/// exclude every exclusive holder: no cooperating writer (`write_atomic`,
+/// `Store::update`, `flock(1)` without `-s`) changes the file while it is
+/// held. Released on drop, or explicitly by
+/// [`release`](SharedLockGuard::release).
+///
+/// A shared holder writes no payload (several readers share one record);
+/// [`inspect_lock`] names one of them from the kernel's table
+/// ([`LockInfo::holder_pid`]) and says [`LockInfo::shared`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{acquire_shared_lock, inspect_lock, try_acquire_lock};
+/// # let dir = tempfile::tempdir()?;
+/// let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+/// // Read two files that must be consistent with each other.
+/// let ga = acquire_shared_lock(&a, None)?;
+/// let gb = acquire_shared_lock(&b, None)?;
+/// assert!(try_acquire_lock(&a)?.is_none()); // writers wait
+/// assert!(acquire_shared_lock(&a, None).is_ok()); // other readers do not
+/// assert!(inspect_lock(&a)?.shared);
+/// drop((ga, gb));
+/// assert!(try_acquire_lock(&a)?.is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "the lock is released as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct SharedLockGuard {
+    fd: Option<OwnedFd>,
+    path: PathBuf,
+    lock_path: PathBuf,
+}
+
+impl SharedLockGuard {
+    /// The path the lock protects (after following symlinks).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let guard = safeatomic::acquire_shared_lock(dir.path().join("state.json"), None)?;
+    /// assert_eq!(guard.path(), dir.path().join("state.json"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The lock file, `<target>.lock`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let guard = safeatomic::acquire_shared_lock(dir.path().join("state.json"), None)?;
+    /// assert_eq!(guard.lock_path(), dir.path().join("state.json.lock"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn lock_path(&self) -> &Path {
+        &self.lock_path
+    }
+
+    /// Releases the lock (`flock(LOCK_UN)`, then close).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] if unlocking fails; the lock is released anyway
+    /// when the file is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let guard = safeatomic::acquire_shared_lock(dir.path().join("f"), None)?;
+    /// guard.release()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn release(mut self) -> Result<()> {
+        self.release_inner()
+    }
+
+    fn release_inner(&mut self) -> Result<()> {
+        let Some(fd) = self.fd.take() else {
+            return Ok(());
+        };
+        // Explicit, as for the exclusive lock: a child forked meanwhile
+        // shares the open file description.
+        let unlocked = sys::flock::unlock(&fd)
+            .map_err(|e| lock_error(Operation::Lock, "unlock", &self.path, &self.lock_path, e));
+        drop(fd);
+        unlocked
+    }
+}
+
+impl Drop for SharedLockGuard {
+    fn drop(&mut self) {
+        if let Err(e) = self.release_inner() {
+            log::warn!("{e}");
+        }
+    }
+}
+
+fn acquire_shared(
+    path: &Path,
+    wait: Wait,
+    options: &LockOptions,
+) -> Result<Option<SharedLockGuard>> {
+    let op = Operation::Lock;
+    let target = resolve::resolve(path, SymlinkPolicy::Follow, op)?;
+    env::gate(
+        options.safety,
+        &*env::of_target(&target, op)?,
+        &[Guarantee::WriterExclusion],
+        op,
+        &target.path,
+    )?;
+    let lock_path = lock_file_path(&target.path);
+    let opened = open_lock_file(op, &target, None, &lock_path)?;
+    if !wait_for(op, &opened, wait, Kind::Shared, &target.path, &lock_path)? {
+        return Ok(None);
+    }
+    Ok(Some(SharedLockGuard {
+        fd: Some(opened.fd),
+        path: target.path,
+        lock_path,
+    }))
+}
+
+/// Waits for a shared (read) lock on `path` and takes it: `flock(LOCK_SH)`
+/// on `<path>.lock`, the file the exclusive lock uses, created if needed.
+/// It waits only for an exclusive holder; other shared holders (this
+/// function, `flock -s`) share it. `timeout: None` waits indefinitely,
+/// asleep in the kernel; with a timeout the wait polls with a back-off of
+/// at most 20 ms.
+///
+/// For a reader that needs several files consistent with each other:
+/// hold a shared lock on each (always in the same order, as with any set
+/// of locks), read, release. A single file needs no lock to be read
+/// whole: [`read_atomic`](crate::read_atomic) sees one version.
+///
+/// Not reentrant with the exclusive lock: while this guard is held, an
+/// exclusive acquisition of the same file by this process (a write, a
+/// `Store::update`) waits for it.
+///
+/// # Errors
+///
+/// [`LockTimeout`](ErrorKind::LockTimeout) when the timeout expires (the
+/// error names the exclusive holder); otherwise as [`try_acquire_lock`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{ErrorKind, acquire_lock, acquire_shared_lock};
+/// use std::time::Duration;
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("state.json");
+/// let writer = acquire_lock(&path, None)?;
+/// let err = acquire_shared_lock(&path, Some(Duration::from_millis(10))).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::LockTimeout);
+/// drop(writer);
+/// let reader = acquire_shared_lock(&path, Some(Duration::from_millis(10)))?;
+/// # drop(reader);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn acquire_shared_lock(
+    path: impl AsRef<Path>,
+    timeout: Option<Duration>,
+) -> Result<SharedLockGuard> {
+    acquire_shared_lock_with(path, &LockOptions::new().timeout(timeout))
+}
+
+/// [`acquire_shared_lock`] with [`LockOptions`] (the session is not
+/// recorded: a shared holder writes no payload).
+///
+/// # Errors
+///
+/// As [`acquire_shared_lock`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{LockOptions, Safety, acquire_shared_lock_with};
+/// # let dir = tempfile::tempdir()?;
+/// let opts = LockOptions::new().safety(Safety::Warn);
+/// let guard = acquire_shared_lock_with(dir.path().join("f"), &opts)?;
+/// # drop(guard);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn acquire_shared_lock_with(
+    path: impl AsRef<Path>,
+    options: &LockOptions,
+) -> Result<SharedLockGuard> {
+    let guard = acquire_shared(path.as_ref(), Wait::Block(options.timeout), options)?;
+    Ok(guard.expect("a blocking acquire returns a guard or an error"))
+}
+
+/// Takes a shared lock on `path` if no exclusive holder has it right now
+/// (`flock(LOCK_SH|LOCK_NB)`); `Ok(None)` when one has.
+///
+/// # Errors
+///
+/// As [`try_acquire_lock`].
+///
+/// # Examples
+///
+/// ```
+/// use safeatomic::{acquire_lock, try_acquire_shared_lock};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("state.json");
+/// let first = try_acquire_shared_lock(&path)?.expect("free");
+/// assert!(try_acquire_shared_lock(&path)?.is_some()); // readers share
+/// drop(first);
+/// let writer = acquire_lock(&path, None)?;
+/// assert!(try_acquire_shared_lock(&path)?.is_none());
+/// # drop(writer);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn try_acquire_shared_lock(path: impl AsRef<Path>) -> Result<Option<SharedLockGuard>> {
+    acquire_shared(path.as_ref(), Wait::Try, &LockOptions::new())
+}
+
 /// Everything known about the lock of a path, from [`inspect_lock`], which
 /// creates no file.
 ///
@@ -679,8 +934,12 @@ pub struct LockInfo {
     pub lock_path: PathBuf,
     /// Whether the lock file exists.
     pub exists: bool,
-    /// Whether some process holds the lock right now (kernel `flock` state).
+    /// Whether some process holds the lock right now (kernel `flock` state),
+    /// exclusively or shared.
     pub held: bool,
+    /// Whether it is held by shared (read) holders
+    /// ([`acquire_shared_lock`], `flock -s`), which write no payload.
+    pub shared: bool,
     /// The holder's pid, from the payload.
     pub pid: Option<u32>,
     /// The holder's host name, from the payload.
@@ -798,7 +1057,7 @@ const SETTLE_READS: u32 = 12;
 /// have; while it is held, a read counts only once it parses, is blank, or
 /// equals the read before it (a payload that stays invalid is corrupt, not
 /// in flux).
-fn read_settled_payload(fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result<(bool, Vec<u8>)> {
+fn read_settled_payload(fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result<(Held, Vec<u8>)> {
     let fail = |step, e| lock_error(Operation::Lock, step, target, lock_path, e);
     let mut previous: Option<Vec<u8>> = None;
     let mut pause = Duration::from_micros(50);
@@ -810,7 +1069,7 @@ fn read_settled_payload(fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result
             let unlocked = sys::flock::unlock(fd).map_err(|e| fail("unlock", e));
             let bytes = bytes.map_err(|e| fail("read lock payload", e))?;
             unlocked?;
-            return Ok((false, bytes));
+            return Ok((shared_or_free(fd, target, lock_path)?, bytes));
         }
         let bytes = read_payload(fd).map_err(|e| fail("read lock payload", e))?;
         let settled = bytes.iter().all(u8::is_ascii_whitespace)
@@ -818,7 +1077,7 @@ fn read_settled_payload(fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result
             || previous.as_ref() == Some(&bytes)
             || reads == SETTLE_READS;
         if settled {
-            return Ok((true, bytes));
+            return Ok((Held::Exclusive, bytes));
         }
         previous = Some(bytes);
         std::thread::sleep(pause);
@@ -906,21 +1165,46 @@ pub(crate) fn hold_shared(
     }
 }
 
+/// How a lock is held, as [`inspect_lock`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    No,
+    Exclusive,
+    Shared,
+}
+
 /// Whether the lock file is held now, tested with `flock(LOCK_SH|LOCK_NB)`
-/// on a fresh descriptor (released at once).
-fn held(fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result<bool> {
+/// on a fresh descriptor (released at once), then, when that succeeds,
+/// with `LOCK_EX|LOCK_NB` (which only shared holders can refuse).
+fn held(fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result<Held> {
     let fail = |e| lock_error(Operation::Lock, "test lock", target, lock_path, e);
-    let free = sys::flock::try_lock_shared(fd).map_err(fail)?;
-    if free {
-        sys::flock::unlock(fd).map_err(fail)?;
+    if !sys::flock::try_lock_shared(fd).map_err(fail)? {
+        return Ok(Held::Exclusive);
     }
-    Ok(!free)
+    sys::flock::unlock(fd).map_err(fail)?;
+    shared_or_free(fd, target, lock_path)
+}
+
+/// Whether a lock that a shared test found not held exclusively is held
+/// by shared holders: `flock(LOCK_EX|LOCK_NB)` (released at once) fails
+/// only then (or when an exclusive holder came in meanwhile, which holds it
+/// too).
+fn shared_or_free(fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result<Held> {
+    let fail = |e| lock_error(Operation::Lock, "test lock", target, lock_path, e);
+    if sys::flock::try_lock_exclusive(fd).map_err(fail)? {
+        sys::flock::unlock(fd).map_err(fail)?;
+        Ok(Held::No)
+    } else {
+        Ok(Held::Shared)
+    }
 }
 
 /// Whether some process holds the lock of `path` right now. Creates nothing.
 ///
-/// The test takes a shared lock for an instant; a concurrent
-/// [`try_acquire_lock`] in that instant may see the lock as busy.
+/// Held shared ([`acquire_shared_lock`], `flock -s`) counts as held. The
+/// test takes a shared lock for an instant, then (when no exclusive holder
+/// refused it) an exclusive one; a concurrent [`try_acquire_lock`] or
+/// [`try_acquire_shared_lock`] in that instant may see the lock as busy.
 ///
 /// # Errors
 ///
@@ -943,7 +1227,9 @@ fn held(fd: &OwnedFd, target: &Path, lock_path: &Path) -> Result<bool> {
 pub fn is_locked(path: impl AsRef<Path>) -> Result<bool> {
     let path = path.as_ref();
     let (fd, lock_path, _) = open_existing(path)?;
-    fd.map_or(Ok(false), |(fd, _)| held(&fd, path, &lock_path))
+    fd.map_or(Ok(false), |(fd, _)| {
+        held(&fd, path, &lock_path).map(|h| h != Held::No)
+    })
 }
 
 /// Everything known about the lock of `path`: whether the file exists, is
@@ -975,6 +1261,7 @@ pub fn inspect_lock(path: impl AsRef<Path>) -> Result<LockInfo> {
         lock_path,
         exists: fd.is_some(),
         held: false,
+        shared: false,
         pid: None,
         hostname: None,
         session_hash: None,
@@ -988,8 +1275,11 @@ pub fn inspect_lock(path: impl AsRef<Path>) -> Result<LockInfo> {
     };
     let Some((fd, st)) = fd else { return Ok(info) };
     let (held, bytes) = read_settled_payload(&fd, path, &info.lock_path)?;
-    info.held = held;
-    if held && let Some(h) = holder::of(&st) {
+    info.held = held != Held::No;
+    info.shared = held == Held::Shared;
+    if info.held
+        && let Some(h) = holder::of(&st)
+    {
         info.holder_pid = Some(h.pid);
         info.holder_command = h.command;
     }

@@ -34,6 +34,10 @@ pub struct WriteOptions {
     pub(crate) lock: bool,
     pub(crate) lock_timeout: Option<std::time::Duration>,
     pub(crate) checksum: Option<Algorithm>,
+    /// A store's commit: its temp file is noted as this process's when it
+    /// is created (`identity::note_created`), for a watcher of the store.
+    #[cfg(feature = "watch")]
+    pub(crate) note_created: bool,
 }
 
 impl Default for WriteOptions {
@@ -61,6 +65,8 @@ impl WriteOptions {
             lock: true,
             lock_timeout: None,
             checksum: None,
+            #[cfg(feature = "watch")]
+            note_created: false,
         }
     }
 

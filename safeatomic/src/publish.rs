@@ -25,13 +25,13 @@ pub(crate) enum Publish {
 
 /// Creates and locks a fresh temp file in `dir` (write protocol step
 /// *create*, `docs/design.md`), with `mode` (or `0o666` minus the umask):
-/// its name, descriptor and the ids it was created with.
+/// its name, descriptor, the ids it was created with, and its identity.
 pub(crate) fn create_temp(
     dir: &OwnedFd,
     shown: &Path,
     mode: Option<u32>,
     op: Operation,
-) -> Result<(OsString, OwnedFd, (u32, u32))> {
+) -> Result<(OsString, OwnedFd, (u32, u32), FileId)> {
     let fail = |step, e| Error::io(op, step, shown, e);
     // Without an explicit or inherited mode, 0o666 lets the kernel apply the
     // umask, exactly as for a file created by open(2). With one, create with
@@ -48,7 +48,7 @@ pub(crate) fn create_temp(
         }
         created => created,
     }
-    .map(|(name, fd, st)| (name, fd, (st.st_uid, st.st_gid)))
+    .map(|(name, fd, st)| (name, fd, (st.st_uid, st.st_gid), FileId::of(&st)))
     .map_err(|(step, e)| {
         fail(
             match step {
@@ -90,7 +90,7 @@ impl<'a> Staged<'a> {
         op: Operation,
         shown: &Path,
     ) -> Result<Self> {
-        let (tmp, fd, created) = create_temp(dir, shown, mode, op)?;
+        let (tmp, fd, created, _) = create_temp(dir, shown, mode, op)?;
         let staged = Staged {
             dir,
             tmp,

@@ -3,8 +3,9 @@
 use crate::failure::{self, Failure, chain};
 use crate::parse;
 use safeatomic::{
-    ErrorKind, LockGuard, LockInfo, acquire_lock, force_release_lock, inspect_lock,
-    release_stale_lock, try_acquire_lock,
+    ErrorKind, LockGuard, LockInfo, SharedLockGuard, acquire_lock, acquire_shared_lock,
+    force_release_lock, inspect_lock, release_stale_lock, try_acquire_lock,
+    try_acquire_shared_lock,
 };
 use serde::Serialize;
 use std::ffi::OsString;
@@ -42,6 +43,7 @@ Examples:
   safeatomic lock run /var/lib/app/state -- /usr/local/bin/nightly-job --full
   safeatomic lock run --timeout 0 /var/lib/app/state -- job.sh   # skip if busy (exit 75)
   safeatomic lock run state.json -- sh -c 'transform < state.json | safeatomic write --no-lock state.json'
+  safeatomic lock run --shared a.json -- safeatomic lock run --shared b.json -- backup.sh a.json b.json
 
 Waits for the lock (forever, unless --timeout), runs CMD, releases the lock
 when CMD ends and exits with CMD's status (128+N if a signal N killed it;
@@ -50,7 +52,9 @@ busy past --timeout). SIGTERM and SIGHUP sent to safeatomic are passed on to
 CMD; SIGINT and SIGQUIT (from the terminal, which sends them to CMD too) are
 ignored by safeatomic while CMD runs: the lock is held until CMD has ended.
 Inside CMD, write PATH with `safeatomic write --no-lock`: the lock is already
-held, and a write that takes it would wait for itself forever.";
+held, and a write that takes it would wait for itself forever. With --shared,
+the lock is shared with other readers (`--shared`, `flock -s`) and excludes
+every writer: for reading several files consistent with each other.";
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
@@ -83,6 +87,9 @@ pub(crate) enum Command {
         /// Give up (exit status 75) if the lock is still busy after SECONDS; 0: do not wait
         #[arg(long, value_name = "SECONDS", value_parser = parse::seconds)]
         timeout: Option<Duration>,
+        /// Hold a shared (read) lock: other readers share it, writers wait (flock -s)
+        #[arg(long)]
+        shared: bool,
         /// The command to run, after `--`, with its arguments
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<OsString>,
@@ -97,8 +104,9 @@ pub(crate) fn run(command: Command) -> Result<ExitCode, Failure> {
         Command::Run {
             path,
             timeout,
+            shared,
             command,
-        } => run_locked(&path, timeout, &command),
+        } => run_locked(&path, timeout, shared, &command),
     }
 }
 
@@ -171,6 +179,17 @@ fn describe(path: &Path, info: &LockInfo) -> String {
             .unwrap_or_else(|| "a holder that wrote no payload, e.g. flock(1)".to_owned())
     };
     let mut s = match (info.held, payload, &info.corrupt) {
+        // Shared holders write no payload: one left is a dead writer's.
+        (true, p, _) if info.shared => {
+            let readers = now.clone().map_or_else(
+                || "readers (flock -s, lock run --shared)".to_owned(),
+                |n| format!("{n} and possibly other readers"),
+            );
+            match p {
+                Some(p) => format!("held shared by {readers}; stale payload left by {p}"),
+                None => format!("held shared by {readers}"),
+            }
+        }
         (true, Some(p), _) if info.holder_alive == Some(false) => {
             format!(
                 "held by {}; its payload names {p}, which is gone",
@@ -260,12 +279,28 @@ fn force_release(path: &Path) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A held lock of either kind.
+enum Held {
+    Exclusive(Box<LockGuard>),
+    Shared(SharedLockGuard),
+}
+
+impl Held {
+    fn release(self) -> safeatomic::Result<()> {
+        match self {
+            Held::Exclusive(guard) => guard.release(),
+            Held::Shared(guard) => guard.release(),
+        }
+    }
+}
+
 fn run_locked(
     path: &Path,
     timeout: Option<Duration>,
+    shared: bool,
     command: &[OsString],
 ) -> Result<ExitCode, Failure> {
-    let guard = take_lock(path, timeout)?;
+    let guard = take_lock(path, timeout, shared)?;
     let status = child::run(command)?;
     if let Err(e) = guard.release() {
         // The lock is released anyway when its file is closed at exit.
@@ -274,7 +309,7 @@ fn run_locked(
     Ok(ExitCode::from(child::exit_code(status)))
 }
 
-fn take_lock(path: &Path, timeout: Option<Duration>) -> Result<LockGuard, Failure> {
+fn take_lock(path: &Path, timeout: Option<Duration>, shared: bool) -> Result<Held, Failure> {
     let busy = || {
         Failure::with_code(
             BUSY,
@@ -284,15 +319,27 @@ fn take_lock(path: &Path, timeout: Option<Duration>) -> Result<LockGuard, Failur
             ),
         )
     };
-    match timeout {
-        Some(t) if t.is_zero() => try_acquire_lock(path)?.ok_or_else(busy),
-        _ => acquire_lock(path, timeout).map_err(|e| {
-            if e.kind() == ErrorKind::LockTimeout {
-                Failure::with_code(BUSY, format!("{}; command not run", chain(&e)))
-            } else {
-                e.into()
-            }
-        }),
+    let timed_out = |e: safeatomic::Error| {
+        if e.kind() == ErrorKind::LockTimeout {
+            Failure::with_code(BUSY, format!("{}; command not run", chain(&e)))
+        } else {
+            e.into()
+        }
+    };
+    let now = matches!(timeout, Some(t) if t.is_zero());
+    match (shared, now) {
+        (false, true) => try_acquire_lock(path)?
+            .map(|g| Held::Exclusive(Box::new(g)))
+            .ok_or_else(busy),
+        (true, true) => try_acquire_shared_lock(path)?
+            .map(Held::Shared)
+            .ok_or_else(busy),
+        (false, false) => acquire_lock(path, timeout)
+            .map(|g| Held::Exclusive(Box::new(g)))
+            .map_err(timed_out),
+        (true, false) => acquire_shared_lock(path, timeout)
+            .map(Held::Shared)
+            .map_err(timed_out),
     }
 }
 

@@ -4,12 +4,16 @@
 //! goes through the one write protocol (`write_locked_unsynced`), under
 //! the file's cooperative lock, so stores inherit all of its guarantees.
 
+#[cfg(feature = "tokio")]
+pub(crate) mod asynchronous;
 mod group;
 pub(crate) mod persisted;
 pub(crate) mod private;
 mod recovery;
 mod update;
 mod versioned;
+#[cfg(feature = "watch")]
+pub(crate) mod watch;
 
 use crate::checksum::digest::Algorithm;
 use crate::checksum::sidecar;
@@ -920,6 +924,25 @@ impl<T: Persisted> Store<T> {
         self.update_grouped(f)
     }
 
+    /// [`try_update`](Store::try_update) under the store's lock, which
+    /// the caller took (the async facade waits for it without blocking),
+    /// so outside the group commit. The guard is released before the
+    /// directory fsync, as a group's leader does.
+    #[cfg(feature = "tokio")]
+    fn try_update_under<R, E: From<Error>>(
+        &self,
+        guard: LockGuard,
+        f: impl FnOnce(&mut T) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        let base = self.current(Some(&guard))?;
+        let mut value = T::clone(&base.value);
+        let out = f(&mut value)?;
+        let unsynced = self.commit(&guard, value, Some(&base));
+        drop(guard);
+        synced(unsynced)?;
+        Ok(out)
+    }
+
     /// Replaces the value with `value` (validated), under the lock.
     ///
     /// # Errors
@@ -942,6 +965,12 @@ impl<T: Persisted> Store<T> {
     /// ```
     pub fn replace(&self, value: T) -> Result<()> {
         let guard = self.lock()?;
+        self.replace_under(guard, value)
+    }
+
+    /// [`replace`](Store::replace) under the store's lock, which the
+    /// caller took; released before the directory fsync.
+    fn replace_under(&self, guard: LockGuard, value: T) -> Result<()> {
         // The document to edit. A file that cannot be read as a `T` (or
         // whose checksum is wrong or missing) is what `replace` repairs:
         // it is replaced whole, as it is, whatever the corruption policy.
@@ -1006,9 +1035,14 @@ impl<T: Persisted> Store<T> {
         if let Lineage::Migrated { from, original, .. } = lineage {
             self.keep_original(guard, *from, original)?;
         }
-        let opts = WriteOptions::new()
+        #[cfg_attr(not(feature = "watch"), allow(unused_mut))]
+        let mut opts = WriteOptions::new()
             .safety(self.inner.options.safety)
             .checksum(T::CHECKSUM);
+        #[cfg(feature = "watch")]
+        {
+            opts.note_created = true;
+        }
         let unsynced = write_locked_unsynced(guard, &doc.bytes, &opts)?;
         // Under the lock nobody else writes: this identity is our version's.
         // It is taken in the locked directory, not through the path (which
@@ -1017,7 +1051,13 @@ impl<T: Persisted> Store<T> {
         // caller retrying a "failed" update would apply it twice): it only
         // costs the cache.
         let target = guard.target();
-        *self.cache() = match sys::file::lstatat(&*target.dir, Path::new(&target.name)) {
+        let published = sys::file::lstatat(&*target.dir, Path::new(&target.name));
+        // A watcher of this process tells this version as its own.
+        #[cfg(feature = "watch")]
+        if let Some(id) = unsynced.noted {
+            crate::identity::finished(id, published.as_ref().ok().map(Version::of));
+        }
+        *self.cache() = match published {
             Ok(st) => Some(Cached {
                 id: Version::of(&st),
                 value: Arc::new(value),

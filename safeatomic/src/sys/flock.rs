@@ -12,6 +12,13 @@ pub(crate) fn lock_exclusive(fd: impl AsFd) -> io::Result<()> {
     })
 }
 
+/// `flock(LOCK_SH)`: block until a shared lock is held (no exclusive holder).
+pub(crate) fn lock_shared(fd: impl AsFd) -> io::Result<()> {
+    retry_intr("flock(LOCK_SH)", || {
+        rustix::fs::flock(fd.as_fd(), FlockOperation::LockShared)
+    })
+}
+
 /// `flock(LOCK_EX|LOCK_NB)`: `Ok(false)` when another open file description holds it.
 pub(crate) fn try_lock_exclusive(fd: impl AsFd) -> io::Result<bool> {
     nonblocking(
