@@ -9,7 +9,7 @@
 //! Environment: `SAFEATOMIC_GROUP_KILLS` (kills of a 4-thread updater,
 //! default 30), `SAFEATOMIC_KILL_SEED` (replays the random choices).
 
-use common::child::{AckReader, ChildGuard};
+use common::child::{ChildGuard, grouped_updater};
 use common::rng::Rng;
 use common::types::{CheckedCounter, JsonCounter, Limited};
 use common::{no_leftovers, tempdir};
@@ -47,6 +47,25 @@ fn publishing<R>(f: impl FnOnce() -> R) -> (R, usize) {
     (r, renames)
 }
 
+/// Starts a group's leader on its own thread: `run` makes its update with
+/// a closure that calls the `hold` it is given, which returns once `go` is
+/// sent. Returns when the leader is in its closure (it holds the lock and
+/// has read the file), so every update started now queues behind it.
+fn held_leader<R: Send + 'static>(
+    run: impl FnOnce(&dyn Fn()) -> R + Send + 'static,
+) -> (thread::JoinHandle<R>, mpsc::Sender<()>) {
+    let (entered_tx, entered) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel::<()>();
+    let leader = thread::spawn(move || {
+        run(&|| {
+            entered_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+        })
+    });
+    entered.recv_timeout(PATIENCE).unwrap();
+    (leader, go)
+}
+
 #[derive(Debug, PartialEq)]
 enum Refusal {
     Refused,
@@ -69,22 +88,18 @@ fn a_group_skips_a_panic_an_error_and_an_invalid_value_and_commits_the_rest_once
     let d = tempdir();
     let store = Store::<Limited>::open(d.path().join("limited.json")).unwrap();
     store.replace(Limited { n: 0 }).unwrap();
-    let (entered_tx, entered) = mpsc::channel();
-    let (go, go_rx) = mpsc::channel::<()>();
-    let leader = {
+    let (leader, go) = {
         let store = store.clone();
-        thread::spawn(move || {
+        held_leader(move |hold| {
             publishing(|| {
                 store.update(|l| {
-                    entered_tx.send(()).unwrap();
-                    go_rx.recv().unwrap();
+                    hold();
                     l.n += 1;
                     l.n
                 })
             })
         })
     };
-    entered.recv_timeout(PATIENCE).unwrap();
 
     type Outcome = (Result<u64, Refusal>, usize);
     let mut followers: Vec<(&str, thread::JoinHandle<Outcome>)> = Vec::new();
@@ -172,24 +187,20 @@ fn a_group_whose_commit_fails_tells_every_caller_in_it() {
     let d = tempdir();
     let store = Store::<Limited>::open(d.path().join("limited.json")).unwrap();
     store.replace(Limited { n: 0 }).unwrap();
-    let (entered_tx, entered) = mpsc::channel();
-    let (go, go_rx) = mpsc::channel::<()>();
-    let leader = {
+    let (leader, go) = {
         let store = store.clone();
-        thread::spawn(move || {
+        held_leader(move |hold| {
             // The leader's write fails at its temp file's fsync.
             let plan = fault::Plan::fail_named("fsync", rustix::io::Errno::IO.raw_os_error());
             fault::inject(plan, || {
                 store.update(|l| {
-                    entered_tx.send(()).unwrap();
-                    go_rx.recv().unwrap();
+                    hold();
                     l.n += 1;
                 })
             })
             .0
         })
     };
-    entered.recv_timeout(PATIENCE).unwrap();
     let followers: Vec<_> = (0..3)
         .map(|i| {
             let clone = store.clone();
@@ -281,13 +292,7 @@ fn a_grouped_updater_killed_at_random_keeps_every_acknowledged_update() {
     let mut on_disk = 0;
     let (mut acked_total, mut landed_unacked) = (0, 0);
     for kill in 0..kills {
-        let mut child = ChildGuard::spawn(
-            common::sa_child!()
-                .arg("store-group-acked")
-                .arg(&path)
-                .arg(THREADS.to_string()),
-        );
-        let acks = AckReader::new(child.take_stdout());
+        let (mut child, acks) = grouped_updater(common::sa_child!(), &path, THREADS);
         // Let it get going (at least one update), then kill at a random moment.
         let first = acks
             .next_line(PATIENCE)

@@ -460,6 +460,19 @@ fn library_checks(
     problems
 }
 
+/// A fresh `kind` filesystem on a loop device, and an empty test
+/// directory on it, durable before the first crash (which may come before
+/// any write).
+fn fresh_loop_fs(kind: &str) -> (Mount, std::path::PathBuf) {
+    let m = Mount::loop_fs(kind, loop_size_mib(kind));
+    let dir = m.path().join("t");
+    std::fs::create_dir(&dir).expect("create the test directory");
+    std::fs::File::open(m.path())
+        .and_then(|root| root.sync_all())
+        .expect("fsync the mount root");
+    (m, dir)
+}
+
 /// Runs `cycles` crashes of `writer` on a fresh `kind` filesystem.
 fn torture(
     kind: &str,
@@ -470,13 +483,7 @@ fn torture(
     rng: &mut Rng,
 ) -> Tally {
     let start = Instant::now();
-    let mut m = Mount::loop_fs(kind, loop_size_mib(kind));
-    let dir = m.path().join("t");
-    std::fs::create_dir(&dir).expect("create the test directory");
-    // Durable before the first crash, which may come before any write.
-    std::fs::File::open(m.path())
-        .and_then(|root| root.sync_all())
-        .expect("fsync the mount root");
+    let (mut m, dir) = fresh_loop_fs(kind);
     let naive = writer != Writer::Safeatomic;
     // The newest durable version of each target (None: never existed).
     let (mut floor_store, mut floor_raw) = if naive {
@@ -755,23 +762,12 @@ fn power_loss_during_group_commits_keeps_every_acknowledged_update(test: &str, k
     let _serial = serial();
     let cycles = env_count("SAFEATOMIC_TORTURE_GROUP_CYCLES", 12);
     let mut rng = Rng::from_env("SAFEATOMIC_TORTURE_SEED", test);
-    let mut m = Mount::loop_fs(kind, loop_size_mib(kind));
-    let dir = m.path().join("t");
-    std::fs::create_dir(&dir).expect("create the test directory");
-    std::fs::File::open(m.path())
-        .and_then(|root| root.sync_all())
-        .expect("fsync the mount root");
+    let (mut m, dir) = fresh_loop_fs(kind);
     let path = dir.join(STORE);
     let (mut on_disk, mut acked_total, mut landed) = (0u64, 0u64, 0u64);
     for cycle in 0..cycles {
         let shutdown = ArmedShutdown::arm(m.path());
-        let mut child = ChildGuard::spawn(
-            common::sa_child!()
-                .arg("store-group-acked")
-                .arg(&path)
-                .arg(THREADS.to_string()),
-        );
-        let acks = AckReader::new(child.take_stdout());
+        let (mut child, acks) = common::child::grouped_updater(common::sa_child!(), &path, THREADS);
         std::thread::sleep(crash_delay(&mut rng));
         if rng.chance(1, 2) {
             freeze(child.id());

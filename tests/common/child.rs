@@ -383,3 +383,21 @@ pub fn parse_ack(line: &str) -> u64 {
     line.parse()
         .unwrap_or_else(|_| panic!("child printed {line:?}, not a sequence number"))
 }
+
+/// Starts `sa-child store-group-acked PATH THREADS` (`sa_child` is
+/// `common::sa_child!()`, which only a test can expand) and reads what it
+/// acknowledges: a 4-thread (or `threads`) updater of one store's clones.
+pub fn grouped_updater(
+    mut sa_child: std::process::Command,
+    path: &std::path::Path,
+    threads: u64,
+) -> (ChildGuard, AckReader) {
+    let mut child = ChildGuard::spawn(
+        sa_child
+            .arg("store-group-acked")
+            .arg(path)
+            .arg(threads.to_string()),
+    );
+    let acks = AckReader::new(child.take_stdout());
+    (child, acks)
+}
