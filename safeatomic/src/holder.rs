@@ -25,9 +25,18 @@ pub(crate) struct Holder {
 /// The process holding a `flock` on the file with `fstat` `st`, if the
 /// kernel shows one to us.
 pub(crate) fn of(st: &Stat) -> Option<Holder> {
-    let key = lock_key(st);
     let locks = sys::process::read_small_file(Path::new("/proc/locks")).ok()?;
-    let pids = flock_pids(&String::from_utf8_lossy(&locks), &key);
+    let locks = String::from_utf8_lossy(&locks);
+    let mut key = lock_key(st);
+    let mut pids = flock_pids(&locks, &key);
+    // btrfs: `/proc/locks` names the filesystem's device, `stat` the
+    // subvolume's. Then the inode alone, when it names one locked file.
+    if pids.is_empty()
+        && let Some(only) = only_key_of_inode(&locks, st.st_ino)
+    {
+        pids = flock_pids(&locks, &only);
+        key = only;
+    }
     // The pid that took it, if it still exists (as our own descriptors
     // do not outlive us, a live taker is the holder or the parent of it).
     let pid = match pids
@@ -68,6 +77,23 @@ fn flock_pids(locks: &str, key: &str) -> Vec<u32> {
                 .filter(|pid| *pid > 0)
         })
         .collect()
+}
+
+/// The one `MAJ:MIN:INODE` of the `FLOCK` locks on inode `ino`, if they
+/// are all on one device.
+fn only_key_of_inode(locks: &str, ino: u64) -> Option<String> {
+    let suffix = format!(":{ino}");
+    let mut keys = locks
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.contains(&"FLOCK"))
+        .filter_map(|f| {
+            f.iter()
+                .find(|x| x.ends_with(&suffix) && x.matches(':').count() == 2)
+                .map(|k| (*k).to_owned())
+        });
+    let first = keys.next()?;
+    keys.all(|k| k == first).then_some(first)
 }
 
 /// The first process with a descriptor whose `fdinfo` lists a lock on
@@ -123,5 +149,17 @@ mod tests {
 ";
         assert_eq!(flock_pids(locks, "fe:00:10010856"), [14850, 300]);
         assert!(flock_pids(locks, "fe:01:10010856").is_empty());
+    }
+
+    #[test]
+    fn an_inode_locked_on_one_device_only_is_found_whatever_stat_says() {
+        let locks = "\
+1: FLOCK  ADVISORY  WRITE 14850 00:2d:257 0 EOF
+2: FLOCK  ADVISORY  WRITE 200 fe:00:99 0 EOF
+3: FLOCK  ADVISORY  WRITE 300 00:2e:99 0 EOF
+";
+        assert_eq!(only_key_of_inode(locks, 257).as_deref(), Some("00:2d:257"));
+        assert_eq!(only_key_of_inode(locks, 99), None, "two devices: ambiguous");
+        assert_eq!(only_key_of_inode(locks, 5), None);
     }
 }
