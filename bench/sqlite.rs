@@ -85,15 +85,18 @@ fn sqlite_count(c: &Connection) -> BoxResult<u64> {
     Ok(c.query_row("SELECT n FROM kv WHERE k = 1", [], |r| r.get(0))?)
 }
 
-pub(crate) fn sqlite_bench(o: &Opts, big: bool) -> BoxResult<()> {
-    println!("### `Store::update` against SQLite (4 KiB state, synchronous=FULL)\n");
-    println!("Machine: {}\n", machine());
-    let dir = workdir(o)?;
-    let store = Store::<State>::open(dir.path().join("state.json"))?;
+/// The three contenders set up in `dir` (the store, SQLite WAL, the
+/// rollback journal), and the timed samples of `rounds` interleaved rounds
+/// of one update at a time each.
+#[allow(clippy::type_complexity)]
+fn one_at_a_time(
+    dir: &Path,
+    rounds: usize,
+) -> BoxResult<(Store<State>, Connection, Connection, Vec<Vec<f64>>)> {
+    let store = Store::<State>::open(dir.join("state.json"))?;
     store.replace(state())?;
-    let mut wal = sqlite(&dir.path().join("wal.db"), "wal")?;
-    let mut journal = sqlite(&dir.path().join("journal.db"), "delete")?;
-    let rounds = o.rounds.max(1);
+    let mut wal = sqlite(&dir.join("wal.db"), "wal")?;
+    let mut journal = sqlite(&dir.join("journal.db"), "delete")?;
     let samples = interleaved(3, rounds, 3, |i| {
         match i {
             0 => store.update(|s| s.n += 1)?,
@@ -102,6 +105,15 @@ pub(crate) fn sqlite_bench(o: &Opts, big: bool) -> BoxResult<()> {
         }
         Ok(())
     })?;
+    Ok((store, wal, journal, samples))
+}
+
+pub(crate) fn sqlite_bench(o: &Opts, big: bool) -> BoxResult<()> {
+    println!("### `Store::update` against SQLite (4 KiB state, synchronous=FULL)\n");
+    println!("Machine: {}\n", machine());
+    let dir = workdir(o)?;
+    let rounds = o.rounds.max(1);
+    let (store, wal, journal, samples) = one_at_a_time(dir.path(), rounds)?;
     // Every update counted: 3 runs a round per contender.
     let expected = 3 * rounds as u64;
     let counts = [
@@ -287,18 +299,7 @@ pub(crate) fn sqlite_bench(o: &Opts, big: bool) -> BoxResult<()> {
         for i in 0..n {
             std::fs::write(d.path().join(format!("neighbour-{i:06}")), b"")?;
         }
-        let store = Store::<State>::open(d.path().join("state.json"))?;
-        store.replace(state())?;
-        let mut wal = sqlite(&d.path().join("wal.db"), "wal")?;
-        let mut journal = sqlite(&d.path().join("journal.db"), "delete")?;
-        let samples = interleaved(3, rounds, 3, |i| {
-            match i {
-                0 => store.update(|s| s.n += 1)?,
-                1 => sqlite_update(&mut wal)?,
-                _ => sqlite_update(&mut journal)?,
-            }
-            Ok(())
-        })?;
+        let (_, _, _, samples) = one_at_a_time(d.path(), rounds)?;
         let [s, q, j] = [0, 1, 2].map(|i| stats(samples[i].clone()).0);
         let [s0, q0, j0] = *first.get_or_insert([s, q, j]);
         println!(
